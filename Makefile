@@ -1,0 +1,38 @@
+# Each target wraps one command.  `make run` and `make test` work on a fresh machine with only
+# Python, gcc and make: they create .venv, install the project (building the C core) and go.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+SOURCES := pyproject.toml setup.py $(wildcard csrc/*.c csrc/*.h emulator/_build.py emulator/*.cdef)
+
+.PHONY: venv run test test-slow gen gen-check bench golden-update clean
+
+$(STAMP): $(SOURCES)
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/neurram run programs/demo.s --dump y_fwd --dump x_bwd --dump h_rec
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+gen:
+	$(PY) -m isa.gen
+
+gen-check:
+	$(PY) -m isa.gen --check
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info emulator/_nr48*.so emulator/_nr48.c

@@ -1,0 +1,1 @@
+"""NeuRRAM-48 emulator: the Python driver of the C core."""
