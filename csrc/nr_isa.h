@@ -145,7 +145,7 @@ typedef enum {
 #define NR_CFG_NCOLS 13
 #define NR_CFG_NOISE 14
 static const int32_t nr_cfg_lo[NR_CFG_COUNT] = {1, 0, 1, 0, 0, 1, 1, 1, 0, -32768, 0, 1, 0, 1, 0};
-static const int32_t nr_cfg_hi[NR_CFG_COUNT] = {8, 1, 8, 1, 2, 255, 64, 65535, 31, 32767, 127, 128, 255, 256, 32767};
+static const int32_t nr_cfg_hi[NR_CFG_COUNT] = {8, 1, 8, 1, 2, 255, 64, 32767, 31, 32767, 127, 128, 255, 256, 32767};
 static const int32_t nr_cfg_default[NR_CFG_COUNT] = {4, 1, 8, 1, 0, 100, 1, 1, 0, 0, 0, 128, 0, 256, 1};
 static const char *const nr_cfg_name[NR_CFG_COUNT] = {"inbits", "insigned", "outbits", "outsigned", "readout", "stepmax", "pmul", "gain", "gshift", "offset", "row0", "nrows", "col0", "ncols", "noise"};
 

@@ -45,7 +45,7 @@ CFG = {
     'readout': (4, 0, 2, 0, '0: SAR binary search (one compare per output bit), 1: step counting (up to stepmax steps), 2: 1-bit sign (±1)'),
     'stepmax': (5, 1, 255, 100, "maximum decrement steps of the step-counting readout (the test system's default is 100)"),
     'pmul': (6, 1, 64, 1, 'pulse multiplier: sample+integrate pulses per input bit are pmul·2^b'),
-    'gain': (7, 1, 65535, 1, 'output gain numerator: y = round(gain·acc / 2^gshift) + offset'),
+    'gain': (7, 1, 32767, 1, 'output gain numerator: y = round(gain·acc / 2^gshift) + offset'),
     'gshift': (8, 0, 31, 0, 'output gain shift (denominator 2^gshift)'),
     'offset': (9, -32768, 32767, 0, 'output offset added after the gain, in output codes'),
     'row0': (10, 0, 127, 0, 'first logical row (row pair 2i, 2i+1) of the active window'),
