@@ -10,8 +10,9 @@ SOURCES := pyproject.toml setup.py $(wildcard csrc/*.c csrc/*.h emulator/_build.
 
 $(STAMP): $(SOURCES)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	@echo "installing the project into $(VENV) (log: $(VENV)/install.log) ..."
+	@$(BIN)/python -m pip install -q -e '.[test]' >$(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; echo "make: pip install failed (log above)"; exit 1; }
 	@touch $@
 
 venv: $(STAMP)

@@ -1,0 +1,321 @@
+/* chip.c — the chip instruction group: power, configuration, scan chains, programming, cell
+   reads, MVM/sample issue, sync and status; and the completion of core operations.
+
+   Every handler validates everything first (mask, power, window, memory range, values), then
+   waits for the cores it names, and only then changes state, so a faulting or stalled
+   instruction leaves the machine untouched.  Work is computed when it issues (inputs cannot
+   change while the core is busy) and its results are applied when it ends. */
+#include <string.h>
+
+#include "nr_private.h"
+
+#define _NR_ALL_CORES ((1ull << NR_NUM_CORES) - 1)
+
+static const uint64_t _nr_dsize[4] = {1, 2, 4, 1};   /* i8, i16, i32, u8 */
+
+void _nr_core_reset_regs(nr_core *c)
+{
+    memset(c->h, 0, sizeof c->h);
+    memset(c->v, 0, sizeof c->v);
+    memset(c->cfg, 0, sizeof c->cfg);
+    memcpy(c->cfg, nr_cfg_default, sizeof nr_cfg_default);
+}
+
+static int _nr_window_ok(const nr_core *c, int rec)
+{
+    const int32_t *k = c->cfg;
+    if (k[NR_CFG_ROW0] + k[NR_CFG_NROWS] > NR_LOGICAL_ROWS) return 0;
+    if (k[NR_CFG_COL0] + k[NR_CFG_NCOLS] > (rec ? NR_LOGICAL_ROWS : NR_CORE_COLS)) return 0;
+    return 1;
+}
+
+static int _nr_check_mask(nr_machine *m, uint64_t mask)
+{
+    return (mask >> NR_NUM_CORES) ? _nr_fault(m, NR_FAULT_BAD_MASK, mask) : _NR_DONE;
+}
+
+static int _nr_check_powered(nr_machine *m, uint64_t mask)
+{
+    for (int c = 0; c < NR_NUM_CORES; c++)
+        if ((mask >> c & 1) && !m->core[c].powered) return _nr_fault(m, NR_FAULT_CORE_OFF, (uint64_t)c);
+    return _NR_DONE;
+}
+
+/* Holds the instruction until every core in the mask is idle.  The retry cycle is capped at
+   `until` and stall cycles are counted only up to it, so a run sliced anywhere inside a stall
+   accumulates exactly the same state as one long run. */
+static int _nr_wait(nr_machine *m, uint64_t mask, uint64_t t, uint64_t until)
+{
+    uint64_t ready = 0;
+    for (int c = 0; c < NR_NUM_CORES; c++)
+        if (mask >> c & 1) ready = _nr_max(ready, m->core[c].busy_until);
+    if (ready <= t) return _NR_DONE;
+    uint64_t next = _nr_min(ready, until);
+    m->stall_cycles += next - t;
+    m->next_issue = next;
+    return _NR_STALL;
+}
+
+static void _nr_set_pending(nr_machine *m, nr_core *c, uint64_t kind, uint64_t end)
+{
+    c->pend_kind = kind;
+    c->pend_end = end;
+    if (end < m->next_event) m->next_event = end;
+}
+
+static int16_t _nr_load_elem(const uint8_t *p, uint64_t dt)
+{
+    switch (dt) {
+    case NR_DTYPE_I8: return (int8_t)p[0];
+    case NR_DTYPE_U8: return p[0];
+    case NR_DTYPE_I16: { int16_t v; memcpy(&v, p, 2); return v; }
+    default: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        return (int16_t)(v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v);
+    }
+    }
+}
+
+static void _nr_store_elem(uint8_t *p, uint64_t dt, int16_t v)
+{
+    switch (dt) {
+    case NR_DTYPE_I8: p[0] = (uint8_t)(int8_t)(v > 127 ? 127 : v < -128 ? -128 : v); break;
+    case NR_DTYPE_U8: p[0] = (uint8_t)(v > 255 ? 255 : v < 0 ? 0 : v); break;
+    case NR_DTYPE_I16: memcpy(p, &v, 2); break;
+    default: { int32_t w = v; memcpy(p, &w, 4); }
+    }
+}
+
+/* hin / vin / hout / vout: the core waits for itself, then queues on its chain. */
+static int _nr_scan(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
+{
+    const int id = in->c, out = in->op == NR_OP_HOUT || in->op == NR_OP_VOUT;
+    const int v_side = in->op == NR_OP_VIN || in->op == NR_OP_VOUT;
+    nr_core *c = &m->core[id];
+    if (!c->powered) return _nr_fault(m, NR_FAULT_CORE_OFF, (uint64_t)id);
+    if (!_nr_window_ok(c, 0)) return _nr_fault(m, NR_FAULT_BAD_WINDOW, (uint64_t)id);
+    const uint64_t lo = (uint64_t)(v_side ? c->cfg[NR_CFG_COL0] : c->cfg[NR_CFG_ROW0]);
+    const uint64_t n = (uint64_t)(v_side ? c->cfg[NR_CFG_NCOLS] : c->cfg[NR_CFG_NROWS]);
+    const uint64_t addr = m->x[in->rs1], es = _nr_dsize[in->a];
+    if (!_nr_in_mem(m, addr, n * es)) return _nr_fault(m, NR_FAULT_MEM_BOUNDS, addr);
+    int r = _nr_wait(m, 1ull << id, t, until);
+    if (r != _NR_DONE) return r;
+
+    uint64_t k = nr_chain_of(id);
+    uint64_t start = _nr_max(t, m->chain_free[k]);
+    uint64_t end = start + _nr_scan_cycles(&m->cfg, id, v_side);
+    m->chain_free[k] = end;
+    _nr_begin_op(c, t, end);
+    c->n_phase = 0;
+    if (start > t) {
+        c->phase_at[c->n_phase] = t;
+        c->phase_code[c->n_phase++] = NR_PHASE_SCAN_WAIT;
+    }
+    c->phase_at[c->n_phase] = start;
+    c->phase_code[c->n_phase++] = out ? NR_PHASE_SCAN_OUT : NR_PHASE_SCAN_IN;
+    c->pend_lo = lo;
+    c->pend_n = n;
+    if (out) {
+        memcpy(&c->pend_buf[lo], v_side ? &c->v[lo] : &c->h[lo], n * sizeof(int16_t));
+        c->pend_addr = addr;
+        c->pend_dtype = in->a;
+        _nr_set_pending(m, c, NR_PEND_SCAN_OUT, end);
+    } else {
+        /* scan-in reads memory when it issues */
+        for (uint64_t i = 0; i < n; i++) c->pend_buf[lo + i] = _nr_load_elem(&m->mem[addr + i * es], in->a);
+        _nr_set_pending(m, c, v_side ? NR_PEND_SCAN_IN_V : NR_PEND_SCAN_IN_H, end);
+    }
+    return _NR_DONE;
+}
+
+static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
+{
+    const int id = in->c;
+    nr_core *c = &m->core[id];
+    if (!c->powered) return _nr_fault(m, NR_FAULT_CORE_OFF, (uint64_t)id);
+    if (!_nr_window_ok(c, 0)) return _nr_fault(m, NR_FAULT_BAD_WINDOW, (uint64_t)id);
+    const uint64_t nrows = (uint64_t)c->cfg[NR_CFG_NROWS], ncols = (uint64_t)c->cfg[NR_CFG_NCOLS];
+    const uint64_t addr = m->x[in->rs1];
+    if (!_nr_in_mem(m, addr, nrows * ncols)) return _nr_fault(m, NR_FAULT_MEM_BOUNDS, addr);
+    int r = _nr_wait(m, 1ull << id, t, until);
+    if (r != _NR_DONE) return r;
+
+    c->arrays_dirty = 1;
+    memcpy(c->prog_codes, &m->mem[addr], nrows * ncols);
+    uint64_t pulses;
+    uint64_t dur = _nr_prog_cycles(&m->cfg, c, &pulses);
+    uint64_t start = _nr_max(t, m->programmer_free);
+    uint64_t end = start + dur;
+    m->programmer_free = end;
+    _nr_begin_op(c, t, end);
+    c->n_phase = 0;
+    if (start > t) {
+        c->phase_at[c->n_phase] = t;
+        c->phase_code[c->n_phase++] = NR_PHASE_PROGRAM_WAIT;
+    }
+    c->phase_at[c->n_phase] = start;
+    c->phase_code[c->n_phase++] = NR_PHASE_PROGRAM;
+    c->pend_lo = (uint64_t)c->cfg[NR_CFG_ROW0];
+    c->pend_n = nrows;
+    c->pend_col0 = (uint64_t)c->cfg[NR_CFG_COL0];
+    c->pend_ncols = ncols;
+    c->pend_pulses = pulses;
+    _nr_set_pending(m, c, NR_PEND_PROGRAM, end);
+    return _NR_DONE;
+}
+
+static int _nr_mvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
+{
+    const int sample = in->op == NR_OP_SMP, dir = in->b;
+    const uint64_t mask = m->x[in->rs1];
+    int r = _nr_check_mask(m, mask);
+    if (r == _NR_DONE) r = _nr_check_powered(m, mask);
+    if (r != _NR_DONE) return r;
+    for (int id = 0; id < NR_NUM_CORES; id++)
+        if ((mask >> id & 1) && !_nr_window_ok(&m->core[id], dir == NR_DIR_REC))
+            return _nr_fault(m, NR_FAULT_BAD_WINDOW, (uint64_t)id);
+    r = _nr_wait(m, mask, t, until);
+    if (r != _NR_DONE) return r;
+
+    for (int id = 0; id < NR_NUM_CORES; id++) {
+        if (!(mask >> id & 1)) continue;
+        nr_core *c = &m->core[id];
+        uint64_t lo, n;
+        uint64_t steps = _nr_mvm_compute(c, id, dir, sample, m->cfg.seed, &lo, &n);
+        uint64_t end = _nr_mvm_schedule(&m->cfg, c, sample, steps, t);
+        _nr_begin_op(c, t, end);
+        c->pend_lo = lo;
+        c->pend_n = n;
+        if (sample) c->n_smp++;
+        else c->n_mvm++;
+        _nr_set_pending(m, c, dir == NR_DIR_FWD ? NR_PEND_MVM_V : NR_PEND_MVM_H, end);
+    }
+    return _NR_DONE;
+}
+
+static int _nr_config(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
+{
+    const uint64_t mask = m->x[in->rs1];
+    const int f = in->a;
+    const int64_t v = in->op == NR_OP_CCFG ? (int64_t)in->imm : (int64_t)m->x[in->rs2];
+    int r = _nr_check_mask(m, mask);
+    if (r == _NR_DONE) r = _nr_check_powered(m, mask);
+    if (r != _NR_DONE) return r;
+    if (v < nr_cfg_lo[f] || v > nr_cfg_hi[f]) return _nr_fault(m, NR_FAULT_BAD_CONFIG, (uint64_t)v);
+    r = _nr_wait(m, mask, t, until);
+    if (r != _NR_DONE) return r;
+    for (int id = 0; id < NR_NUM_CORES; id++)
+        if (mask >> id & 1) m->core[id].cfg[f] = (int32_t)v;
+    return _NR_DONE;
+}
+
+static int _nr_power(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
+{
+    const uint64_t mask = m->x[in->rs1];
+    int r = _nr_check_mask(m, mask);
+    if (r == _NR_DONE) r = _nr_wait(m, mask, t, until);
+    if (r != _NR_DONE) return r;
+    for (int id = 0; id < NR_NUM_CORES; id++) {
+        if (!(mask >> id & 1)) continue;
+        nr_core *c = &m->core[id];
+        if (in->op == NR_OP_CPOFF) {
+            /* conductances stay; the registers and configuration are lost */
+            c->powered = 0;
+            _nr_core_reset_regs(c);
+        } else if (!c->powered) {
+            c->powered = 1;
+            _nr_core_reset_regs(c);
+            _nr_begin_op(c, t, t + m->cfg.t_wake);
+            c->n_phase = 1;
+            c->phase_at[0] = t;
+            c->phase_code[0] = NR_PHASE_WAKING;
+        }
+    }
+    return _NR_DONE;
+}
+
+static int _nr_cread(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost)
+{
+    const int id = in->c;
+    if (!m->core[id].powered) return _nr_fault(m, NR_FAULT_CORE_OFF, (uint64_t)id);
+    const uint64_t row = m->x[in->rs1], col = m->x[in->rs2];
+    if (row >= NR_CORE_ROWS) return _nr_fault(m, NR_FAULT_BAD_CELL, row);
+    if (col >= NR_CORE_COLS) return _nr_fault(m, NR_FAULT_BAD_CELL, col);
+    int r = _nr_wait(m, 1ull << id, t, until);
+    if (r != _NR_DONE) return r;
+    m->x[in->rd] = m->core[id].g[row][col];
+    *cost = m->cfg.t_cellread;
+    return _NR_DONE;
+}
+
+static void _nr_cstat(nr_machine *m, const nr_insn *in, uint64_t t)
+{
+    const nr_core *c = &m->core[in->c];
+    uint64_t busy = c->busy_until > t;
+    uint64_t left = busy ? c->busy_until - t : 0;
+    if (left >> 48) left = (1ull << 48) - 1;
+    m->x[in->rd] = (c->powered ? 1u : 0u) | busy << 1 | (uint64_t)_nr_phase_at(c, t) << 8 | left << 16;
+}
+
+int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost)
+{
+    *cost = 1;
+    switch (in->op) {
+    case NR_OP_CPON:
+    case NR_OP_CPOFF: return _nr_power(m, in, t, until);
+    case NR_OP_CCFG:
+    case NR_OP_CCFGR: return _nr_config(m, in, t, until);
+    case NR_OP_HIN:
+    case NR_OP_VIN:
+    case NR_OP_HOUT:
+    case NR_OP_VOUT: return _nr_scan(m, in, t, until);
+    case NR_OP_CPROG: return _nr_cprog(m, in, t, until);
+    case NR_OP_CREAD: return _nr_cread(m, in, t, until, cost);
+    case NR_OP_MVM:
+    case NR_OP_SMP: return _nr_mvm(m, in, t, until);
+    case NR_OP_SYNC: {
+        /* the rs1 *field* x0 means every core; a register that holds 0 means none */
+        const uint64_t mask = in->rs1 == 0 ? _NR_ALL_CORES : m->x[in->rs1];
+        int r = _nr_check_mask(m, mask);
+        return r == _NR_DONE ? _nr_wait(m, mask, t, until) : r;
+    }
+    case NR_OP_CSTAT: _nr_cstat(m, in, t); return _NR_DONE;
+    default: return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
+    }
+}
+
+void _nr_complete_core(nr_machine *m, int id)
+{
+    nr_core *c = &m->core[id];
+    const uint64_t lo = c->pend_lo, n = c->pend_n;
+    switch (c->pend_kind) {
+    case NR_PEND_SCAN_IN_H:
+    case NR_PEND_MVM_H: memcpy(&c->h[lo], &c->pend_buf[lo], n * sizeof(int16_t)); break;
+    case NR_PEND_SCAN_IN_V:
+    case NR_PEND_MVM_V: memcpy(&c->v[lo], &c->pend_buf[lo], n * sizeof(int16_t)); break;
+    case NR_PEND_SCAN_OUT: {
+        const uint64_t es = _nr_dsize[c->pend_dtype];
+        for (uint64_t i = 0; i < n; i++)
+            _nr_store_elem(&m->mem[c->pend_addr + i * es], c->pend_dtype, c->pend_buf[lo + i]);
+        break;
+    }
+    case NR_PEND_PROGRAM: {
+        const int64_t lsb = (int64_t)m->cfg.g_lsb_ns;
+        const uint64_t c0 = c->pend_col0, nc = c->pend_ncols;
+        for (uint64_t i = 0; i < n; i++) {
+            for (uint64_t j = 0; j < nc; j++) {
+                int64_t w = c->prog_codes[i * nc + j];
+                c->g[2 * (lo + i)][c0 + j] = (uint16_t)(w > 0 ? w * lsb : 0);
+                c->g[2 * (lo + i) + 1][c0 + j] = (uint16_t)(w < 0 ? -w * lsb : 0);
+            }
+        }
+        _nr_refresh_weights(c, (int)lo, (int)n, (int)c0, (int)nc, m->cfg.g_lsb_ns);
+        c->n_prog_cells += 2 * n * nc;
+        c->n_prog_pulses += c->pend_pulses;
+        break;
+    }
+    default: break;
+    }
+    c->pend_kind = NR_PEND_NONE;
+}

@@ -1,0 +1,60 @@
+/* decode.c — the one place words are decoded: nr_load (and a snapshot restore) turn every
+   program word into a compact nr_insn with its operands extracted, immediates sign-extended,
+   branch offsets in bytes and writes to x0 redirected to a sink register, so the run loop
+   never touches the encoding.  Field layouts come from the generated nr_isa.h. */
+#include <string.h>
+
+#include "nr_private.h"
+
+static int _nr_writes_rd(int op)
+{
+    switch (op) {
+    case NR_OP_ADD: case NR_OP_SUB: case NR_OP_AND: case NR_OP_OR: case NR_OP_XOR:
+    case NR_OP_SLL: case NR_OP_SRL: case NR_OP_SRA: case NR_OP_SLT: case NR_OP_SLTU:
+    case NR_OP_MUL: case NR_OP_DIV: case NR_OP_DIVU: case NR_OP_REM: case NR_OP_REMU:
+    case NR_OP_ADDI: case NR_OP_ANDI: case NR_OP_ORI: case NR_OP_XORI: case NR_OP_SLTI:
+    case NR_OP_SLTIU: case NR_OP_SLLI: case NR_OP_SRLI: case NR_OP_SRAI: case NR_OP_MOVI:
+    case NR_OP_SHORI: case NR_OP_LB: case NR_OP_LBU: case NR_OP_LH: case NR_OP_LHU:
+    case NR_OP_LW: case NR_OP_LWU: case NR_OP_LD: case NR_OP_JAL: case NR_OP_JALR:
+    case NR_OP_RDCYCLE: case NR_OP_RDINSTRET: case NR_OP_VARGMAX: case NR_OP_VSUM:
+    case NR_OP_CREAD: case NR_OP_CSTAT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void _nr_predecode(uint32_t w, nr_insn *in)
+{
+    const int op = nr_decode(w);
+    memset(in, 0, sizeof *in);
+    in->op = (uint8_t)op;
+    in->word = w;
+    in->rd = (uint8_t)NR_F_RD(w);
+    in->rt = (uint8_t)NR_F_RT(w);
+    in->rs1 = (uint8_t)NR_F_RS1(w);
+    in->rs2 = (uint8_t)NR_F_RS2(w);
+    if (_nr_writes_rd(op) && in->rd == 0) in->rd = NR_XSINK;
+    switch (op) {
+    case NR_OP_SHORI: case NR_OP_SETVLI: in->imm = (int32_t)NR_F_UIMM16(w); break;
+    case NR_OP_BEQ: case NR_OP_BNE: case NR_OP_BLT: case NR_OP_BGE: case NR_OP_BLTU:
+    case NR_OP_BGEU: in->imm = (int32_t)(NR_F_OFF16(w) * 4); break;
+    case NR_OP_JAL: in->imm = (int32_t)(NR_F_OFF20(w) * 4); break;
+    case NR_OP_SLLI: case NR_OP_SRLI: case NR_OP_SRAI: in->c = (uint8_t)NR_F_SHAMT(w); break;
+    case NR_OP_CCFG: in->imm = (int32_t)NR_F_IMM16(w); in->a = (uint8_t)NR_F_CSEL(w); break;
+    case NR_OP_CCFGR: in->a = (uint8_t)NR_F_CSEL(w); break;
+    case NR_OP_HIN: case NR_OP_VIN: case NR_OP_HOUT: case NR_OP_VOUT:
+        in->a = (uint8_t)NR_F_VT(w); in->c = (uint8_t)NR_F_CORE(w); break;
+    case NR_OP_CPROG: case NR_OP_CREAD: case NR_OP_CSTAT: in->c = (uint8_t)NR_F_CORE(w); break;
+    case NR_OP_MVM: case NR_OP_SMP: in->b = (uint8_t)NR_F_DIR(w); break;
+    default:
+        if (op >= NR_OP_VADD && op <= NR_OP_VSUM) {
+            in->a = (uint8_t)NR_F_VT(w);
+            in->b = (uint8_t)NR_F_VD(w);
+            in->c = (uint8_t)NR_F_VIMM(w);   /* vimm and vbits share bits 7:0 */
+        } else {
+            in->imm = (int32_t)NR_F_IMM16(w);
+        }
+        break;
+    }
+}

@@ -1,0 +1,290 @@
+/* nr48.h — cycle-level emulator core of the NeuRRAM-48 chip (ISA NR48).
+
+   One plain struct, `nr_machine`, holds the whole chip: the controller (pc, x0–x15, VL, clock),
+   the pre-decoded program, data memory, the 48 compute-in-memory cores, the 8 scan chains and
+   the chip's single write-verify programmer.  docs/machine.md is the contract this implements:
+   ideal integer numerics, the timing of every instruction and core operation, and the faults.
+
+   API
+     nr_config_default(&cfg)              defaults: 4 MiB memory, ideal model, timing from the ISA
+     nr_config_set_param(&cfg, name, v)   set a timing parameter by its ISA name
+     nr_new(&cfg, &err) / nr_delete(m)    allocate a machine (or nr_init / nr_free on your own
+                                          struct); errors are NR_ERR_* codes
+     nr_load(m, code, n, segs, nsegs, entry)
+                                          reset to the power-on state, decode the program once,
+                                          copy the data segments into data memory
+     nr_run(m, until_cycle, max_insns)    run until halt, ebreak, a breakpoint, a fault, the
+                                          cycle `until_cycle`, or `max_insns` issued instructions
+                                          (0 = no instruction budget); returns an nr_stop and
+                                          fills m->result
+     nr_reg / nr_set_reg, nr_mem_read / nr_mem_write, nr_core_*   accessors for the driver
+     nr_bp_set / nr_bp_clear              debugger breakpoints on code addresses
+     nr_snapshot_size / _save / _load     the machine as a flat byte image (a copy)
+
+   Usage
+     nr_config cfg; nr_config_default(&cfg);
+     int err;
+     nr_machine *m = nr_new(&cfg, &err);          // or nr_init() on a struct you own
+     if (!m) abort();
+     nr_load(m, words, nwords, segs, nsegs, 0);
+     for (;;) {
+         int stop = nr_run(m, m->cycle + 1000000, 0);    // one million cycles at a time
+         if (stop != NR_STOP_CYCLE) break;                 // halt, ebreak, breakpoint or fault
+     }
+     printf("%s after %llu cycles\n", nr_stop_name(m->result.stop),
+            (unsigned long long)m->cycle);
+     nr_delete(m);
+
+   Time.  `cycle` is the cycle the state describes: every instruction issued before it has
+   executed and every core operation ending at or before it has completed.  Running to T in one
+   call or in many gives the same state, so the driver may slice runs freely.
+
+   Stops.  halt retires and leaves pc on itself; the machine stays halted (nr_run returns
+   NR_STOP_HALT at once) until the next nr_load.  ebreak retires and stops past itself.  A
+   breakpoint stops before its instruction issues (before any wait for a busy core); the next
+   run issues it.  A fault stops before the faulting instruction changes anything, with pc on
+   it and m->result naming the fault, its pc and a detail (see nr_fault).
+
+   Prefixes: nr_ public, _nr_ private (nr_private.h), NR_ macros. */
+#ifndef NR48_H
+#define NR48_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nr_isa.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the data memory is little-endian and the core copies it with memcpy: little-endian hosts only"
+#endif
+
+#define NR_CORE_ROWS 256          /* physical rows (BLs) of a core's array */
+#define NR_CORE_COLS 256          /* columns (SLs) */
+#define NR_LOGICAL_ROWS 128       /* differential row pairs = logical weight rows */
+#define NR_REG_LEN 256            /* entries of the H and V registers */
+#define NR_NUM_CHAINS 8
+#define NR_CORES_PER_CHAIN 6
+#define NR_MAX_PHASES 4           /* segments of one core operation: wait + op, or 2 MVM passes */
+#define NR_NO_DETAIL UINT64_MAX   /* fault detail when there is none */
+
+/* pad the per-core configuration to an even count so the struct has no hidden padding bytes:
+   snapshots are compared byte for byte */
+#define NR_CFG_SLOTS (NR_CFG_COUNT + (NR_CFG_COUNT & 1))
+
+typedef enum { NR_MODEL_IDEAL = 0, NR_MODEL_ANALOG = 1 } nr_model;
+
+typedef enum {
+    NR_OK = 0,
+    NR_ERR_CONFIG = -1,     /* a configuration value is out of its range */
+    NR_ERR_NOMEM = -2,
+    NR_ERR_MODEL = -3,      /* the model is not implemented (analog, for now) */
+    NR_ERR_SEGMENT = -4,    /* a data segment does not fit data memory */
+    NR_ERR_ENTRY = -5,      /* entry point outside the program or not word-aligned */
+    NR_ERR_ARG = -6,        /* an index or address argument is out of range */
+    NR_ERR_SNAPSHOT = -7    /* a snapshot of another build or memory size */
+} nr_error;
+
+typedef enum {
+    NR_STOP_NONE = 0,
+    NR_STOP_CYCLE,          /* reached the requested cycle */
+    NR_STOP_STEP,           /* issued the requested number of instructions */
+    NR_STOP_HALT,
+    NR_STOP_EBREAK,
+    NR_STOP_BREAKPOINT,     /* a debugger breakpoint (nr_bp_set), before the instruction issues */
+    NR_STOP_FAULT,
+    NR_STOP_COUNT
+} nr_stop;
+
+typedef enum {
+    NR_FAULT_NONE = 0,
+    NR_FAULT_ILLEGAL,       /* detail: the instruction word */
+    NR_FAULT_PC_BOUNDS,     /* detail: pc of the instruction that jumped there, or NR_NO_DETAIL */
+    NR_FAULT_MEM_BOUNDS,    /* detail: first byte address of the access */
+    NR_FAULT_MEM_ALIGN,     /* detail: the misaligned address */
+    NR_FAULT_CORE_OFF,      /* detail: core id */
+    NR_FAULT_BAD_MASK,      /* detail: the mask */
+    NR_FAULT_BAD_WINDOW,    /* detail: core id */
+    NR_FAULT_BAD_CONFIG,    /* detail: the rejected value (vpmax: the group, 0) */
+    NR_FAULT_BAD_CELL,      /* detail: the rejected row or column */
+    NR_FAULT_CYCLE_LIMIT,   /* raised by the driver when a run passes its cycle limit */
+    NR_FAULT_COUNT
+} nr_fault;
+
+typedef enum {
+    NR_PHASE_OFF = 0, NR_PHASE_IDLE, NR_PHASE_WAKING, NR_PHASE_SCAN_WAIT, NR_PHASE_SCAN_IN,
+    NR_PHASE_SCAN_OUT, NR_PHASE_INTEGRATE, NR_PHASE_READOUT, NR_PHASE_PROGRAM_WAIT,
+    NR_PHASE_PROGRAM, NR_PHASE_COUNT
+} nr_phase;
+
+/* Every field is 64 bits wide so the struct has no padding (snapshots compare byte for byte). */
+typedef struct {
+    uint64_t mem_size;      /* data memory bytes */
+    uint64_t seed;          /* keys the counter-based RNG of smp */
+    int64_t model;          /* nr_model */
+    uint64_t g_lsb_ns;      /* conductance of one weight code step, nS (3..511) */
+    uint64_t g_pulse_ns;    /* conductance change of one programming pulse, nS (ideal model) */
+    double clock_hz;        /* controller clock; only used to print times */
+#define NR_X_FIELD(name, def) uint64_t name;
+    NR_PARAMS(NR_X_FIELD)   /* timing parameters, named as in isa/nr48.isa */
+#undef NR_X_FIELD
+} nr_config;
+
+/* One pre-decoded instruction: decoded once at load, so the run loop never re-decodes. */
+typedef struct {
+    uint8_t op;             /* nr_op */
+    uint8_t rd;             /* destination; x0 is remapped to the sink slot NR_XSINK */
+    uint8_t rs1, rs2, rt;   /* sources (rt: store data / first branch operand) */
+    uint8_t a;              /* vt, or csel */
+    uint8_t b;              /* vd, dir */
+    uint8_t c;              /* core id, shamt, vimm, vbits */
+    int32_t imm;            /* imm16 / uimm16, or the branch/jump offset in bytes */
+    uint32_t word;          /* the original word (fault detail, disassembly) */
+} nr_insn;
+
+#define NR_XSINK NR_NUM_REGS  /* writes to x0 land here, so x0 always reads 0 without a test */
+
+typedef enum {
+    NR_PEND_NONE = 0, NR_PEND_SCAN_IN_H, NR_PEND_SCAN_IN_V, NR_PEND_SCAN_OUT, NR_PEND_MVM_H,
+    NR_PEND_MVM_V, NR_PEND_PROGRAM
+} nr_pending;
+
+typedef struct {
+    /* 64-bit fields first, then the arrays, so that no padding appears */
+    uint64_t powered;
+    uint64_t busy_until;          /* first cycle at which the core is idle */
+    uint64_t op_start;            /* issue cycle of the current (or last) operation */
+    uint64_t busy_accum;          /* busy cycles of finished operations before op_start */
+    uint64_t pend_kind;           /* nr_pending: result to apply at pend_end */
+    uint64_t pend_end;
+    uint64_t pend_addr;           /* scan-out: memory address */
+    uint64_t pend_dtype;          /* scan-out: element type */
+    uint64_t pend_lo, pend_n;     /* register entries written at completion; cprog: rows */
+    uint64_t pend_col0, pend_ncols;   /* cprog: columns of the window captured at issue */
+    uint64_t pend_pulses;         /* cprog: pulses counted at completion */
+    uint64_t n_mvm, n_smp;        /* MVMs and samples issued; n_smp keys the sample RNG */
+    uint64_t n_prog_cells, n_prog_pulses;
+    uint64_t n_phase;
+    uint64_t arrays_dirty;        /* prog_codes / g / w written since the last reset */
+    uint64_t phase_at[NR_MAX_PHASES];   /* start cycle of each phase segment of the operation */
+    uint64_t phase_code[NR_MAX_PHASES];
+    int32_t cfg[NR_CFG_SLOTS];
+    int16_t h[NR_REG_LEN];
+    int16_t v[NR_REG_LEN];
+    int16_t pend_buf[NR_REG_LEN]; /* register values or scanned-out values awaiting completion */
+    /* the large arrays stay last: a reset clears them only when arrays_dirty */
+    int8_t prog_codes[NR_LOGICAL_ROWS * NR_CORE_COLS];   /* cprog codes read at issue */
+    uint16_t g[NR_CORE_ROWS][NR_CORE_COLS];              /* conductances, nS */
+    int16_t w[NR_LOGICAL_ROWS][NR_CORE_COLS];            /* ideal weights derived from g */
+} nr_core;
+
+typedef struct {
+    uint64_t stop;          /* nr_stop */
+    uint64_t fault;         /* nr_fault */
+    uint64_t fault_pc;
+    uint64_t fault_detail;
+} nr_result;
+
+typedef struct {
+    nr_config cfg;
+    /* controller */
+    uint64_t pc;
+    uint64_t prev_pc;       /* the last issued instruction (names the jump of a pc_bounds fault) */
+    uint64_t x[NR_NUM_REGS + 1];  /* x[NR_XSINK] absorbs writes to x0 */
+    uint64_t vl;
+    uint64_t cycle;
+    uint64_t next_issue;
+    uint64_t instret;
+    uint64_t stall_cycles;
+    uint64_t halted;
+    uint64_t bp_skip;       /* instret + 1 while the instruction at pc already stopped on its
+                               breakpoint or stalled (its breakpoint must not fire again) */
+    uint64_t next_event;    /* earliest pending core completion, UINT64_MAX if none */
+    uint64_t chain_free[NR_NUM_CHAINS];
+    uint64_t programmer_free;
+    nr_result result;
+    nr_core core[NR_NUM_CORES];
+    /* owned buffers: not part of the snapshot's struct image (zeroed there) */
+    uint8_t *mem;
+    uint32_t *words;        /* the program as loaded */
+    nr_insn *code;          /* pre-decoded program */
+    uint64_t *bp_bits;      /* one bit per code word */
+    uint64_t code_n;        /* instruction words */
+    uint64_t bp_count;
+} nr_machine;
+
+typedef struct {
+    uint64_t addr;
+    uint64_t size;
+    const uint8_t *data;
+} nr_segment;
+
+/* Status of one core at the machine's current cycle. */
+typedef struct {
+    uint64_t powered;
+    uint64_t busy;
+    uint64_t phase;          /* nr_phase */
+    uint64_t busy_until;
+    uint64_t busy_cycles;    /* cycles busy so far, including queueing on a chain or the programmer */
+    uint64_t mvms;
+    uint64_t samples;
+    uint64_t prog_cells;
+    uint64_t prog_pulses;
+} nr_core_status;
+
+/* configuration */
+void nr_config_default(nr_config *cfg);
+int nr_config_set_param(nr_config *cfg, const char *name, uint64_t value);
+int nr_config_get_param(const nr_config *cfg, const char *name, uint64_t *value);
+int nr_config_check(const nr_config *cfg);   /* NR_OK or NR_ERR_CONFIG / NR_ERR_MODEL */
+int nr_param_count(void);
+const char *nr_param_name(int i);
+uint64_t nr_param_max(void);
+
+/* lifetime: nr_init/nr_free on a struct you own, or nr_new/nr_delete to let the core calloc it
+   (cheaper: the 10 MiB of core arrays stay untouched zero pages until used) */
+int nr_init(nr_machine *m, const nr_config *cfg);
+void nr_free(nr_machine *m);
+nr_machine *nr_new(const nr_config *cfg, int *err);
+void nr_delete(nr_machine *m);
+int nr_load(nr_machine *m, const uint32_t *code, uint64_t n, const nr_segment *segs, int nsegs,
+            uint64_t entry);
+
+/* execution */
+int nr_run(nr_machine *m, uint64_t until_cycle, uint64_t max_insns);
+
+/* controller and memory */
+uint64_t nr_reg(const nr_machine *m, int r);
+void nr_set_reg(nr_machine *m, int r, uint64_t v);
+int nr_mem_read(const nr_machine *m, uint64_t addr, void *dst, uint64_t n);
+int nr_mem_write(nr_machine *m, uint64_t addr, const void *src, uint64_t n);
+
+/* cores */
+int nr_core_status_get(const nr_machine *m, int core, nr_core_status *out);
+int nr_core_phase_at(const nr_machine *m, int core, uint64_t cycle);
+int nr_core_set_cfg(nr_machine *m, int core, int field, int64_t value);
+int nr_core_set_conductances(nr_machine *m, int core, const uint16_t *g);  /* 256×256 row-major */
+int nr_core_set_power(nr_machine *m, int core, int on);                    /* no wake time */
+uint64_t nr_core_busy_cycles(const nr_machine *m, int core);
+uint64_t nr_chain_of(int core);
+uint64_t nr_scan_shifts(int core, int v_side);
+
+/* debugger */
+int nr_bp_set(nr_machine *m, uint64_t addr);
+int nr_bp_clear(nr_machine *m, uint64_t addr);
+void nr_bp_clear_all(nr_machine *m);
+
+/* snapshots: a flat copy of the struct, the data memory and the program */
+uint64_t nr_snapshot_size(const nr_machine *m);
+int nr_snapshot_save(const nr_machine *m, void *buf, uint64_t size);
+int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size);
+
+/* names, for messages and the Python layer */
+const char *nr_stop_name(int stop);
+const char *nr_fault_name(int fault);
+const char *nr_phase_name(int phase);
+const char *nr_op_mnemonic(int op);
+const char *nr_cfg_field_name(int field);
+int nr_cfg_field_range(int field, int32_t *lo, int32_t *hi, int32_t *def);
+int nr_decode_word(uint32_t word);   /* nr_op of a word, NR_OP_ILLEGAL if none */
+
+#endif /* NR48_H */

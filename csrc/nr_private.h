@@ -1,0 +1,54 @@
+/* nr_private.h — internals shared by the C core's source files (not part of the API). */
+#ifndef NR_PRIVATE_H
+#define NR_PRIVATE_H
+
+#include "nr48.h"
+
+/* outcome of an instruction handler */
+#define _NR_DONE 0     /* executed; *cost holds its cycles */
+#define _NR_STALL 1    /* waits for a busy core: m->next_issue moved to the retry cycle */
+#define _NR_FAULTED 2  /* nothing changed; the fault is in m->result */
+
+static inline uint64_t _nr_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static inline uint64_t _nr_max(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* true when [addr, addr+len) lies inside data memory; written so that no sum can wrap */
+static inline int _nr_in_mem(const nr_machine *m, uint64_t addr, uint64_t len)
+{
+    return len == 0 || (addr < m->cfg.mem_size && len <= m->cfg.mem_size - addr);
+}
+
+int _nr_fault(nr_machine *m, int code, uint64_t detail);
+
+/* decode.c */
+void _nr_predecode(uint32_t w, nr_insn *in);
+
+/* run.c */
+void _nr_complete_through(nr_machine *m, uint64_t t);
+void _nr_update_next_event(nr_machine *m);
+
+/* vector.c */
+int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost);
+
+/* chip.c */
+int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost);
+void _nr_complete_core(nr_machine *m, int core);
+void _nr_core_reset_regs(nr_core *c);
+
+/* mvm.c: the ideal numerics */
+uint64_t _nr_mix64(uint64_t z);
+void _nr_refresh_weights(nr_core *c, int lrow0, int lrows, int col0, int ncols, uint64_t g_lsb);
+/* Computes the outputs of an MVM (sample = 0) or a stochastic sample (sample = 1) into
+   c->pend_buf[lo … lo+n) and returns the step count of a step-counting readout. */
+uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t seed,
+                         uint64_t *lo, uint64_t *n);
+
+/* timing.c */
+uint64_t _nr_scan_cycles(const nr_config *cfg, int core, int v_side);
+/* schedule of one MVM/sample issued at t: fills c->phase_at/phase_code/n_phase, returns the end */
+uint64_t _nr_mvm_schedule(const nr_config *cfg, nr_core *c, int sample, uint64_t steps, uint64_t t);
+uint64_t _nr_prog_cycles(const nr_config *cfg, const nr_core *c, uint64_t *pulses);
+int _nr_phase_at(const nr_core *c, uint64_t t);
+void _nr_begin_op(nr_core *c, uint64_t t, uint64_t end);
+
+#endif /* NR_PRIVATE_H */

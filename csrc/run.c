@@ -1,0 +1,261 @@
+/* run.c — the controller's run loop: issue timing, the scalar ALU, loads and stores, branches,
+   and the completion of core operations at the cycle they end.
+
+   The loop keeps the issue cycle, pc and instruction count in locals and handles the common
+   case with a single compare of the issue cycle against `limit`: the earlier of the cycle
+   target and the next core completion, or 0 when breakpoints are set (every instruction then
+   takes the slow path that checks them).  Retiring costs one more compare, against the
+   instruction budget.  Vector and chip instructions go to their own files. */
+#include <string.h>
+
+#include "nr_private.h"
+
+int _nr_fault(nr_machine *m, int code, uint64_t detail)
+{
+    m->result.fault = (uint64_t)code;
+    m->result.fault_pc = m->pc;
+    m->result.fault_detail = detail;
+    return _NR_FAULTED;
+}
+
+void _nr_update_next_event(nr_machine *m)
+{
+    uint64_t e = UINT64_MAX;
+    for (int c = 0; c < NR_NUM_CORES; c++)
+        if (m->core[c].pend_kind != NR_PEND_NONE && m->core[c].pend_end < e) e = m->core[c].pend_end;
+    m->next_event = e;
+}
+
+/* Completes every core operation ending at or before t, in order of end cycle, then core id. */
+void _nr_complete_through(nr_machine *m, uint64_t t)
+{
+    while (m->next_event <= t) {
+        const uint64_t e = m->next_event;
+        for (int c = 0; c < NR_NUM_CORES; c++)
+            if (m->core[c].pend_kind != NR_PEND_NONE && m->core[c].pend_end == e) _nr_complete_core(m, c);
+        _nr_update_next_event(m);
+    }
+}
+
+static inline int _nr_bp_hit(const nr_machine *m, uint64_t pc)
+{
+    uint64_t w = pc >> 2;
+    return w < m->code_n && (m->bp_bits[w >> 6] >> (w & 63) & 1);
+}
+
+#define LOAD(type, conv)                                                          \
+    do {                                                                          \
+        uint64_t a_ = x[in->rs1] + (uint64_t)(int64_t)in->imm;                    \
+        if (!_nr_in_mem(m, a_, sizeof(type))) { fcode = NR_FAULT_MEM_BOUNDS; fdet = a_; goto fault; } \
+        if (a_ & (sizeof(type) - 1)) { fcode = NR_FAULT_MEM_ALIGN; fdet = a_; goto fault; }      \
+        type v_;                                                                  \
+        memcpy(&v_, mem + a_, sizeof(type));                                      \
+        x[in->rd] = (uint64_t)(conv)v_;                                           \
+        cost = 1 + t_load;                                                        \
+    } while (0)
+
+#define STORE(type)                                                               \
+    do {                                                                          \
+        uint64_t a_ = x[in->rs1] + (uint64_t)(int64_t)in->imm;                    \
+        if (!_nr_in_mem(m, a_, sizeof(type))) { fcode = NR_FAULT_MEM_BOUNDS; fdet = a_; goto fault; } \
+        if (a_ & (sizeof(type) - 1)) { fcode = NR_FAULT_MEM_ALIGN; fdet = a_; goto fault; }      \
+        type v_ = (type)x[in->rt];                                                \
+        memcpy(mem + a_, &v_, sizeof(type));                                      \
+    } while (0)
+
+#define BRANCH(cond)                                                              \
+    do {                                                                          \
+        if (cond) { next_pc = pc + (uint64_t)(int64_t)in->imm; cost = 1 + t_branch; } \
+    } while (0)
+
+int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
+{
+    m->result.stop = NR_STOP_NONE;
+    m->result.fault = NR_FAULT_NONE;
+    m->result.fault_pc = 0;
+    m->result.fault_detail = NR_NO_DETAIL;
+    if (m->halted) {
+        m->result.stop = NR_STOP_HALT;
+        return NR_STOP_HALT;
+    }
+    if (!m->code) {
+        m->pc = 0;
+        m->result.stop = NR_STOP_FAULT;
+        _nr_fault(m, NR_FAULT_PC_BOUNDS, NR_NO_DETAIL);
+        return NR_STOP_FAULT;
+    }
+    if (until < m->cycle) until = m->cycle;   /* time never runs backwards */
+    uint64_t *const x = m->x;
+    uint8_t *const mem = m->mem;
+    const nr_insn *const code = m->code;
+    const uint64_t code_bytes = m->code_n * 4;
+    const uint64_t t_load = m->cfg.t_load, t_branch = m->cfg.t_branch;
+    const uint64_t t_mul = m->cfg.t_mul, t_div = m->cfg.t_div;
+    /* with breakpoints set, limit stays 0 and every instruction takes the slow path below */
+    const int bp_any = m->bp_count != 0;
+    uint64_t t = m->next_issue, pc = m->pc, prev_pc = m->prev_pc, instret = m->instret;
+    uint64_t stop_at = max_insns ? instret + max_insns : UINT64_MAX;
+#define _NR_LIMIT() (bp_any ? 0 : _nr_min(until, m->next_event))
+    uint64_t limit = _NR_LIMIT();
+    int stop = NR_STOP_CYCLE, fcode = 0;
+    uint64_t fdet = 0, slow_cost;
+
+    for (;;) {
+        /* the one test of the fast path: no completion due, target not reached, no breakpoints */
+        if (t >= limit) {
+            if (t >= until) break;
+            if (m->next_event <= t) _nr_complete_through(m, t);
+            limit = _NR_LIMIT();
+            /* a breakpoint fires once per arrival: not again after its own stop or a stall */
+            if (bp_any && m->bp_skip != instret + 1 && _nr_bp_hit(m, pc)) {
+                stop = NR_STOP_BREAKPOINT;
+                m->bp_skip = instret + 1;
+                until = t;
+                break;
+            }
+        }
+        if (pc >= code_bytes) { fcode = NR_FAULT_PC_BOUNDS; fdet = prev_pc; goto fault; }
+        const nr_insn *in = &code[pc >> 2];
+        uint64_t cost = 1, next_pc = pc + 4;
+        switch ((nr_op)in->op) {
+        case NR_OP_NOP: break;
+        case NR_OP_HALT:
+            stop = NR_STOP_HALT;
+            m->halted = 1;
+            next_pc = pc;              /* a halted machine stays on its halt */
+            stop_at = instret + 1;     /* ends the run after this instruction */
+            break;
+        case NR_OP_EBREAK: stop = NR_STOP_EBREAK; stop_at = instret + 1; break;
+        case NR_OP_ADD: x[in->rd] = x[in->rs1] + x[in->rs2]; break;
+        case NR_OP_SUB: x[in->rd] = x[in->rs1] - x[in->rs2]; break;
+        case NR_OP_AND: x[in->rd] = x[in->rs1] & x[in->rs2]; break;
+        case NR_OP_OR: x[in->rd] = x[in->rs1] | x[in->rs2]; break;
+        case NR_OP_XOR: x[in->rd] = x[in->rs1] ^ x[in->rs2]; break;
+        case NR_OP_SLL: x[in->rd] = x[in->rs1] << (x[in->rs2] & 63); break;
+        case NR_OP_SRL: x[in->rd] = x[in->rs1] >> (x[in->rs2] & 63); break;
+        case NR_OP_SRA: x[in->rd] = (uint64_t)((int64_t)x[in->rs1] >> (x[in->rs2] & 63)); break;
+        case NR_OP_SLT: x[in->rd] = (int64_t)x[in->rs1] < (int64_t)x[in->rs2]; break;
+        case NR_OP_SLTU: x[in->rd] = x[in->rs1] < x[in->rs2]; break;
+        case NR_OP_MUL: x[in->rd] = x[in->rs1] * x[in->rs2]; cost = t_mul; break;
+        case NR_OP_DIV: {
+            int64_t p = (int64_t)x[in->rs1], q = (int64_t)x[in->rs2];
+            x[in->rd] = q == 0 ? UINT64_MAX : (q == -1 ? (uint64_t)0 - (uint64_t)p : (uint64_t)(p / q));
+            cost = t_div;
+            break;
+        }
+        case NR_OP_DIVU: {
+            uint64_t q = x[in->rs2];
+            x[in->rd] = q == 0 ? UINT64_MAX : x[in->rs1] / q;
+            cost = t_div;
+            break;
+        }
+        case NR_OP_REM: {
+            int64_t p = (int64_t)x[in->rs1], q = (int64_t)x[in->rs2];
+            x[in->rd] = q == 0 ? (uint64_t)p : (q == -1 ? 0 : (uint64_t)(p % q));
+            cost = t_div;
+            break;
+        }
+        case NR_OP_REMU: {
+            uint64_t q = x[in->rs2];
+            x[in->rd] = q == 0 ? x[in->rs1] : x[in->rs1] % q;
+            cost = t_div;
+            break;
+        }
+        case NR_OP_ADDI: x[in->rd] = x[in->rs1] + (uint64_t)(int64_t)in->imm; break;
+        case NR_OP_ANDI: x[in->rd] = x[in->rs1] & (uint64_t)(int64_t)in->imm; break;
+        case NR_OP_ORI: x[in->rd] = x[in->rs1] | (uint64_t)(int64_t)in->imm; break;
+        case NR_OP_XORI: x[in->rd] = x[in->rs1] ^ (uint64_t)(int64_t)in->imm; break;
+        case NR_OP_SLTI: x[in->rd] = (int64_t)x[in->rs1] < (int64_t)in->imm; break;
+        case NR_OP_SLTIU: x[in->rd] = x[in->rs1] < (uint64_t)(int64_t)in->imm; break;
+        case NR_OP_SLLI: x[in->rd] = x[in->rs1] << in->c; break;
+        case NR_OP_SRLI: x[in->rd] = x[in->rs1] >> in->c; break;
+        case NR_OP_SRAI: x[in->rd] = (uint64_t)((int64_t)x[in->rs1] >> in->c); break;
+        case NR_OP_MOVI: x[in->rd] = (uint64_t)(int64_t)in->imm; break;
+        case NR_OP_SHORI: x[in->rd] = x[in->rd] << 16 | (uint64_t)(uint32_t)in->imm; break;
+        case NR_OP_LB: LOAD(int8_t, int64_t); break;
+        case NR_OP_LBU: LOAD(uint8_t, uint64_t); break;
+        case NR_OP_LH: LOAD(int16_t, int64_t); break;
+        case NR_OP_LHU: LOAD(uint16_t, uint64_t); break;
+        case NR_OP_LW: LOAD(int32_t, int64_t); break;
+        case NR_OP_LWU: LOAD(uint32_t, uint64_t); break;
+        case NR_OP_LD: LOAD(uint64_t, uint64_t); break;
+        case NR_OP_SB: STORE(uint8_t); break;
+        case NR_OP_SH: STORE(uint16_t); break;
+        case NR_OP_SW: STORE(uint32_t); break;
+        case NR_OP_SD: STORE(uint64_t); break;
+        case NR_OP_BEQ: BRANCH(x[in->rt] == x[in->rs1]); break;
+        case NR_OP_BNE: BRANCH(x[in->rt] != x[in->rs1]); break;
+        case NR_OP_BLT: BRANCH((int64_t)x[in->rt] < (int64_t)x[in->rs1]); break;
+        case NR_OP_BGE: BRANCH((int64_t)x[in->rt] >= (int64_t)x[in->rs1]); break;
+        case NR_OP_BLTU: BRANCH(x[in->rt] < x[in->rs1]); break;
+        case NR_OP_BGEU: BRANCH(x[in->rt] >= x[in->rs1]); break;
+        case NR_OP_JAL:
+            x[in->rd] = pc + 4;
+            next_pc = pc + (uint64_t)(int64_t)in->imm;
+            cost = 1 + t_branch;
+            break;
+        case NR_OP_JALR: {
+            uint64_t target = (x[in->rs1] + (uint64_t)(int64_t)in->imm) & ~(uint64_t)3;
+            x[in->rd] = pc + 4;
+            next_pc = target;
+            cost = 1 + t_branch;
+            break;
+        }
+        case NR_OP_RDCYCLE: x[in->rd] = t; break;
+        case NR_OP_RDINSTRET: x[in->rd] = instret; break;
+        case NR_OP_SETVL: m->vl = x[in->rs1]; break;
+        case NR_OP_SETVLI: m->vl = (uint64_t)(uint32_t)in->imm; break;
+        case NR_OP_ILLEGAL: fcode = NR_FAULT_ILLEGAL; fdet = in->word; goto fault;
+        default: {
+            /* vector and chip instructions: the handlers see a consistent machine */
+            m->pc = pc;
+            m->next_issue = t;
+            m->instret = instret;
+            int r = nr_op_group[in->op] == NR_GROUP_VECTOR ? _nr_exec_vector(m, in, &slow_cost)
+                                                          : _nr_exec_chip(m, in, t, until, &slow_cost);
+            if (r == _NR_FAULTED) goto faulted;
+            if (r == _NR_STALL) {
+                /* retried at m->next_issue; its breakpoint (if any) already had its chance */
+                t = m->next_issue;
+                m->bp_skip = instret + 1;
+                limit = 0;
+                continue;
+            }
+            cost = slow_cost;
+            limit = _NR_LIMIT();
+            break;
+        }
+        }
+        /* retire */
+        prev_pc = pc;
+        pc = next_pc;
+        t += cost;
+        if (++instret == stop_at) {
+            if (stop == NR_STOP_CYCLE) stop = NR_STOP_STEP;
+            until = t;   /* finish the run at the cycle after the instruction */
+            limit = 0;
+        }
+    }
+#undef _NR_LIMIT
+    /* t ≥ until (or a breakpoint at t = until): complete what ends by then */
+    _nr_complete_through(m, until);
+    m->cycle = until;
+    m->next_issue = t;
+    m->pc = pc;
+    m->prev_pc = prev_pc;
+    m->instret = instret;
+    m->result.stop = (uint64_t)stop;
+    return stop;
+
+fault:
+    m->pc = pc;
+    _nr_fault(m, fcode, fdet);
+faulted:
+    /* the faulting instruction never issued: the state is that of cycle t */
+    m->next_issue = t;
+    m->cycle = t;
+    m->prev_pc = prev_pc;
+    m->instret = instret;
+    m->result.stop = NR_STOP_FAULT;
+    return NR_STOP_FAULT;
+}

@@ -1,0 +1,223 @@
+/* vector.c — the controller's vector unit: element-wise operations on VL elements of data
+   memory.  Every operand range and alignment is checked before the first write; elements are
+   then processed strictly in increasing order (read, compute, write), so overlapping source
+   and destination ranges behave like the obvious sequential loop.  Results saturate to the
+   element type; intermediate values are int64 and scalar operands are clamped first so that
+   no intermediate can overflow (the clamp does not change any saturated result). */
+#include <string.h>
+
+#include "nr_private.h"
+
+static const uint64_t _nr_vsize[4] = {1, 2, 4, 1};   /* i8, i16, i32, u8 */
+
+static inline int64_t _nr_vget(const uint8_t *mem, uint64_t addr, int dt)
+{
+    switch (dt) {
+    case NR_DTYPE_I8: return (int8_t)mem[addr];
+    case NR_DTYPE_U8: return mem[addr];
+    case NR_DTYPE_I16: { int16_t v; memcpy(&v, mem + addr, 2); return v; }
+    default: { int32_t v; memcpy(&v, mem + addr, 4); return v; }
+    }
+}
+
+static inline int64_t _nr_sat(int64_t v, int dt)
+{
+    int64_t lo, hi;
+    switch (dt) {
+    case NR_DTYPE_I8: lo = INT8_MIN; hi = INT8_MAX; break;
+    case NR_DTYPE_U8: lo = 0; hi = UINT8_MAX; break;
+    case NR_DTYPE_I16: lo = INT16_MIN; hi = INT16_MAX; break;
+    default: lo = INT32_MIN; hi = INT32_MAX; break;
+    }
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static inline void _nr_vput(uint8_t *mem, uint64_t addr, int dt, int64_t v)
+{
+    v = _nr_sat(v, dt);
+    switch (dt) {
+    case NR_DTYPE_I8:
+    case NR_DTYPE_U8: mem[addr] = (uint8_t)v; break;
+    case NR_DTYPE_I16: { int16_t s = (int16_t)v; memcpy(mem + addr, &s, 2); break; }
+    default: { int32_t s = (int32_t)v; memcpy(mem + addr, &s, 4); }
+    }
+}
+
+static inline int64_t _nr_clamp64(int64_t v, int64_t lim) { return v > lim ? lim : v < -lim ? -lim : v; }
+
+/* one memory operand of `count` elements of type dt at addr: bounds, then alignment */
+static int _nr_voperand(nr_machine *m, uint64_t addr, uint64_t count, int dt)
+{
+    const uint64_t es = _nr_vsize[dt];
+    if (count > m->cfg.mem_size || !_nr_in_mem(m, addr, count * es))
+        return _nr_fault(m, NR_FAULT_MEM_BOUNDS, addr);
+    if (addr & (es - 1)) return _nr_fault(m, NR_FAULT_MEM_ALIGN, addr);
+    return _NR_DONE;
+}
+
+/* elements of the input of vpmax for VL outputs in groups of g (g ≥ 1, both ≤ mem_size):
+   output o reads in[o + (o/g + 1)·g] at most, which grows with o */
+static uint64_t _nr_vpmax_inputs(uint64_t vl, uint64_t g)
+{
+    return vl == 0 ? 0 : (vl - 1) + ((vl - 1) / g + 1) * g + 1;
+}
+
+int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
+{
+    const uint64_t vl = m->vl;
+    const int op = in->op, dt = in->a;
+    const uint64_t es = _nr_vsize[dt];
+    const uint64_t d = m->x[in->rd], a = m->x[in->rs1], b = m->x[in->rs2];
+    uint8_t *mem = m->mem;
+    int r = _NR_DONE;
+
+    /* operand checks: which registers are memory operands depends on the instruction */
+    switch (op) {
+    case NR_OP_VADD: case NR_OP_VSUB: case NR_OP_VMUL: case NR_OP_VMAX: case NR_OP_VMIN:
+        r = _nr_voperand(m, a, vl, dt);
+        if (r == _NR_DONE) r = _nr_voperand(m, b, vl, dt);
+        if (r == _NR_DONE) r = _nr_voperand(m, d, vl, dt);
+        break;
+    case NR_OP_VMULS: case NR_OP_VADDS: case NR_OP_VRELU: case NR_OP_VSRA: case NR_OP_VSLL:
+    case NR_OP_VCLIP: case NR_OP_VCLIPU:
+        r = _nr_voperand(m, a, vl, dt);
+        if (r == _NR_DONE) r = _nr_voperand(m, d, vl, dt);
+        break;
+    case NR_OP_VCVT:
+        r = _nr_voperand(m, a, vl, dt);
+        if (r == _NR_DONE) r = _nr_voperand(m, d, vl, in->b);
+        break;
+    case NR_OP_VPMAX:
+        if (b == 0) return _nr_fault(m, NR_FAULT_BAD_CONFIG, 0);
+        if (vl > 0 && b > m->cfg.mem_size) return _nr_fault(m, NR_FAULT_MEM_BOUNDS, a);
+        r = _nr_voperand(m, a, vl > m->cfg.mem_size ? vl : _nr_vpmax_inputs(vl, b), dt);
+        if (r == _NR_DONE) r = _nr_voperand(m, d, vl, dt);
+        break;
+    case NR_OP_VFILL:
+        r = _nr_voperand(m, d, vl, dt);
+        break;
+    case NR_OP_VARGMAX: case NR_OP_VSUM:
+        r = _nr_voperand(m, a, vl, dt);
+        break;
+    default:
+        return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
+    }
+    if (r != _NR_DONE) return r;
+
+    const uint64_t lanes = m->cfg.vec_lanes;
+    const uint64_t work = op == NR_OP_VPMAX ? 2 * vl : vl;
+    *cost = m->cfg.t_vsetup + (work + lanes - 1) / lanes;
+
+    switch (op) {
+    case NR_OP_VADD:
+        for (uint64_t k = 0; k < vl; k++)
+            _nr_vput(mem, d + k * es, dt, _nr_vget(mem, a + k * es, dt) + _nr_vget(mem, b + k * es, dt));
+        break;
+    case NR_OP_VSUB:
+        for (uint64_t k = 0; k < vl; k++)
+            _nr_vput(mem, d + k * es, dt, _nr_vget(mem, a + k * es, dt) - _nr_vget(mem, b + k * es, dt));
+        break;
+    case NR_OP_VMUL:
+        for (uint64_t k = 0; k < vl; k++)
+            _nr_vput(mem, d + k * es, dt, _nr_vget(mem, a + k * es, dt) * _nr_vget(mem, b + k * es, dt));
+        break;
+    case NR_OP_VMAX:
+        for (uint64_t k = 0; k < vl; k++) {
+            int64_t p = _nr_vget(mem, a + k * es, dt), q = _nr_vget(mem, b + k * es, dt);
+            _nr_vput(mem, d + k * es, dt, p > q ? p : q);
+        }
+        break;
+    case NR_OP_VMIN:
+        for (uint64_t k = 0; k < vl; k++) {
+            int64_t p = _nr_vget(mem, a + k * es, dt), q = _nr_vget(mem, b + k * es, dt);
+            _nr_vput(mem, d + k * es, dt, p < q ? p : q);
+        }
+        break;
+    case NR_OP_VMULS: {
+        /* |element| < 2^31, so a scalar clamped to ±(2^32−1) keeps every product in int64 and
+           still saturates whenever the unclamped product would */
+        const int64_t s = _nr_clamp64((int64_t)b, ((int64_t)1 << 32) - 1);
+        for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, d + k * es, dt, _nr_vget(mem, a + k * es, dt) * s);
+        break;
+    }
+    case NR_OP_VADDS: {
+        const int64_t s = _nr_clamp64((int64_t)b, (int64_t)1 << 40);
+        for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, d + k * es, dt, _nr_vget(mem, a + k * es, dt) + s);
+        break;
+    }
+    case NR_OP_VRELU:
+        for (uint64_t k = 0; k < vl; k++) {
+            int64_t p = _nr_vget(mem, a + k * es, dt);
+            _nr_vput(mem, d + k * es, dt, p > 0 ? p : 0);
+        }
+        break;
+    case NR_OP_VSRA: {
+        const int s = in->c;
+        for (uint64_t k = 0; k < vl; k++) {
+            int64_t p = _nr_vget(mem, a + k * es, dt);
+            _nr_vput(mem, d + k * es, dt, s ? (p + ((int64_t)1 << (s - 1))) >> s : p);
+        }
+        break;
+    }
+    case NR_OP_VSLL: {
+        const int s = in->c;
+        for (uint64_t k = 0; k < vl; k++) {
+            int64_t p = _nr_vget(mem, a + k * es, dt);
+            /* beyond 31 places any non-zero element saturates; below, the product fits */
+            int64_t q = p == 0 ? 0 : s >= 32 ? (p < 0 ? INT64_MIN : INT64_MAX) : p * ((int64_t)1 << s);
+            _nr_vput(mem, d + k * es, dt, q);
+        }
+        break;
+    }
+    case NR_OP_VCLIP: {
+        const int64_t lim = ((int64_t)1 << (in->c - 1)) - 1;
+        for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, d + k * es, dt, _nr_clamp64(_nr_vget(mem, a + k * es, dt), lim));
+        break;
+    }
+    case NR_OP_VCLIPU: {
+        const int64_t hi = ((int64_t)1 << in->c) - 1;
+        for (uint64_t k = 0; k < vl; k++) {
+            int64_t p = _nr_vget(mem, a + k * es, dt);
+            _nr_vput(mem, d + k * es, dt, p < 0 ? 0 : p > hi ? hi : p);
+        }
+        break;
+    }
+    case NR_OP_VCVT: {
+        const int dd = in->b;
+        const uint64_t ds = _nr_vsize[dd];
+        for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, d + k * ds, dd, _nr_vget(mem, a + k * es, dt));
+        break;
+    }
+    case NR_OP_VPMAX:
+        for (uint64_t o = 0; o < vl; o++) {
+            uint64_t k = o / b, i = o % b;
+            int64_t p = _nr_vget(mem, a + (2 * k * b + i) * es, dt);
+            int64_t q = _nr_vget(mem, a + ((2 * k + 1) * b + i) * es, dt);
+            _nr_vput(mem, d + o * es, dt, p > q ? p : q);
+        }
+        break;
+    case NR_OP_VFILL: {
+        const int64_t s = _nr_sat((int64_t)a, dt);
+        for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, d + k * es, dt, s);
+        break;
+    }
+    case NR_OP_VARGMAX: {
+        uint64_t best = 0;
+        int64_t bv = vl ? _nr_vget(mem, a, dt) : 0;
+        for (uint64_t k = 1; k < vl; k++) {
+            int64_t p = _nr_vget(mem, a + k * es, dt);
+            if (p > bv) { bv = p; best = k; }
+        }
+        m->x[in->rd] = best;
+        break;
+    }
+    case NR_OP_VSUM: {
+        uint64_t s = 0;
+        for (uint64_t k = 0; k < vl; k++) s += (uint64_t)_nr_vget(mem, a + k * es, dt);
+        m->x[in->rd] = s;
+        break;
+    }
+    default: break;
+    }
+    return _NR_DONE;
+}

@@ -1,0 +1,467 @@
+"""`Machine`: the Pythonic face of the C core.
+
+    m = Machine(seed=1)                      # ideal model, chip.toml defaults
+    m.load("programs/forward.s")             # .s, .img, source text, asm.Program or Image
+    r = m.run(max_cycles=10_000_000)         # RunResult: stop reason, cycles, utilisation …
+    print(m.mem(m.sym("y"), 256, "i8"))      # zero-copy view of data memory
+    m.cores[0].v, m.cores[0].conductances    # core registers and arrays, zero-copy
+
+Time is in controller cycles.  `step(n)` issues n instructions and stops at the cycle after the
+last; `step_cycles(n)` / `run_until(cycle)` stop at a cycle; all of them give exactly the state
+a single long run would have at that point.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._native import (CFG_FIELDS, CFG_NAMES, CORE_COLS, CORE_ROWS, FAULT_NAMES, LOGICAL_ROWS,
+                      NO_DETAIL, NUM_CORES, NUM_REGS, PHASE_NAMES, REG_LEN, STOP_NAMES,
+                      CoreError, NativeMachine, as_buffer, check, decode_op, ffi, lib, view)
+from .config import ChipConfig, ConfigError
+from .program import LoadedProgram, load_program
+
+# a run without a cycle limit is sliced into calls of this many cycles, so that Ctrl-C works
+_SLICE = 1 << 26
+
+DTYPES = {"i8": np.int8, "u8": np.uint8, "i16": np.int16, "u16": np.uint16, "i32": np.int32,
+          "u32": np.uint32, "i64": np.int64, "u64": np.uint64}
+
+
+def _dtype(d) -> np.dtype:
+    return np.dtype(DTYPES.get(d, d) if isinstance(d, str) else d)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run, step or cycle advance ended, with the machine's totals at that point."""
+    stop: str                    # halt, ebreak, breakpoint, cycle, step, fault
+    cycles: int                  # machine cycle at the end
+    instructions: int            # instructions retired since load
+    stall_cycles: int            # cycles the controller waited for busy cores
+    pc: int
+    clock_hz: float
+    core_busy: tuple[int, ...]   # busy cycles per core (including queueing on chain/programmer)
+    fault: str | None = None     # fault name when stop == "fault"
+    fault_pc: int | None = None
+    fault_detail: int | None = None
+    location: str | None = None  # "file:line" of the fault (or stop) pc, from the source map
+    message: str | None = None   # one line: "file:line: fault <name> at pc 0x…: detail"
+
+    @property
+    def ok(self) -> bool:
+        return self.stop == "halt"
+
+    @property
+    def time_s(self) -> float:
+        return self.cycles / self.clock_hz
+
+    @property
+    def core_utilisation(self) -> tuple[float, ...]:
+        return tuple(b / self.cycles if self.cycles else 0.0 for b in self.core_busy)
+
+    @property
+    def cores_used(self) -> tuple[int, ...]:
+        return tuple(i for i, b in enumerate(self.core_busy) if b)
+
+    def to_dict(self) -> dict[str, Any]:
+        util = self.core_utilisation
+        return {
+            "stop": self.stop, "cycles": self.cycles, "time_s": self.time_s,
+            "clock_hz": self.clock_hz, "instructions": self.instructions,
+            "stall_cycles": self.stall_cycles, "pc": self.pc,
+            "fault": self.fault, "fault_pc": self.fault_pc, "fault_detail": self.fault_detail,
+            "location": self.location, "message": self.message,
+            "cores": {str(i): {"busy_cycles": self.core_busy[i], "utilisation": util[i]}
+                      for i in self.cores_used},
+        }
+
+
+class Snapshot:
+    """An opaque copy of the whole machine (struct, data memory, program)."""
+
+    def __init__(self, data: bytes, program: LoadedProgram | None):
+        self.data = data
+        self.program = program
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Snapshot) and self.data == other.data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class Core:
+    """One CIM core: zero-copy views of its registers and arrays, and its status."""
+
+    def __init__(self, machine: "Machine", index: int):
+        self._m = machine
+        self.index = index
+        c = machine._native.m.core[index]
+        self._c = c
+        owner = machine._native
+        self.h = view(c.h, np.int16, (REG_LEN,), owner)
+        self.v = view(c.v, np.int16, (REG_LEN,), owner)
+        # conductances are read-only here: set_conductances() goes through C so the weight
+        # cache that the MVM kernels use is refreshed
+        self.conductances = view(c.g, np.uint16, (CORE_ROWS, CORE_COLS), owner, writeable=False)
+        self.weights = view(c.w, np.int16, (LOGICAL_ROWS, CORE_COLS), owner, writeable=False)
+
+    def set_conductances(self, g) -> None:
+        """Write all 256×256 conductances (nS, uint16) and refresh the ideal weights."""
+        g = np.asarray(g)
+        if g.dtype != np.uint16 and g.size and (g.min() < 0 or g.max() > 65535):
+            raise ValueError("conductances must lie in 0..65535 nS")
+        g = np.ascontiguousarray(g, dtype=np.uint16)
+        if g.shape != (CORE_ROWS, CORE_COLS):
+            raise ValueError(f"conductances must have shape ({CORE_ROWS}, {CORE_COLS}), got {g.shape}")
+        check(lib.nr_core_set_conductances(self._m._native.m, self.index,
+                                           as_buffer(g, np.uint16, "conductances")), "conductances")
+
+    def set_weights(self, w, row0: int = 0, col0: int = 0) -> None:
+        """Program integer codes (|w| ≤ 128) as ideal differential pairs, without timing."""
+        w = np.asarray(w)
+        if w.ndim != 2 or row0 + w.shape[0] > LOGICAL_ROWS or col0 + w.shape[1] > CORE_COLS:
+            raise ValueError(f"weights of shape {w.shape} at ({row0}, {col0}) do not fit "
+                             f"{LOGICAL_ROWS}×{CORE_COLS}")
+        if np.any(np.abs(w.astype(np.int64)) > 128):
+            raise ValueError("weight codes must lie in -128..128")
+        lsb = self._m.config["g_lsb_ns"]
+        g = self.conductances.copy()
+        w = w.astype(np.int64)
+        rows = slice(2 * row0, 2 * (row0 + w.shape[0]), 2)
+        cols = slice(col0, col0 + w.shape[1])
+        g[rows, cols] = np.maximum(w, 0) * lsb
+        g[2 * row0 + 1:2 * (row0 + w.shape[0]):2, cols] = np.maximum(-w, 0) * lsb
+        self.set_conductances(g)
+
+    @property
+    def config(self) -> dict[str, int]:
+        """Configuration fields by name (a copy; write with set_config)."""
+        return {name: int(self._c.cfg[i]) for name, (i, *_r) in CFG_FIELDS.items()}
+
+    def set_config(self, **fields: int) -> None:
+        for name, value in fields.items():
+            if name not in CFG_FIELDS:
+                raise KeyError(f"unknown configuration field {name!r}; fields: {', '.join(CFG_NAMES)}")
+            i, lo, hi, _ = CFG_FIELDS[name]
+            if lib.nr_core_set_cfg(self._m._native.m, self.index, i, int(value)) != lib.NR_OK:
+                raise ValueError(f"{name} = {value} is outside {lo}..{hi}")
+
+    def _status(self):
+        return self._m._native.core_status(self.index)
+
+    @property
+    def powered(self) -> bool:
+        return bool(self._c.powered)
+
+    @powered.setter
+    def powered(self, on: bool) -> None:
+        check(lib.nr_core_set_power(self._m._native.m, self.index, int(bool(on))),
+              f"power core {self.index} (it must be idle)")
+
+    @property
+    def phase(self) -> str:
+        return PHASE_NAMES[self._status().phase]
+
+    def phase_at(self, cycle: int) -> str:
+        """Phase of the current (or last) operation at another cycle."""
+        return PHASE_NAMES[lib.nr_core_phase_at(self._m._native.m, self.index, cycle)]
+
+    @property
+    def busy_until(self) -> int:
+        return int(self._c.busy_until)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._status().busy)
+
+    @property
+    def counters(self) -> dict[str, int]:
+        st = self._status()
+        return {"busy_cycles": st.busy_cycles, "mvms": st.mvms, "samples": st.samples,
+                "prog_cells": st.prog_cells, "prog_pulses": st.prog_pulses}
+
+    @property
+    def chain(self) -> int:
+        return int(lib.nr_chain_of(self.index))
+
+    def __repr__(self) -> str:
+        return f"<Core {self.index} {'on' if self.powered else 'off'} {self.phase}>"
+
+
+class _Cores:
+    """machine.cores[i]: Core objects made on first use (48 × 4 views cost a few ms)."""
+
+    def __init__(self, machine: "Machine"):
+        self._m = machine
+        self._cores: list[Core | None] = [None] * NUM_CORES
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(NUM_CORES))]
+        if not -NUM_CORES <= i < NUM_CORES:
+            raise IndexError(f"no core {i} (cores 0..{NUM_CORES - 1})")
+        i %= NUM_CORES
+        if self._cores[i] is None:
+            self._cores[i] = Core(self._m, i)
+        return self._cores[i]
+
+    def __len__(self) -> int:
+        return NUM_CORES
+
+    def __iter__(self):
+        return (self[i] for i in range(NUM_CORES))
+
+
+class Machine:
+    """The whole emulated chip.
+
+    `model` ("ideal") and `seed` (0) override the configuration's values when given; left as
+    None they come from `config`, a chip TOML path, a dict of overrides or a ChipConfig, on top
+    of the documented defaults in emulator/chip.toml.  `cores[i]` are the 48 cores, `memory`
+    is the whole data memory as a zero-copy uint8 view.
+    """
+
+    def __init__(self, model: str | None = None, seed: int | None = None,
+                 config: "str | Path | dict | ChipConfig | None" = None):
+        self.config = ChipConfig.load(config, model=model, seed=seed)
+        if self.config["model"] != "ideal":
+            raise ConfigError(f"model {self.config['model']!r} is not implemented yet; "
+                              "use model='ideal'")
+        self._native = NativeMachine(self.config.to_c())
+        m = self._native.m
+        self.memory = view(m.mem, np.uint8, (int(m.cfg.mem_size),), self._native)
+        self._regs = view(m.x, np.int64, (NUM_REGS,), self._native, writeable=False)
+        self.cores = _Cores(self)
+        self.program: LoadedProgram | None = None
+
+    # ------------------------------------------------------------ loading
+
+    def load(self, program) -> "Machine":
+        """Reset the machine and load a program (see emulator.program.load_program)."""
+        prog = load_program(program)
+        segs = list(prog.segments)
+        for addr, data in segs:
+            if addr + len(data) > self.memory.size:
+                raise CoreError(f"{prog.name}: data segment at {addr:#x} ({len(data)} bytes) "
+                                f"does not fit the {self.memory.size}-byte data memory")
+        if len(prog.words) == 0:
+            raise CoreError(f"{prog.name}: the program has no code")
+        self._native.load(prog.words, segs, prog.entry)
+        self.program = prog
+        return self
+
+    # ------------------------------------------------------------ running
+
+    def run(self, max_cycles: int | None = None) -> RunResult:
+        """Run until halt, ebreak, a breakpoint or a fault.  With max_cycles, a run that is
+        still going after that many cycles stops with the fault "cycle_limit"."""
+        self._require_program()
+        n = self._native
+        target = None if max_cycles is None else n.m.cycle + max_cycles
+        while True:
+            until = n.m.cycle + _SLICE if target is None else min(target, n.m.cycle + _SLICE)
+            stop = n.run(until)
+            if stop != lib.NR_STOP_CYCLE or (target is not None and n.m.cycle >= target):
+                break
+        if stop == lib.NR_STOP_CYCLE and target is not None:
+            return self._result(limit=max_cycles)
+        return self._result()
+
+    def step(self, n: int = 1) -> RunResult:
+        """Issue n instructions (waiting out stalls), stopping at the cycle after the last."""
+        self._require_program()
+        if n <= 0:
+            return self._result()
+        self._native.run(2**64 - 1, n)
+        return self._result()
+
+    def step_cycles(self, n: int = 1) -> RunResult:
+        """Advance n cycles (or to an earlier stop)."""
+        return self.run_until(self.cycle + n)
+
+    def run_until(self, cycle: int) -> RunResult:
+        """Advance to the state of cycle `cycle` (or to an earlier stop)."""
+        self._require_program()
+        self._native.run(cycle)
+        return self._result()
+
+    def _require_program(self) -> None:
+        if self.program is None:
+            raise CoreError("no program loaded: call Machine.load() first")
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def cycle(self) -> int:
+        """The cycle the state describes (instructions issued before it have executed)."""
+        return int(self._native.m.cycle)
+
+    @property
+    def pc(self) -> int:
+        """Byte address of the next instruction (of the faulting one after a fault)."""
+        return int(self._native.m.pc)
+
+    @property
+    def instret(self) -> int:
+        """Instructions retired since load."""
+        return int(self._native.m.instret)
+
+    @property
+    def stall_cycles(self) -> int:
+        """Cycles the controller has waited for busy cores."""
+        return int(self._native.m.stall_cycles)
+
+    @property
+    def vl(self) -> int:
+        """The vector length register."""
+        return int(self._native.m.vl)
+
+    @property
+    def halted(self) -> bool:
+        """True after `halt`: further runs return at once."""
+        return bool(self._native.m.halted)
+
+    @property
+    def regs(self) -> np.ndarray:
+        """x0–x15 as a read-only int64 view (write with set_reg)."""
+        return self._regs
+
+    def set_reg(self, r: int, value: int) -> None:
+        if not 0 <= r < NUM_REGS:
+            raise IndexError(f"no register x{r}")
+        lib.nr_set_reg(self._native.m, r, value & (2**64 - 1))
+
+    def mem(self, addr: int, n: int, dtype="u8") -> np.ndarray:
+        """A zero-copy view of n elements of `dtype` at byte address addr."""
+        dt = _dtype(dtype)
+        addr = self._addr(addr)
+        end = addr + n * dt.itemsize
+        if addr < 0 or n < 0 or end > self.memory.size:
+            raise IndexError(f"{n} × {dt} at {addr:#x} leaves the {self.memory.size}-byte data memory")
+        return self.memory[addr:end].view(dt)
+
+    def write_mem(self, addr: int, array) -> None:
+        """Copy an array's bytes into data memory at addr."""
+        a = np.ascontiguousarray(array)
+        addr = self._addr(addr)
+        check(lib.nr_mem_write(self._native.m, addr, ffi.from_buffer(a), a.nbytes),
+              f"write {a.nbytes} bytes at {addr:#x}")
+
+    def _addr(self, addr) -> int:
+        return self.sym(addr) if isinstance(addr, str) else int(addr)
+
+    def sym(self, name: str) -> int:
+        """Value of a program symbol (an address for labels)."""
+        if self.program is None or name not in self.program.symbols:
+            raise KeyError(f"no symbol {name!r} in the loaded program")
+        return int(self.program.symbols[name][1])
+
+    def source_location(self, pc: int) -> str | None:
+        """'file:line' of a code address, from the program's source map."""
+        if self.program is None or pc not in self.program.lines:
+            return None
+        f, line, _col = self.program.lines[pc]
+        return f"{f}:{line}"
+
+    # ------------------------------------------------------------ debugging
+
+    def set_breakpoint(self, addr) -> None:
+        check(lib.nr_bp_set(self._native.m, self._addr(addr)), f"breakpoint at {addr}")
+
+    def clear_breakpoint(self, addr) -> None:
+        check(lib.nr_bp_clear(self._native.m, self._addr(addr)), f"breakpoint at {addr}")
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self._native.snapshot(), self.program)
+
+    def restore(self, snap: Snapshot) -> None:
+        self._native.restore(snap.data)
+        self.program = snap.program
+
+    @property
+    def state_bytes(self) -> int:
+        """Memory held by the chip state: the struct, data memory and program."""
+        return int(lib.nr_snapshot_size(self._native.m))
+
+    # ------------------------------------------------------------ results
+
+    def _result(self, limit: int | None = None) -> RunResult:
+        m = self._native.m
+        stop = STOP_NAMES[m.result.stop]
+        busy = tuple(int(lib.nr_core_busy_cycles(m, i)) for i in range(NUM_CORES))
+        kw: dict[str, Any] = {}
+        if limit is not None:
+            kw = dict(fault="cycle_limit", fault_pc=self.pc, fault_detail=limit)
+            stop = "fault"
+        elif stop == "fault":
+            detail = int(m.result.fault_detail)
+            fault = FAULT_NAMES[m.result.fault]
+            # only pc_bounds uses the "no detail" marker; elsewhere all ones is a real value
+            none = fault == "pc_bounds" and detail == NO_DETAIL
+            kw = dict(fault=fault, fault_pc=int(m.result.fault_pc),
+                      fault_detail=None if none else detail)
+        if kw:
+            kw["location"] = self._fault_location(kw["fault"], kw["fault_pc"], kw["fault_detail"])
+            kw["message"] = self._fault_message(kw["fault"], kw["fault_pc"], kw["fault_detail"],
+                                                kw["location"])
+        else:
+            kw["location"] = self.source_location(self.pc)
+        return RunResult(stop, self.cycle, self.instret, self.stall_cycles, self.pc,
+                         self.config.clock_hz, busy, **kw)
+
+    def _fault_location(self, fault: str, pc: int, detail: int | None) -> str | None:
+        loc = self.source_location(pc)
+        if loc is None and fault == "pc_bounds" and detail is not None:
+            loc = self.source_location(detail)   # the jump that left the program
+        return loc
+
+    def _fault_message(self, fault: str, pc: int, detail: int | None, loc: str | None) -> str:
+        where = loc or (self.program.name if self.program else "<program>")
+        return f"{where}: fault {fault} at pc {pc:#x}: {self._explain(fault, pc, detail)}"
+
+    def _word(self, pc: int) -> int | None:
+        m = self._native.m
+        return int(m.words[pc // 4]) if pc % 4 == 0 and pc // 4 < m.code_n else None
+
+    def _explain(self, fault: str, pc: int, d: int | None) -> str:
+        word = self._word(pc)
+        op = decode_op(word) if word is not None else "?"
+        size = self.memory.size
+        if fault == "illegal":
+            return f"word {d:#010x} is not an NR48 instruction"
+        if fault == "pc_bounds":
+            src = f", reached from pc {d:#x}" if d is not None else ""
+            return f"pc is outside the program (0..{4 * int(self._native.m.code_n) - 4:#x}){src}"
+        if fault == "mem_bounds":
+            return f"{op} accesses address {d:#x}, outside the {size}-byte data memory"
+        if fault == "mem_align":
+            return f"{op} accesses misaligned address {d:#x}"
+        if fault == "core_off":
+            return f"{op} names core {d}, which is powered off (cpon first)"
+        if fault == "bad_mask":
+            return f"{op} core mask {d:#x} has bits above 47"
+        if fault == "bad_window":
+            k = self.cores[d].config
+            return (f"{op} on core {d}: window rows {k['row0']}+{k['nrows']} (max 128), "
+                    f"columns {k['col0']}+{k['ncols']} (max {128 if op in ('mvm', 'smp') else 256}"
+                    f"{' for rec' if op in ('mvm', 'smp') else ''}) does not fit")
+        if fault == "bad_config":
+            if op == "vpmax":
+                return "vpmax group size is 0"
+            name = CFG_NAMES[(word >> 20) & 0xF] if word is not None and (word >> 20) & 0xF < len(CFG_NAMES) else "?"
+            _, lo, hi, _ = CFG_FIELDS.get(name, (0, 0, 0, 0))
+            return f"{op}.{name} value {_signed(d)} is outside {lo}..{hi}"
+        if fault == "bad_cell":
+            return f"cread cell index {_signed(d)} is outside 0..255"
+        if fault == "cycle_limit":
+            return f"still running after {d} cycles (raise --max-cycles if this is expected)"
+        return f"detail {d}"
+
+
+def _signed(v: int | None) -> int | None:
+    return v - 2**64 if v is not None and v >= 2**63 else v

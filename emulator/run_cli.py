@@ -1,0 +1,219 @@
+"""`neurram run`: run a program on the emulated chip and report what happened.
+
+    neurram run prog.s|prog.img [--model ideal] [--seed N] [--config chip.toml]
+                [--max-cycles N] [--json FILE] [--dump SPEC ...]
+
+A dump SPEC is `NAME=ADDR:COUNT:DTYPE` (ADDR a number or a symbol) or `SYMBOL[:COUNT[:DTYPE]]`;
+without a count (or with an empty one, `SYMBOL::i16`) a symbol's dump runs to the next symbol of
+its section (or the end of its data segment), and the default DTYPE is i8.  Exit codes: 0 halt, 1 bad input (assembler errors,
+missing files, bad configuration or dump), 3 fault (including cycle_limit), 4 stopped at ebreak.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK, EXIT_INPUT, EXIT_FAULT, EXIT_EBREAK = 0, 1, 3, 4
+DTYPE_NAMES = ("i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64")
+DEFAULT_MAX_CYCLES = 10**10   # 100 s of chip time at 100 MHz: only a runaway program gets there
+
+
+class UsageError(Exception):
+    """A mistake in the command line or its inputs, reported as one line without a traceback."""
+
+
+@dataclass(frozen=True)
+class Dump:
+    name: str
+    addr: int
+    count: int
+    dtype: str
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run", help="run a program on the emulated chip",
+        description="Assemble (if needed), load and run an NR48 program; print cycles, time, "
+                    "stalls, per-core utilisation and the requested memory dumps.",
+        epilog="Exit codes: 0 halt, 1 bad input, 3 fault, 4 stopped at ebreak.")
+    p.add_argument("program", help="a .s source or an .img image (with its .map if present)")
+    p.add_argument("--model", help="numeric model (default from the configuration: ideal)")
+    p.add_argument("--seed", type=int, help="RNG seed of stochastic sampling (default 0)")
+    p.add_argument("--config", metavar="TOML", help="chip configuration overriding chip.toml")
+    p.add_argument("--max-cycles", type=int, default=DEFAULT_MAX_CYCLES, metavar="N",
+                   help="stop with fault cycle_limit after N cycles (default %(default)s)")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-' = stdout)")
+    p.add_argument("--dump", action="append", default=[], metavar="SPEC",
+                   help="NAME=ADDR:COUNT:DTYPE or SYMBOL[:COUNT[:DTYPE]] (repeatable)")
+    p.set_defaults(func=main)
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not a number") from None
+
+
+def _symbol_extent(machine, name: str) -> int:
+    """Bytes from a symbol to the next symbol of its section, or to its segment's end."""
+    prog = machine.program
+    section, value = prog.symbols[name]
+    later = [v for n, (s, v) in prog.symbols.items() if s == section and v > value]
+    if later:
+        return min(later) - value
+    for addr, data in prog.segments:
+        if addr <= value < addr + len(data):
+            return addr + len(data) - value
+    return 0
+
+
+def parse_dump(spec: str, machine) -> Dump:
+    """Resolve one --dump SPEC against the loaded program."""
+    symbols = machine.program.symbols if machine.program else {}
+    name, eq, rest = spec.partition("=")
+    parts = (rest if eq else spec).split(":")
+    if eq:
+        if len(parts) != 3:
+            raise UsageError(f"--dump {spec!r}: expected NAME=ADDR:COUNT:DTYPE")
+        where, count, dtype = parts
+        addr = symbols[where][1] if where in symbols else _int(where, f"--dump {spec!r}: address")
+    else:
+        if not 1 <= len(parts) <= 3:
+            raise UsageError(f"--dump {spec!r}: expected SYMBOL[:COUNT[:DTYPE]]")
+        name = parts[0]
+        if name not in symbols:
+            known = ", ".join(sorted(s for s, (sec, _) in symbols.items() if sec == "data")) or "none"
+            raise UsageError(f"--dump {spec!r}: no symbol {name!r} (data symbols: {known})")
+        addr = symbols[name][1]
+        dtype = parts[2] if len(parts) == 3 else "i8"
+        count = parts[1] if len(parts) >= 2 else None
+    if dtype not in DTYPE_NAMES:
+        raise UsageError(f"--dump {spec!r}: unknown dtype {dtype!r} (one of {', '.join(DTYPE_NAMES)})")
+    size = int(dtype[1:]) // 8
+    if not count:   # absent or empty (SYMBOL::DTYPE): up to the next symbol
+        n = _symbol_extent(machine, name) // size
+    else:
+        n = _int(count, f"--dump {spec!r}: count")
+    if n < 0 or addr < 0 or addr + n * size > machine.memory.size:
+        raise UsageError(f"--dump {spec!r}: {n} × {dtype} at {addr:#x} leaves the "
+                         f"{machine.memory.size}-byte data memory")
+    return Dump(name, addr, n, dtype)
+
+
+def _load(args):
+    """Machine + loaded program, or UsageError / AsmError."""
+    from emulator.machine import Machine
+
+    path = Path(args.program)
+    if not path.exists():
+        raise UsageError(f"{path}: no such file")
+    if path.suffix not in (".s", ".img", ".S", ".asm"):
+        raise UsageError(f"{path}: expected a .s source or an .img image")
+    machine = Machine(model=args.model, seed=args.seed, config=args.config)
+    machine.load(path)
+    return machine
+
+
+def main(args: argparse.Namespace) -> int:
+    from asm import AsmError
+    from asm.image import ImageError
+    from emulator._native import CoreError
+    from emulator.config import ConfigError
+
+    try:
+        machine = _load(args)
+        dumps = [parse_dump(s, machine) for s in args.dump]
+        if args.max_cycles <= 0:
+            raise UsageError(f"--max-cycles must be positive, got {args.max_cycles}")
+    except AsmError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_INPUT
+    except (UsageError, ConfigError, ImageError, CoreError, FileNotFoundError) as e:
+        print(f"neurram run: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    result = machine.run(max_cycles=args.max_cycles)
+    values = {d.name: machine.mem(d.addr, d.count, d.dtype).tolist() for d in dumps}
+    report = _report(machine, result, args, dumps, values)
+    # with --json -, stdout carries only the JSON and the summary goes to stderr
+    _print_summary(machine, result, dumps, values, to_stderr=args.json == "-")
+    if args.json:
+        text = json.dumps(report, indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            try:
+                Path(args.json).write_text(text, encoding="utf-8")
+            except OSError as e:
+                print(f"neurram run: error: cannot write {args.json}: {e.strerror or e}",
+                      file=sys.stderr)
+                return EXIT_INPUT
+    if result.stop == "fault":
+        print(result.message, file=sys.stderr)
+        return EXIT_FAULT
+    if result.stop == "ebreak":
+        where = result.location or f"pc {result.pc:#x}"
+        print(f"{where}: stopped at ebreak (pc {result.pc - 4:#x})", file=sys.stderr)
+        return EXIT_EBREAK
+    return EXIT_OK
+
+
+def _core_rows(machine, result):
+    util = result.core_utilisation
+    for i in result.cores_used:
+        k = machine.cores[i].counters
+        yield i, machine.cores[i].chain, result.core_busy[i], util[i], k
+
+
+def _report(machine, result, args, dumps, values) -> dict:
+    rep = result.to_dict()
+    rep["program"] = str(args.program)
+    rep["model"] = machine.config["model"]
+    rep["seed"] = machine.config["seed"]
+    rep["config"] = list(machine.config.sources)
+    for i, chain, _busy, _u, k in _core_rows(machine, result):
+        rep["cores"][str(i)].update(chain=chain, mvms=k["mvms"], samples=k["samples"],
+                                    prog_cells=k["prog_cells"], prog_pulses=k["prog_pulses"])
+    rep["dumps"] = {d.name: {"addr": d.addr, "dtype": d.dtype, "values": values[d.name]}
+                    for d in dumps}
+    return rep
+
+
+def _time(seconds: float) -> str:
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.4g} {unit}"
+    return f"{seconds / 1e-9:.4g} ns"
+
+
+def _print_summary(machine, result, dumps, values, to_stderr: bool = False) -> None:
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(highlight=False, stderr=to_stderr)
+    name = machine.program.name if machine.program else "?"
+    stop = result.fault if result.stop == "fault" else result.stop
+    style = "green" if result.ok else "red"
+    con.print(f"[bold]{name}[/]: [{style}]{stop}[/] after {result.cycles:,} cycles "
+              f"= {_time(result.time_s)} at {machine.config.clock_hz / 1e6:g} MHz")
+    stall_pct = 100 * result.stall_cycles / result.cycles if result.cycles else 0.0
+    con.print(f"instructions {result.instructions:,}   stall cycles {result.stall_cycles:,} "
+              f"({stall_pct:.1f} %)   model {machine.config['model']}, seed {machine.config['seed']}")
+    rows = list(_core_rows(machine, result))
+    if rows:
+        t = Table(title="cores used", title_justify="left")
+        for col in ("core", "chain", "busy cycles", "utilisation", "MVMs", "samples", "cells programmed"):
+            t.add_column(col, justify="right")
+        for i, chain, busy, u, k in rows:
+            t.add_row(str(i), str(chain), f"{busy:,}", f"{100 * u:.1f} %", str(k["mvms"]),
+                      str(k["samples"]), f"{k['prog_cells']:,}")
+        con.print(t)
+    for d in dumps:
+        arr = np.array(values[d.name])
+        text = np.array2string(arr, max_line_width=100, threshold=1 << 20, separator=" ")
+        con.print(f"[bold]{d.name}[/] ({d.count} × {d.dtype} at {d.addr:#x}):")
+        con.print(text, soft_wrap=True)
