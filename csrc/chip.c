@@ -106,6 +106,7 @@ static int _nr_scan(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
     uint64_t start = _nr_max(t, m->chain_free[k]);
     uint64_t end = start + _nr_scan_cycles(&m->cfg, id, v_side);
     m->chain_free[k] = end;
+    c->ev_scan_shifts += (uint64_t)NR_REG_LEN * nr_scan_shifts(id, v_side);
     _nr_begin_op(c, t, end);
     c->n_phase = 0;
     if (start > t) {
@@ -143,8 +144,16 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
 
     c->arrays_dirty = 1;
     memcpy(c->prog_codes, &m->mem[addr], nrows * ncols);
-    uint64_t pulses;
-    uint64_t dur = _nr_prog_cycles(&m->cfg, c, &pulses);
+    uint64_t pulses, dur;
+    if (m->cfg.model == NR_MODEL_ANALOG) {
+        /* write-verify starts from the conductances as relaxed at issue; the results become
+           visible at completion (the simulation runs again there from the same keys) */
+        _nr_relax_sync(m, id, t);
+        pulses = _nr_wv_window(m, c, id, 0, &c->pend_failed, &c->pend_outside);
+        dur = _nr_prog_cycles_pulses(&m->cfg, c, pulses);
+    } else {
+        dur = _nr_prog_cycles(&m->cfg, c, &pulses);
+    }
     uint64_t start = _nr_max(t, m->programmer_free);
     uint64_t end = start + dur;
     m->programmer_free = end;
@@ -165,6 +174,42 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
     return _NR_DONE;
 }
 
+/* energy events of one MVM or sample whose outputs are in c->pend_buf (see docs/analog.md):
+   per pass, 2·pmul·(2^bits − 1) input pulses on every driven line and into every sensing
+   neuron; SAR readout outbits compares and outbits − 1 charge steps per output and pass,
+   sign/sample one compare, step counting one compare and |y| decrements */
+static void _nr_mvm_events(nr_core *c, int dir, int sample, uint64_t nout)
+{
+    const int32_t *k = c->cfg;
+    int mb = k[NR_CFG_INBITS] - k[NR_CFG_INSIGNED];
+    if (mb < 1) mb = 1;
+    const int bits[2] = {mb > 4 ? 4 : mb, mb > 4 ? mb - 4 : 0};
+    const uint64_t nrows = (uint64_t)k[NR_CFG_NROWS], ncols = (uint64_t)k[NR_CFG_NCOLS];
+    const uint64_t lines = dir == NR_DIR_BWD ? ncols : 2 * nrows;
+    uint64_t passes = 0, pulses = 0;
+    for (int p = 0; p < 2; p++)
+        if (bits[p] > 0) { passes++; pulses += 2 * (uint64_t)k[NR_CFG_PMUL] * ((1ull << bits[p]) - 1); }
+    c->ev_passes += passes;
+    c->ev_line_pulses += pulses * lines;
+    c->ev_integ += pulses * nout;
+    c->ev_macs += nrows * ncols;
+    const int mode = k[NR_CFG_READOUT];
+    if (sample || mode == 2 || (k[NR_CFG_OUTSIGNED] && k[NR_CFG_OUTBITS] == 1)) {
+        c->ev_compare += passes * nout;
+    } else if (mode == 1) {
+        uint64_t steps = 0;
+        for (uint64_t q = 0; q < nout; q++) {
+            int32_t y = c->pend_buf[c->pend_lo + q];
+            steps += (uint64_t)(y < 0 ? -y : y);
+        }
+        c->ev_compare += passes * nout + steps;
+        c->ev_decrement += steps;
+    } else {
+        c->ev_compare += passes * nout * (uint64_t)k[NR_CFG_OUTBITS];
+        c->ev_decrement += passes * nout * (uint64_t)(k[NR_CFG_OUTBITS] - 1);
+    }
+}
+
 static int _nr_mvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
 {
     const int sample = in->op == NR_OP_SMP, dir = in->b;
@@ -182,8 +227,17 @@ static int _nr_mvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
         if (!(mask >> id & 1)) continue;
         nr_core *c = &m->core[id];
         uint64_t lo, n;
-        uint64_t steps = _nr_mvm_compute(c, id, dir, sample, m->cfg.seed, &lo, &n);
+        uint64_t steps;
+        if (m->cfg.model == NR_MODEL_ANALOG) {
+            _nr_relax_sync(m, id, t);
+            steps = _nr_mvm_analog(m, c, id, dir, sample, &lo, &n);
+        } else {
+            steps = _nr_mvm_compute(c, id, dir, sample, m->cfg.seed, &lo, &n);
+        }
+        c->pend_lo = lo;
+        _nr_mvm_events(c, dir, sample, n);
         uint64_t end = _nr_mvm_schedule(&m->cfg, c, sample, steps, t);
+        c->ev_mvm_cycles += end - t;
         _nr_begin_op(c, t, end);
         c->pend_lo = lo;
         c->pend_n = n;
@@ -221,10 +275,12 @@ static int _nr_power(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
         nr_core *c = &m->core[id];
         if (in->op == NR_OP_CPOFF) {
             /* conductances stay; the registers and configuration are lost */
+            if (c->powered) c->pow_accum += t - c->pow_since;
             c->powered = 0;
             _nr_core_reset_regs(c);
         } else if (!c->powered) {
             c->powered = 1;
+            c->pow_since = t;
             _nr_core_reset_regs(c);
             _nr_begin_op(c, t, t + m->cfg.t_wake);
             c->n_phase = 1;
@@ -244,6 +300,8 @@ static int _nr_cread(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
     if (col >= NR_CORE_COLS) return _nr_fault(m, NR_FAULT_BAD_CELL, col);
     int r = _nr_wait(m, 1ull << id, t, until);
     if (r != _NR_DONE) return r;
+    _nr_relax_sync(m, id, t);
+    m->core[id].ev_wv_reads++;
     m->x[in->rd] = m->core[id].g[row][col];
     *cost = m->cfg.t_cellread;
     return _NR_DONE;
@@ -281,6 +339,10 @@ int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, 
         return r == _NR_DONE ? _nr_wait(m, mask, t, until) : r;
     }
     case NR_OP_CSTAT: _nr_cstat(m, in, t); return _NR_DONE;
+    case NR_OP_CAGE:
+        /* a shelf period: chip time passes, cycles do not (relaxation reads the chip time) */
+        m->age_s += (double)m->x[in->rs1] * 1e-3;
+        return _NR_DONE;
     default: return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
     }
 }
@@ -303,6 +365,27 @@ void _nr_complete_core(nr_machine *m, int id)
     case NR_PEND_PROGRAM: {
         const int64_t lsb = (int64_t)m->cfg.g_lsb_ns;
         const uint64_t c0 = c->pend_col0, nc = c->pend_ncols;
+        c->ev_wv_pulses += c->pend_pulses;
+        c->ev_wv_reads += 2 * n * nc + c->pend_pulses;
+        if (m->cfg.model == NR_MODEL_ANALOG) {
+            /* the window was captured at issue (the core was busy since): rerun the same
+               write-verify (same keys, same start) and make its result visible at age 0 */
+            _nr_wv_window(m, c, id, 1, NULL, NULL);
+            for (uint64_t i = 0; i < 2 * n; i++)
+                for (uint64_t j = 0; j < nc; j++)
+                    c->g[2 * lo + i][c0 + j] = c->g_prog[2 * lo + i][c0 + j];
+            _nr_refresh_weights(c, (int)lo, (int)n, (int)c0, (int)nc, m->cfg.g_lsb_ns);
+            c->n_prog_cells += 2 * n * nc;
+            c->n_prog_pulses += c->pend_pulses;
+            c->n_prog_failed += c->pend_failed;
+            c->n_prog_outside += c->pend_outside;
+            c->n_cprog++;
+            c->has_prog = 1;
+            c->t_prog_s = (double)c->pend_end / m->cfg.clock_hz + m->age_s;
+            c->relax_epoch = 1;   /* age 0: g = g_prog */
+            c->tot_key = 0;
+            break;
+        }
         for (uint64_t i = 0; i < n; i++) {
             for (uint64_t j = 0; j < nc; j++) {
                 int64_t w = c->prog_codes[i * nc + j];

@@ -29,6 +29,21 @@ void nr_config_default(nr_config *cfg)
     cfg->g_lsb_ns = 312;
     cfg->g_pulse_ns = 2000;
     cfg->clock_hz = 100e6;
+    cfg->g_tol_ns = 1000;
+    cfg->g_min_ns = 1000;
+    cfg->wv_max_vmax = 30;
+    cfg->wv_max_iters = 50;
+    cfg->wv_v_start = 1.2;
+    cfg->wv_v_step = 0.1;
+    cfg->wv_v_max = 4.0;
+    cfg->wv_v_th = 1.0;
+    cfg->wv_set_gain_ns = 1000;
+    cfg->wv_reset_gain_ns = 1000;
+    cfg->wv_pulse_sigma = 0.3;
+    cfg->wv_read_sigma_ns = 25;
+    cfg->relax_scale = 1.0;
+    cfg->relax_wv_sigma_ns = 500;
+    cfg->read_noise = 0.01;
 #define NR_X_DEF(name, def) cfg->name = def;
     NR_PARAMS(NR_X_DEF)
 #undef NR_X_DEF
@@ -65,7 +80,17 @@ uint64_t nr_param_max(void) { return _NR_PARAM_MAX; }
 
 int nr_config_check(const nr_config *cfg)
 {
-    if (cfg->model != NR_MODEL_IDEAL) return cfg->model == NR_MODEL_ANALOG ? NR_ERR_MODEL : NR_ERR_CONFIG;
+    if (cfg->model != NR_MODEL_IDEAL && cfg->model != NR_MODEL_ANALOG) return NR_ERR_CONFIG;
+    /* analog parameters: finite, non-negative, voltages ordered */
+    const double dv[] = {cfg->wv_v_start, cfg->wv_v_step, cfg->wv_v_max, cfg->wv_v_th,
+                         cfg->wv_set_gain_ns, cfg->wv_reset_gain_ns, cfg->wv_pulse_sigma,
+                         cfg->wv_read_sigma_ns, cfg->relax_scale, cfg->relax_wv_sigma_ns,
+                         cfg->read_noise, cfg->col_gain_sigma, cfg->core_offset_sigma, cfg->ir_drop};
+    for (size_t i = 0; i < sizeof dv / sizeof dv[0]; i++)
+        if (!(dv[i] >= 0 && dv[i] < 1e9)) return NR_ERR_CONFIG;
+    if (cfg->wv_v_start > cfg->wv_v_max) return NR_ERR_CONFIG;
+    if (cfg->g_tol_ns < 1 || cfg->g_tol_ns > 65535 || cfg->g_min_ns > 65535) return NR_ERR_CONFIG;
+    if (cfg->wv_max_iters < 1 || cfg->wv_max_iters > 1000000 || cfg->wv_max_vmax > 1000000) return NR_ERR_CONFIG;
     if (cfg->mem_size == 0 || cfg->mem_size > (1ull << 32)) return NR_ERR_CONFIG;
     /* g_lsb ≥ 3 keeps |W| within the int16 weight cache and every MVM sum within int32;
        g_lsb ≤ 511 keeps the conductance of code −128 (128·g_lsb) within uint16 */
@@ -224,6 +249,9 @@ int nr_core_status_get(const nr_machine *m, int core, nr_core_status *out)
     out->samples = c->n_smp;
     out->prog_cells = c->n_prog_cells;
     out->prog_pulses = c->n_prog_pulses;
+    out->prog_failed = c->n_prog_failed;
+    out->prog_outside = c->n_prog_outside;
+    out->powered_cycles = c->pow_accum + (c->powered && m->cycle > c->pow_since ? m->cycle - c->pow_since : 0);
     return NR_OK;
 }
 
@@ -241,6 +269,10 @@ int nr_core_set_conductances(nr_machine *m, int core, const uint16_t *g)
     nr_core *c = &m->core[core];
     c->arrays_dirty = 1;
     memcpy(c->g, g, sizeof c->g);
+    /* exact conductances: no write-verify history, no relaxation */
+    memset(c->prog_mask, 0, sizeof c->prog_mask);
+    c->has_prog = 0;
+    c->tot_key = 0;
     _nr_refresh_weights(c, 0, NR_LOGICAL_ROWS, 0, NR_CORE_COLS, m->cfg.g_lsb_ns);
     return NR_OK;
 }
@@ -251,6 +283,8 @@ int nr_core_set_power(nr_machine *m, int core, int on)
     nr_core *c = &m->core[core];
     if (c->busy_until > m->cycle) return NR_ERR_ARG;   /* like cpon/cpoff: only an idle core */
     if (!on || !c->powered) _nr_core_reset_regs(c);
+    if (on && !c->powered) c->pow_since = m->cycle;
+    if (!on && c->powered) c->pow_accum += m->cycle - c->pow_since;
     c->powered = on ? 1 : 0;
     return NR_OK;
 }

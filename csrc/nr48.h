@@ -123,7 +123,26 @@ typedef struct {
     int64_t model;          /* nr_model */
     uint64_t g_lsb_ns;      /* conductance of one weight code step, nS (3..511) */
     uint64_t g_pulse_ns;    /* conductance change of one programming pulse, nS (ideal model) */
-    double clock_hz;        /* controller clock; only used to print times */
+    double clock_hz;        /* controller clock: converts cycles to chip time (relaxation age) */
+    /* ---- analog model (docs/analog.md); ignored by the ideal model */
+    uint64_t g_tol_ns;      /* write-verify acceptance window ±g_tol */
+    uint64_t g_min_ns;      /* targets below g_min are RESET until the cell reads below g_min */
+    uint64_t wv_max_vmax;   /* give up after this many pulses at the maximum voltage in one run */
+    uint64_t wv_max_iters;  /* give up after this many SET/RESET polarity runs */
+    double wv_v_start;      /* first pulse voltage of a SET or RESET run, V */
+    double wv_v_step;       /* voltage increment per pulse, V */
+    double wv_v_max;        /* maximum pulse voltage, V */
+    double wv_v_th;         /* pulse voltage below which a pulse does not move G, V */
+    double wv_set_gain_ns;  /* mean SET ΔG per volt above wv_v_th, nS/V */
+    double wv_reset_gain_ns;/* mean RESET −ΔG per volt above wv_v_th, nS/V */
+    double wv_pulse_sigma;  /* relative (multiplicative) std of one pulse's ΔG */
+    double wv_read_sigma_ns;/* std of a verify read, nS */
+    double relax_scale;     /* scales the relaxation σ(g, age) of the Wan-2022 fit (0 = off) */
+    double relax_wv_sigma_ns; /* std of the write-verify residue, subtracted from the fit's σ */
+    double read_noise;      /* MVM read noise: std per pass as a fraction of the output full scale */
+    double col_gain_sigma;  /* per-column relative gain mismatch (0 = off) */
+    double core_offset_sigma; /* per-core output offset mismatch, output codes (0 = off) */
+    double ir_drop;         /* fractional gain loss per mS of a line's total conductance (0 = off) */
 #define NR_X_FIELD(name, def) uint64_t name;
     NR_PARAMS(NR_X_FIELD)   /* timing parameters, named as in isa/nr48.isa */
 #undef NR_X_FIELD
@@ -165,6 +184,28 @@ typedef struct {
     uint64_t n_prog_cells, n_prog_pulses;
     uint64_t n_phase;
     uint64_t arrays_dirty;        /* prog_codes / g / w written since the last reset */
+    /* analog model */
+    uint64_t n_cprog;             /* cprog operations completed (keys the programming noise) */
+    uint64_t n_prog_failed;       /* cells that write-verify gave up on (analog) */
+    uint64_t n_prog_outside;      /* cells whose programmed G ended outside the window (analog) */
+    uint64_t pend_failed, pend_outside;
+    double t_prog_s;              /* chip time (s) at which the last cprog completed */
+    int64_t relax_epoch;          /* age epoch the conductances g are materialised for; -1 none */
+    uint64_t has_prog;            /* some cell was programmed by an analog cprog */
+    uint64_t tot_key;             /* window key of the cached line totals, 0 = invalid */
+    /* energy event counters (docs/analog.md, Energy) */
+    uint64_t ev_line_pulses;      /* Σ input pulses × driven lines */
+    uint64_t ev_integ;            /* Σ sample+integrate operations × sensing neurons */
+    uint64_t ev_compare;          /* neuron comparisons */
+    uint64_t ev_decrement;        /* neuron charge add/subtract steps */
+    uint64_t ev_macs;             /* multiply-accumulates of MVMs (nrows × ncols each) */
+    uint64_t ev_scan_shifts;      /* scan shift clocks of this core's scans */
+    uint64_t ev_wv_pulses;        /* write-verify SET/RESET pulses */
+    uint64_t ev_wv_reads;         /* write-verify verify reads and single-cell reads */
+    uint64_t ev_passes;           /* MVM/sample passes */
+    uint64_t ev_mvm_cycles;       /* Σ durations of MVMs and samples (latency report) */
+    uint64_t pow_since;           /* cycle at which the core was last powered on */
+    uint64_t pow_accum;           /* powered cycles before pow_since */
     uint64_t phase_at[NR_MAX_PHASES];   /* start cycle of each phase segment of the operation */
     uint64_t phase_code[NR_MAX_PHASES];
     int32_t cfg[NR_CFG_SLOTS];
@@ -175,6 +216,11 @@ typedef struct {
     int8_t prog_codes[NR_LOGICAL_ROWS * NR_CORE_COLS];   /* cprog codes read at issue */
     uint16_t g[NR_CORE_ROWS][NR_CORE_COLS];              /* conductances, nS */
     int16_t w[NR_LOGICAL_ROWS][NR_CORE_COLS];            /* ideal weights derived from g */
+    uint16_t g_prog[NR_CORE_ROWS][NR_CORE_COLS];         /* analog: G after write-verify, nS */
+    uint16_t g_target[NR_CORE_ROWS][NR_CORE_COLS];       /* analog: cprog target, nS (σ(g) reads it) */
+    uint64_t prog_mask[NR_CORE_ROWS][NR_CORE_COLS / 64]; /* analog: cells programmed by cprog */
+    uint8_t cell_pulses[NR_CORE_ROWS][NR_CORE_COLS];     /* analog: pulses of each cell's last write-verify (saturates at 255) */
+    int32_t line_tot[NR_CORE_COLS];                      /* cached Σ G of each sensed line */
 } nr_core;
 
 typedef struct {
@@ -201,6 +247,9 @@ typedef struct {
     uint64_t next_event;    /* earliest pending core completion, UINT64_MAX if none */
     uint64_t chain_free[NR_NUM_CHAINS];
     uint64_t programmer_free;
+    double age_s;           /* chip wall-clock time added by cage / nr_age (s) */
+    uint64_t op_count[NR_OP_COUNT + (NR_OP_COUNT & 1)];  /* retired instructions per opcode */
+    uint64_t ev_vec_elems;  /* vector element operations */
     nr_result result;
     nr_core core[NR_NUM_CORES];
     /* owned buffers: not part of the snapshot's struct image (zeroed there) */
@@ -229,6 +278,9 @@ typedef struct {
     uint64_t samples;
     uint64_t prog_cells;
     uint64_t prog_pulses;
+    uint64_t prog_failed;    /* analog: cells write-verify gave up on */
+    uint64_t prog_outside;   /* analog: cells outside ±g_tol of their target after programming */
+    uint64_t powered_cycles;
 } nr_core_status;
 
 /* configuration */
@@ -267,6 +319,12 @@ int nr_core_set_power(nr_machine *m, int core, int on);                    /* no
 uint64_t nr_core_busy_cycles(const nr_machine *m, int core);
 uint64_t nr_chain_of(int core);
 uint64_t nr_scan_shifts(int core, int v_side);
+
+/* analog model */
+int nr_age(nr_machine *m, double seconds);            /* let chip time pass (as cage) */
+double nr_chip_time(const nr_machine *m);            /* cycle / clock_hz + age, seconds */
+int nr_core_relax_sync(nr_machine *m, int core);     /* materialise g for the current age */
+double nr_sigma_fit(double g_ns, double age_s);      /* σ(g, age) of the Wan-2022 fit, nS */
 
 /* debugger */
 int nr_bp_set(nr_machine *m, uint64_t addr);

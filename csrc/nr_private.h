@@ -43,11 +43,19 @@ void _nr_refresh_weights(nr_core *c, int lrow0, int lrows, int col0, int ncols, 
 uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t seed,
                          uint64_t *lo, uint64_t *n);
 
+/* analog.c: the analog model */
+void _nr_relax_sync(nr_machine *m, int id, uint64_t t);
+uint64_t _nr_wv_window(const nr_machine *m, nr_core *c, int id, int apply, uint64_t *failed,
+                       uint64_t *outside);
+uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sample,
+                        uint64_t *lo, uint64_t *n);
+
 /* timing.c */
 uint64_t _nr_scan_cycles(const nr_config *cfg, int core, int v_side);
 /* schedule of one MVM/sample issued at t: fills c->phase_at/phase_code/n_phase, returns the end */
 uint64_t _nr_mvm_schedule(const nr_config *cfg, nr_core *c, int sample, uint64_t steps, uint64_t t);
 uint64_t _nr_prog_cycles(const nr_config *cfg, const nr_core *c, uint64_t *pulses);
+uint64_t _nr_prog_cycles_pulses(const nr_config *cfg, const nr_core *c, uint64_t pulses);
 int _nr_phase_at(const nr_core *c, uint64_t t);
 void _nr_begin_op(nr_core *c, uint64_t t, uint64_t end);
 

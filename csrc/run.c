@@ -93,6 +93,7 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
     const uint64_t t_mul = m->cfg.t_mul, t_div = m->cfg.t_div;
     /* with breakpoints set, limit stays 0 and every instruction takes the slow path below */
     const int bp_any = m->bp_count != 0;
+    uint64_t *const opc = m->op_count;
     uint64_t t = m->next_issue, pc = m->pc, prev_pc = m->prev_pc, instret = m->instret;
     uint64_t stop_at = max_insns ? instret + max_insns : UINT64_MAX;
 #define _NR_LIMIT() (bp_any ? 0 : _nr_min(until, m->next_event))
@@ -227,6 +228,7 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
         }
         }
         /* retire */
+        opc[in->op]++;
         prev_pc = pc;
         pc = next_pc;
         t += cost;
@@ -240,6 +242,8 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
     /* t ≥ until (or a breakpoint at t = until): complete what ends by then */
     _nr_complete_through(m, until);
     m->cycle = until;
+    if (m->cfg.model == NR_MODEL_ANALOG)   /* conductances as they have relaxed by now */
+        for (int c = 0; c < NR_NUM_CORES; c++) _nr_relax_sync(m, c, until);
     m->next_issue = t;
     m->pc = pc;
     m->prev_pc = prev_pc;

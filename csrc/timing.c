@@ -69,7 +69,14 @@ uint64_t _nr_prog_cycles(const nr_config *cfg, const nr_core *c, uint64_t *pulse
         }
     }
     *pulses_out = pulses;
-    uint64_t cells = 2 * (uint64_t)nrows * (uint64_t)ncols;
+    return _nr_prog_cycles_pulses(cfg, c, pulses);
+}
+
+/* Σ_cells (t_verify + pulses·(t_pulse + t_verify)) for a known pulse total (the analog model
+   counts the pulses of its write-verify simulation) */
+uint64_t _nr_prog_cycles_pulses(const nr_config *cfg, const nr_core *c, uint64_t pulses)
+{
+    uint64_t cells = 2 * (uint64_t)c->cfg[NR_CFG_NROWS] * (uint64_t)c->cfg[NR_CFG_NCOLS];
     return cells * cfg->t_verify + pulses * (cfg->t_pulse + cfg->t_verify);
 }
 

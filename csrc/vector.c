@@ -106,6 +106,7 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
 
     const uint64_t lanes = m->cfg.vec_lanes;
     const uint64_t work = op == NR_OP_VPMAX ? 2 * vl : vl;
+    m->ev_vec_elems += work;
     *cost = m->cfg.t_vsetup + (work + lanes - 1) / lanes;
 
     switch (op) {

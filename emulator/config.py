@@ -23,7 +23,22 @@ MODELS = {"ideal": lib.NR_MODEL_IDEAL, "analog": lib.NR_MODEL_ANALOG}
 _BASE_TYPES: dict[str, type] = {
     "model": str, "seed": int, "mem_size": int, "clock_hz": float,
     "g_lsb_ns": int, "g_pulse_ns": int,
+    # analog model (csrc/analog.c, docs/analog.md)
+    "g_tol_ns": int, "g_min_ns": int, "wv_max_vmax": int, "wv_max_iters": int,
+    "wv_v_start": float, "wv_v_step": float, "wv_v_max": float, "wv_v_th": float,
+    "wv_set_gain_ns": float, "wv_reset_gain_ns": float, "wv_pulse_sigma": float,
+    "wv_read_sigma_ns": float, "relax_scale": float, "relax_wv_sigma_ns": float,
+    "read_noise": float, "col_gain_sigma": float, "core_offset_sigma": float, "ir_drop": float,
 }
+
+# per-event energies (pJ) of the energy report: Python only (emulator/energy.py)
+ENERGY_KEYS: tuple[str, ...] = (
+    "e_line_pulse_pj", "e_integ_pj", "e_compare_pj", "e_decrement_pj", "e_scan_shift_pj",
+    "e_wv_pulse_pj", "e_wv_read_pj", "e_leak_core_cycle_pj", "e_vec_elem_pj",
+    "e_insn_control_pj", "e_insn_memory_pj", "e_insn_branch_pj", "e_insn_vector_pj",
+    "e_insn_chip_pj",
+)
+_BASE_TYPES.update({k: float for k in ENERGY_KEYS})
 
 
 _DEFAULTS: "ChipConfig | None" = None
@@ -148,6 +163,9 @@ def _to_c(values: Mapping[str, Any]):
             if not 0 <= value < 2**64:
                 return None
             cfg.seed = value
+        elif key in ENERGY_KEYS:
+            if value < 0:
+                return None
         elif key == "mem_size":
             if not 0 < value <= 2**32:
                 return None

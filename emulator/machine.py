@@ -183,7 +183,32 @@ class Core:
     def counters(self) -> dict[str, int]:
         st = self._status()
         return {"busy_cycles": st.busy_cycles, "mvms": st.mvms, "samples": st.samples,
-                "prog_cells": st.prog_cells, "prog_pulses": st.prog_pulses}
+                "prog_cells": st.prog_cells, "prog_pulses": st.prog_pulses,
+                "prog_failed": st.prog_failed, "prog_outside": st.prog_outside,
+                "powered_cycles": st.powered_cycles}
+
+    @property
+    def events(self) -> dict[str, int]:
+        """Energy event counters of this core (see docs/analog.md, Energy)."""
+        c = self._c
+        return {"line_pulses": int(c.ev_line_pulses), "integrations": int(c.ev_integ),
+                "compares": int(c.ev_compare), "decrements": int(c.ev_decrement),
+                "macs": int(c.ev_macs), "scan_shifts": int(c.ev_scan_shifts),
+                "wv_pulses": int(c.ev_wv_pulses), "wv_reads": int(c.ev_wv_reads),
+                "passes": int(c.ev_passes), "mvm_cycles": int(c.ev_mvm_cycles),
+                "powered_cycles": int(self._status().powered_cycles)}
+
+    @property
+    def cell_pulses(self) -> np.ndarray:
+        """Analog model: SET/RESET pulses of each cell's last write-verify (saturating at 255)."""
+        return view(self._c.cell_pulses, np.uint8, (CORE_ROWS, CORE_COLS), self._m._native,
+                    writeable=False)
+
+    @property
+    def programmed_conductances(self) -> np.ndarray:
+        """Analog model: the conductances write-verify left (before relaxation), nS."""
+        return view(self._c.g_prog, np.uint16, (CORE_ROWS, CORE_COLS), self._m._native,
+                    writeable=False)
 
     @property
     def chain(self) -> int:
@@ -229,9 +254,6 @@ class Machine:
     def __init__(self, model: str | None = None, seed: int | None = None,
                  config: "str | Path | dict | ChipConfig | None" = None):
         self.config = ChipConfig.load(config, model=model, seed=seed)
-        if self.config["model"] != "ideal":
-            raise ConfigError(f"model {self.config['model']!r} is not implemented yet; "
-                              "use model='ideal'")
         self._native = NativeMachine(self.config.to_c())
         m = self._native.m
         self.memory = view(m.mem, np.uint8, (int(m.cfg.mem_size),), self._native)
@@ -320,6 +342,29 @@ class Machine:
     def vl(self) -> int:
         """The vector length register."""
         return int(self._native.m.vl)
+
+    @property
+    def chip_time(self) -> float:
+        """Chip wall-clock time in seconds: cycles / clock_hz plus time let pass by `age` and
+        `cage` (the age that relaxation of programmed conductances follows)."""
+        return float(lib.nr_chip_time(self._native.m))
+
+    def age(self, seconds: float) -> None:
+        """Let `seconds` of chip time pass without running (like `cage`): in the analog model
+        the programmed conductances relax toward the 1-day σ(g) of the Wan-2022 fit."""
+        check(lib.nr_age(self._native.m, float(seconds)), f"age by {seconds} s")
+
+    @property
+    def op_counts(self) -> dict[str, int]:
+        """Retired instructions per mnemonic (only those that ran)."""
+        from ._native import OP_NAMES
+        m = self._native.m
+        return {OP_NAMES[i]: int(m.op_count[i]) for i in range(len(OP_NAMES)) if m.op_count[i]}
+
+    def energy_report(self) -> dict[str, Any]:
+        """Energy and latency report of the run so far (emulator.energy.report)."""
+        from .energy import report
+        return report(self)
 
     @property
     def halted(self) -> bool:

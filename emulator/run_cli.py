@@ -1,7 +1,11 @@
 """`neurram run`: run a program on the emulated chip and report what happened.
 
-    neurram run prog.s|prog.img [--model ideal] [--seed N] [--config chip.toml]
-                [--max-cycles N] [--json FILE] [--dump SPEC ...]
+    neurram run prog.s|prog.img [--model ideal|analog] [--seed N] [--config chip.toml]
+                [--max-cycles N] [--json FILE] [--dump SPEC ...] [--report]
+
+--report prints the energy/latency tables (per core, per instruction class, MVM latency, TOPS,
+TOPS/W) and, for a program that defines calib_w / calib_x / calib_y (programs/calibrate.s),
+the per-column calibration residual.  The JSON report always carries the same numbers.
 
 A dump SPEC is `NAME=ADDR:COUNT:DTYPE` (ADDR a number or a symbol) or `SYMBOL[:COUNT[:DTYPE]]`;
 without a count (or with an empty one, `SYMBOL::i16`) a symbol's dump runs to the next symbol of
@@ -40,8 +44,11 @@ def register(subparsers) -> None:
                     "stalls, per-core utilisation and the requested memory dumps.",
         epilog="Exit codes: 0 halt, 1 bad input, 3 fault, 4 stopped at ebreak.")
     p.add_argument("program", help="a .s source or an .img image (with its .map if present)")
-    p.add_argument("--model", help="numeric model (default from the configuration: ideal)")
-    p.add_argument("--seed", type=int, help="RNG seed of stochastic sampling (default 0)")
+    p.add_argument("--model", help="numeric model: ideal or analog (default from the configuration: ideal)")
+    p.add_argument("--seed", type=int, help="seed of every random draw (default 0)")
+    p.add_argument("--report", action="store_true",
+                   help="print the energy/latency report (and the calibration residual of a "
+                        "calibration program)")
     p.add_argument("--config", metavar="TOML", help="chip configuration overriding chip.toml")
     p.add_argument("--max-cycles", type=int, default=DEFAULT_MAX_CYCLES, metavar="N",
                    help="stop with fault cycle_limit after N cycles (default %(default)s)")
@@ -140,6 +147,8 @@ def main(args: argparse.Namespace) -> int:
     report = _report(machine, result, args, dumps, values)
     # with --json -, stdout carries only the JSON and the summary goes to stderr
     _print_summary(machine, result, dumps, values, to_stderr=args.json == "-")
+    if getattr(args, "report", False):
+        _print_report(report, to_stderr=args.json == "-")
     if args.json:
         text = json.dumps(report, indent=2) + "\n"
         if args.json == "-":
@@ -176,7 +185,12 @@ def _report(machine, result, args, dumps, values) -> dict:
     rep["config"] = list(machine.config.sources)
     for i, chain, _busy, _u, k in _core_rows(machine, result):
         rep["cores"][str(i)].update(chain=chain, mvms=k["mvms"], samples=k["samples"],
-                                    prog_cells=k["prog_cells"], prog_pulses=k["prog_pulses"])
+                                    prog_cells=k["prog_cells"], prog_pulses=k["prog_pulses"],
+                                    prog_failed=k["prog_failed"], prog_outside=k["prog_outside"])
+    rep["energy"] = machine.energy_report()
+    from emulator.calibrate import from_machine, has_calibration
+    if has_calibration(machine) and result.ok:
+        rep["calibration"] = from_machine(machine).to_dict()
     rep["dumps"] = {d.name: {"addr": d.addr, "dtype": d.dtype, "values": values[d.name]}
                     for d in dumps}
     return rep
@@ -217,3 +231,61 @@ def _print_summary(machine, result, dumps, values, to_stderr: bool = False) -> N
         text = np.array2string(arr, max_line_width=100, threshold=1 << 20, separator=" ")
         con.print(f"[bold]{d.name}[/] ({d.count} × {d.dtype} at {d.addr:#x}):")
         con.print(text, soft_wrap=True)
+
+
+def _eng(pj: float) -> str:
+    for unit, scale in (("J", 1e12), ("mJ", 1e9), ("µJ", 1e6), ("nJ", 1e3)):
+        if pj >= scale:
+            return f"{pj / scale:.4g} {unit}"
+    return f"{pj:.4g} pJ"
+
+
+def _print_report(rep: dict, to_stderr: bool = False) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(highlight=False, stderr=to_stderr)
+    e = rep["energy"]
+    t = Table(title=f"energy per core (model {e['model']})", title_justify="left")
+    cats = ("array", "neuron", "scan", "program", "leakage")
+    for col in ("core", "MVMs", "MACs", "mean MVM latency", *cats, "total"):
+        t.add_column(col, justify="right")
+    for i, c in e["cores"].items():
+        lat = c["mean_mvm_latency_s"]
+        t.add_row(i, str(c["mvms"]), f"{c['events']['macs']:,}", _time(lat) if lat else "-",
+                  *(_eng(c["energy_pj"][k]) for k in cats), _eng(c["total_pj"]))
+    t.add_row("all", str(e["mvms"]), f"{e['macs']:,}",
+              _time(e["mean_mvm_latency_s"]) if e["mean_mvm_latency_s"] else "-",
+              *(_eng(e["by_category_pj"][k]) for k in cats), _eng(e["cores_pj"]), style="bold")
+    con.print(t)
+    t = Table(title="controller energy per instruction class", title_justify="left")
+    for col in ("class", "instructions", "energy"):
+        t.add_column(col, justify="right")
+    for k, c in e["by_instruction_class"].items():
+        extra = f" (+{c['elements']:,} elements)" if "elements" in c else ""
+        t.add_row(k, f"{c['instructions']:,}{extra}", _eng(c["energy_pj"]))
+    con.print(t)
+    con.print(f"total energy {_eng(e['total_pj'])} (cores {_eng(e['cores_pj'])}, controller "
+              f"{_eng(e['controller_pj'])}) over {_time(e['time_s']) if e['time_s'] else '0 s'}, "
+              f"average power {e['average_power_w'] * 1e3:.4g} mW")
+    con.print(f"throughput {e['tops']:.4g} TOPS over the run, {e['tops_mvm']:.4g} TOPS while "
+              f"MVMs run; efficiency {e['tops_per_w']:.4g} TOPS/W (whole chip), "
+              f"{e['tops_per_w_mvm']:.4g} TOPS/W (array + neurons)   [1 MAC = 2 ops; energies "
+              f"are estimates, see docs/analog.md]")
+    progs = {i: c for i, c in rep["cores"].items() if c.get("prog_cells")}
+    for i, c in progs.items():
+        con.print(f"core {i}: programmed {c['prog_cells']:,} cells with {c['prog_pulses']:,} "
+                  f"pulses, {c['prog_failed']} gave up, {c['prog_outside']} outside ±g_tol "
+                  f"({100 * c['prog_outside'] / c['prog_cells']:.3f} %)")
+    cal = rep.get("calibration")
+    if cal:
+        t = Table(title=f"calibration residual per column, output LSB (fit on {cal['n_fit']} "
+                        f"vectors, measured on {cal['n_test']})", title_justify="left")
+        for col in ("column", "slope", "intercept", "RMS before", "RMS after"):
+            t.add_column(col, justify="right")
+        for j in range(cal["columns"]):
+            t.add_row(str(j), f"{cal['slope'][j]:.3f}", f"{cal['intercept'][j]:+.2f}",
+                      f"{cal['rms_before_lsb'][j]:.2f}", f"{cal['residual_lsb'][j]:.2f}")
+        t.add_row("mean", "", "", f"{cal['mean_rms_before_lsb']:.2f}",
+                  f"{cal['mean_residual_lsb']:.2f}", style="bold")
+        con.print(t)

@@ -124,6 +124,7 @@ SPEC = [
     ("smp.rec x2", W(0x6B, rs1=2, dir=REC)),
     ("sync x0", W(0x6C)),
     ("cstat x3, c40", W(0x6D, rd=3, core=40)),
+    ("cage x5", W(0x6E, rs1=5)),
     # case does not matter for mnemonics and suffixes
     ("VADD.I16 x1, x2, x3", W(0x40, rd=1, rs1=2, rs2=3, vt=I16)),
 ]

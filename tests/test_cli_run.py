@@ -165,8 +165,8 @@ def test_user_mistakes_are_one_line(capsys, tmp_path):
     cfg.write_text("t_wakeup = 3\n")
     rc, _, err = run_cli(capsys, PROGRAMS / "forward.s", "--config", cfg)
     assert rc == 1 and "c.toml" in err and "t_wakeup" in err
-    rc, _, err = run_cli(capsys, PROGRAMS / "forward.s", "--model", "analog")
-    assert rc == 1 and "not implemented" in err
+    rc, _, err = run_cli(capsys, PROGRAMS / "forward.s", "--model", "quantum")
+    assert rc == 1 and "must be one of" in err
     txt = tmp_path / "p.txt"
     txt.write_text("nop\n")
     rc, _, err = run_cli(capsys, txt)

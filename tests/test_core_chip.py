@@ -279,3 +279,12 @@ def test_cstat_does_not_wait():
     m.step(2)
     assert m.cycle == 2 and int(m.regs[2]) >> 16 == P["t_wake"] - 1
     assert (int(m.regs[2]) >> 8) & 0xFF == 2   # waking
+
+
+# ---------------------------------------------------------------- chip age
+
+def test_cage_advances_chip_time_but_not_cycles():
+    m = chip(I.cage(rs1=1), regs={1: 86_400_000})   # one day, in ms
+    m.step(1)
+    assert m.cycle == 1
+    assert m.chip_time == pytest.approx(86_400 + 1 / m.config.clock_hz)

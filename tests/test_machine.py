@@ -93,9 +93,10 @@ def test_dict_errors_say_dict():
         Machine(config={"bogus": 1})
 
 
-def test_analog_is_named_but_not_implemented():
-    with pytest.raises(ConfigError, match="not implemented"):
-        Machine(model="analog")
+def test_unknown_model_is_rejected_and_analog_is_accepted():
+    with pytest.raises(ConfigError, match="must be one of ideal, analog"):
+        Machine(model="quantum")
+    assert Machine(model="analog").config["model"] == "analog"
 
 
 # ---------------------------------------------------------------- loading

@@ -1,0 +1,434 @@
+/* analog.c — the analog model (docs/analog.md): write-verify programming with a stochastic
+   per-pulse response, relaxation with the Wan-2022 σ(g, age) fit, voltage-mode sensing, the
+   neuron's per-pass digitisation and read noise.
+
+   Every random number is a pure function of a key (seed, core, event counter, cell or lane,
+   stream tag) through the splitmix finaliser _nr_mix64, so results never depend on the order
+   in which anything is evaluated.  Doubles are used where the physics is continuous, always in
+   a fixed order of operations and without -ffast-math, so runs are bit-reproducible. */
+#include <math.h>
+#include <string.h>
+
+#include "nr_private.h"
+
+enum { _NR_TAG_WV = 1, _NR_TAG_RELAX = 2, _NR_TAG_READ = 3, _NR_TAG_SMP = 4, _NR_TAG_COLGAIN = 5,
+       _NR_TAG_COREOFS = 6 };
+
+static inline uint64_t _nr_akey(uint64_t seed, int core, uint64_t a, uint64_t b, uint64_t tag)
+{
+    uint64_t k = seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)core + 1) * 0xBF58476D1CE4E5B9ull
+               ^ (a + 1) * 0x94D049BB133111EBull ^ tag << 56;
+    return _nr_mix64(_nr_mix64(k) ^ b);
+}
+
+/* uniform in (0, 1] */
+static inline double _nr_u01(uint64_t x) { return ((double)(x >> 11) + 1.0) * 0x1.0p-53; }
+
+/* standard normal by Box–Muller from one key (two derived streams) */
+static double _nr_gauss(uint64_t key)
+{
+    double u1 = _nr_u01(_nr_mix64(key ^ 0x5851F42D4C957F2Dull));
+    double u2 = _nr_u01(_nr_mix64(key ^ 0x14057B7EF767814Full));
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* cheap approximately normal draw for the MVM hot path: Irwin–Hall sum of four 16-bit
+   uniforms of one mix64, exact mean 0 and variance 1, tails cut at ±3.46 */
+static inline double _nr_gauss_fast(uint64_t key)
+{
+    uint64_t z = _nr_mix64(key);
+    double s = (double)(z & 0xFFFF) + (double)(z >> 16 & 0xFFFF) + (double)(z >> 32 & 0xFFFF)
+             + (double)(z >> 48);
+    return (s - 2.0 * 65535.0) * (1.0 / 37837.22);   /* 65536·sqrt(1/3) */
+}
+
+/* ---------------------------------------------------------------- σ(g, age): Wan 2022 */
+
+/* aihwkit ReRamWan2022NoiseModel coefficients (shared/reference/noise-fits.md): σ in µS of a
+   4th-order polynomial in u = g / 40 µS; 1 s and 1 day after programming */
+static const double _nr_fit_1s[5] = {0.348, 16.030, -43.853, 45.393, -16.815};
+static const double _nr_fit_1d[5] = {0.701, 22.086, -50.773, 47.095, -16.458};
+#define _NR_FIT_GMAX_NS 40000.0
+#define _NR_DAY_S 86400.0
+
+static double _nr_poly(const double *c, double u)
+{
+    return (((c[4] * u + c[3]) * u + c[2]) * u + c[1]) * u + c[0];
+}
+
+/* the fit's total σ (nS) of a cell programmed to g, `age` seconds after programming: the 1-s
+   fit up to 1 s, log-time interpolation to the 1-day fit, constant after a day */
+double nr_sigma_fit(double g_ns, double age_s)
+{
+    double u = g_ns / _NR_FIT_GMAX_NS;
+    if (u < 0) u = 0;
+    if (u > 1) u = 1;
+    double s1 = _nr_poly(_nr_fit_1s, u), sd = _nr_poly(_nr_fit_1d, u);
+    double f = age_s <= 1.0 ? 0.0 : age_s >= _NR_DAY_S ? 1.0 : log10(age_s) / log10(_NR_DAY_S);
+    return 1000.0 * (s1 + (sd - s1) * f);
+}
+
+/* σ of the relaxation term added to the write-verify result: the fit's total minus the
+   residue write-verify already left (in quadrature); ramps linearly from 0 over the first
+   second (the fit starts at 1 s) */
+static double _nr_sigma_relax(const nr_config *cfg, double g_ns, double age_s)
+{
+    double a = age_s < 1.0 ? 1.0 : age_s;
+    double s = cfg->relax_scale * nr_sigma_fit(g_ns, a);
+    double v = s * s - cfg->relax_wv_sigma_ns * cfg->relax_wv_sigma_ns;
+    double r = v > 0 ? sqrt(v) : 0.0;
+    return age_s < 1.0 ? r * (age_s > 0 ? age_s : 0.0) : r;
+}
+
+/* Age epochs: relaxation is materialised at quantised ages so that the conductances are a
+   function of (seed, core, cell, epoch) only.  Epoch 1: under 1 ms; then 16 per decade. */
+#define _NR_EPOCHS_PER_DECADE 16
+static int64_t _nr_epoch(double age_s)
+{
+    if (!(age_s >= 1e-3)) return 1;
+    return 2 + (int64_t)floor(_NR_EPOCHS_PER_DECADE * log10(age_s / 1e-3) + 1e-9);
+}
+
+static double _nr_epoch_age(int64_t e)
+{
+    return e <= 1 ? 0.0 : 1e-3 * pow(10.0, (double)(e - 2) / _NR_EPOCHS_PER_DECADE);
+}
+
+double nr_chip_time(const nr_machine *m) { return (double)m->cycle / m->cfg.clock_hz + m->age_s; }
+
+static double _nr_time_at(const nr_machine *m, uint64_t t) { return (double)t / m->cfg.clock_hz + m->age_s; }
+
+/* Materialises g = clamp(round(g_prog + σ_relax(g_target, age)·z)) for every cell programmed by
+   cprog, z a fixed standard normal per (seed, core, cell, g_prog).  Nothing to do while a
+   cprog is in flight (its cells get their new g_prog when it completes) or when the epoch of
+   the age at cycle t is the one already materialised. */
+void _nr_relax_sync(nr_machine *m, int id, uint64_t t)
+{
+    nr_core *c = &m->core[id];
+    if (m->cfg.model != NR_MODEL_ANALOG || !c->has_prog || c->pend_kind == NR_PEND_PROGRAM) return;
+    double age = _nr_time_at(m, t) - c->t_prog_s;
+    int64_t e = _nr_epoch(age);
+    if (e == c->relax_epoch) return;
+    double a = _nr_epoch_age(e);
+    const uint64_t seed = m->cfg.seed;
+    for (int r = 0; r < NR_CORE_ROWS; r++) {
+        for (int w = 0; w < NR_CORE_COLS / 64; w++) {
+            uint64_t bits = c->prog_mask[r][w];
+            while (bits) {
+                int j = w * 64 + __builtin_ctzll(bits);
+                bits &= bits - 1;
+                double gp = c->g_prog[r][j];
+                double s = _nr_sigma_relax(&m->cfg, c->g_target[r][j], a);
+                double g = gp;
+                if (s > 0) g += s * _nr_gauss(_nr_akey(seed, id, (uint64_t)r << 8 | (uint64_t)j,
+                                                       c->g_prog[r][j], _NR_TAG_RELAX));
+                g = floor(g + 0.5);
+                c->g[r][j] = (uint16_t)(g < 0 ? 0 : g > 65535 ? 65535 : g);
+            }
+        }
+    }
+    c->relax_epoch = e;
+    c->tot_key = 0;
+    _nr_refresh_weights(c, 0, NR_LOGICAL_ROWS, 0, NR_CORE_COLS, m->cfg.g_lsb_ns);
+}
+
+int nr_core_relax_sync(nr_machine *m, int core)
+{
+    if (core < 0 || core >= NR_NUM_CORES) return NR_ERR_ARG;
+    _nr_relax_sync(m, core, m->cycle);
+    return NR_OK;
+}
+
+int nr_age(nr_machine *m, double seconds)
+{
+    if (!(seconds >= 0) || !isfinite(seconds)) return NR_ERR_ARG;
+    m->age_s += seconds;
+    for (int c = 0; c < NR_NUM_CORES; c++) _nr_relax_sync(m, c, m->cycle);
+    return NR_OK;
+}
+
+/* ---------------------------------------------------------------- write-verify */
+
+/* One cell, following the test software's program_increment loop: verify read (with read
+   noise); inside the window → one confirming re-read, accept if it also lands inside; below
+   → SET run, above → RESET run.  A run starts at wv_v_start and adds wv_v_step per pulse up to
+   wv_v_max, then repeats at the maximum; a change of polarity starts a new run.  A pulse moves
+   G by gain·(V − v_th)·max(0, 1 + σ_p·n).  The cell is given up after wv_max_vmax pulses at the
+   maximum in one run or wv_max_iters runs.  Returns the pulse count. */
+static uint64_t _nr_wv_cell(const nr_config *cfg, uint64_t key, double g, double target,
+                            double *g_out, int *failed)
+{
+    const double tol = (double)cfg->g_tol_ns, gmin = (double)cfg->g_min_ns;
+    const double lo = target < gmin ? -1e300 : target - tol;
+    const double hi = target < gmin ? gmin : target + tol;
+    const double sr = cfg->wv_read_sigma_ns;
+    uint64_t draw = 0, pulses = 0, runs = 0, at_max = 0;
+    int dir = 0;
+    double v = cfg->wv_v_start;
+    *failed = 0;
+    for (;;) {
+        double r = g + sr * _nr_gauss(_nr_mix64(key ^ draw++));
+        if (r >= lo && r <= hi) {
+            double r2 = g + sr * _nr_gauss(_nr_mix64(key ^ draw++));
+            if (r2 >= lo && r2 <= hi) break;
+            r = r2;
+        }
+        int want = r < lo ? 1 : -1;
+        if (want != dir) {
+            dir = want;
+            if (++runs > cfg->wv_max_iters) { *failed = 1; break; }
+            v = cfg->wv_v_start;
+            at_max = 0;
+        } else {
+            v += cfg->wv_v_step;
+            if (v > cfg->wv_v_max) v = cfg->wv_v_max;
+        }
+        if (v >= cfg->wv_v_max - 1e-9 && ++at_max > cfg->wv_max_vmax) { *failed = 1; break; }
+        double dv = v - cfg->wv_v_th;
+        double k = 1.0 + cfg->wv_pulse_sigma * _nr_gauss(_nr_mix64(key ^ draw++));
+        double dg = (dir > 0 ? cfg->wv_set_gain_ns : cfg->wv_reset_gain_ns) * (dv > 0 ? dv : 0) * (k > 0 ? k : 0);
+        g += dir * dg;
+        if (g < 0) g = 0;
+        if (g > 65535) g = 65535;
+        pulses++;
+    }
+    *g_out = g;
+    return pulses;
+}
+
+/* Write-verify of the whole cprog window (codes in c->prog_codes), starting from the current
+   conductances.  With `apply`, the results go to g_prog and the programmed-cell mask (the
+   caller makes them visible at completion).  Returns the pulse count. */
+uint64_t _nr_wv_window(const nr_machine *m, nr_core *c, int id, int apply, uint64_t *failed_out,
+                       uint64_t *outside_out)
+{
+    const nr_config *cfg = &m->cfg;
+    const int32_t *k = c->cfg;
+    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS];
+    const int col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
+    const double lsb = (double)cfg->g_lsb_ns, tol = (double)cfg->g_tol_ns, gmin = (double)cfg->g_min_ns;
+    uint64_t pulses = 0, failed = 0, outside = 0;
+    for (int i = 0; i < nrows; i++) {
+        for (int s = 0; s < 2; s++) {
+            const int r = 2 * (row0 + i) + s;
+            for (int j = 0; j < ncols; j++) {
+                const int w = c->prog_codes[i * ncols + j];
+                const double target = s == 0 ? (w > 0 ? w * lsb : 0) : (w < 0 ? -w * lsb : 0);
+                const uint64_t key = _nr_akey(cfg->seed, id, c->n_cprog, (uint64_t)r << 8 | (uint64_t)(col0 + j),
+                                              _NR_TAG_WV);
+                double g;
+                int f;
+                const uint64_t np = _nr_wv_cell(cfg, key, c->g[r][col0 + j], target, &g, &f);
+                pulses += np;
+                failed += (uint64_t)f;
+                g = floor(g + 0.5);
+                const int out = target < gmin ? g > gmin : fabs(g - target) > tol;
+                outside += (uint64_t)out;
+                if (apply) {
+                    c->g_prog[r][col0 + j] = (uint16_t)g;
+                    c->g_target[r][col0 + j] = (uint16_t)target;
+                    c->cell_pulses[r][col0 + j] = (uint8_t)(np > 255 ? 255 : np);
+                    c->prog_mask[r][(col0 + j) >> 6] |= 1ull << ((col0 + j) & 63);
+                }
+            }
+        }
+    }
+    if (failed_out) *failed_out = failed;
+    if (outside_out) *outside_out = outside;
+    return pulses;
+}
+
+/* ---------------------------------------------------------------- sensing and readout */
+
+/* Σ G of every sensed line over the window: columns (fwd, rec) sum both rows of each pair,
+   logical rows (bwd) sum the pair across the columns.  Cached until g or the window changes. */
+static void _nr_line_totals(nr_core *c, int bwd)
+{
+    const int32_t *k = c->cfg;
+    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
+    const uint64_t key = 1 + (uint64_t)bwd + 2 * ((uint64_t)row0 | (uint64_t)nrows << 8 | (uint64_t)col0 << 16 | (uint64_t)ncols << 24);
+    if (c->tot_key == key) return;
+    int32_t *tot = c->line_tot;
+    if (bwd) {
+        for (int i = 0; i < nrows; i++) {
+            const uint16_t *gp = &c->g[2 * (row0 + i)][col0], *gn = &c->g[2 * (row0 + i) + 1][col0];
+            int32_t s = 0;
+            for (int j = 0; j < ncols; j++) s += (int32_t)gp[j] + (int32_t)gn[j];
+            tot[i] = s;
+        }
+    } else {
+        for (int j = 0; j < ncols; j++) tot[j] = 0;
+        for (int i = 0; i < nrows; i++) {
+            const uint16_t *gp = &c->g[2 * (row0 + i)][col0], *gn = &c->g[2 * (row0 + i) + 1][col0];
+            for (int j = 0; j < ncols; j++) tot[j] += (int32_t)gp[j] + (int32_t)gn[j];
+        }
+    }
+    c->tot_key = key;
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(NR_NO_CLONES)
+#define _NR_ACLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define _NR_ACLONES
+#endif
+
+/* acc[j] = Σ_i (G+[i][j] − G−[i][j])·x[i] in nS·code: |acc| ≤ 128·65535·15 < 2^31 */
+_NR_ACLONES
+static void _nr_akernel_fwd(const nr_core *c, int row0, int nrows, int col0, int ncols,
+                            const int32_t *x, int32_t *acc)
+{
+    for (int j = 0; j < ncols; j++) acc[j] = 0;
+    int i = 0;
+    for (; i + 1 < nrows; i += 2) {
+        const int32_t x0 = x[i], x1 = x[i + 1];
+        if ((x0 | x1) == 0) continue;
+        const uint16_t *restrict p0 = &c->g[2 * (row0 + i)][col0], *restrict n0 = &c->g[2 * (row0 + i) + 1][col0];
+        const uint16_t *restrict p1 = &c->g[2 * (row0 + i) + 2][col0], *restrict n1 = &c->g[2 * (row0 + i) + 3][col0];
+        for (int j = 0; j < ncols; j++)
+            acc[j] += ((int32_t)p0[j] - (int32_t)n0[j]) * x0 + ((int32_t)p1[j] - (int32_t)n1[j]) * x1;
+    }
+    for (; i < nrows; i++) {
+        const int32_t x0 = x[i];
+        if (x0 == 0) continue;
+        const uint16_t *restrict p0 = &c->g[2 * (row0 + i)][col0], *restrict n0 = &c->g[2 * (row0 + i) + 1][col0];
+        for (int j = 0; j < ncols; j++) acc[j] += ((int32_t)p0[j] - (int32_t)n0[j]) * x0;
+    }
+}
+
+/* acc[i] = Σ_j (G+[i][j] − G−[i][j])·x[j]: |acc| ≤ 256·65535·15 < 2^31 */
+_NR_ACLONES
+static void _nr_akernel_bwd(const nr_core *c, int row0, int nrows, int col0, int ncols,
+                            const int32_t *x, int32_t *acc)
+{
+    for (int i = 0; i < nrows; i++) {
+        const uint16_t *restrict p = &c->g[2 * (row0 + i)][col0], *restrict n = &c->g[2 * (row0 + i) + 1][col0];
+        int32_t s = 0;
+        for (int j = 0; j < ncols; j++) s += ((int32_t)p[j] - (int32_t)n[j]) * x[j];
+        acc[i] = s;
+    }
+}
+
+/* The analog MVM / sample of one core: fills c->pend_buf like the ideal path and returns the
+   step count of a step-counting readout.  See docs/analog.md for the equations. */
+uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sample,
+                        uint64_t *lo_out, uint64_t *n_out)
+{
+    const nr_config *cfg = &m->cfg;
+    const int32_t *k = c->cfg;
+    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
+    const int bwd = dir == NR_DIR_BWD;
+    const int nin = bwd ? ncols : nrows, nout = bwd ? nrows : ncols, out_lo = bwd ? row0 : col0;
+    const int16_t *src = bwd ? &c->v[col0] : &c->h[row0];
+    *lo_out = (uint64_t)out_lo;
+    *n_out = (uint64_t)nout;
+
+    /* inputs, clamped as in the ideal model, split into 4-bit magnitude digits per pass */
+    int32_t ilo, ihi;
+    const int bits = k[NR_CFG_INBITS];
+    if (k[NR_CFG_INSIGNED]) { int mb = bits - 1 > 1 ? bits - 1 : 1; ihi = (1 << mb) - 1; ilo = -ihi; }
+    else { ilo = 0; ihi = (1 << bits) - 1; }
+    int mbits = bits - k[NR_CFG_INSIGNED];
+    if (mbits < 1) mbits = 1;
+    const int npass = mbits > 4 ? 2 : 1;
+    int32_t xd[2][NR_REG_LEN];
+    for (int i = 0; i < nin; i++) {
+        int32_t v = src[i];
+        v = v < ilo ? ilo : v > ihi ? ihi : v;
+        int32_t a = v < 0 ? -v : v, s = v < 0 ? -1 : 1;
+        xd[0][i] = s * (npass == 2 ? (a & 15) : a);
+        xd[1][i] = s * (a >> 4);
+    }
+
+    _nr_line_totals(c, bwd);
+    double tsum = 0;
+    for (int q = 0; q < nout; q++) tsum += c->line_tot[q];
+    const double tref = tsum / nout;
+
+    /* per-line conversion factor from nS·code to output codes: the line settles to
+       Σ G·x / Σ G, the neuron's gain is referenced to the window's mean line total */
+    const int gs = k[NR_CFG_GSHIFT];
+    const double gain = (double)k[NR_CFG_GAIN] / (double)((int64_t)1 << gs);
+    const double lsb = (double)cfg->g_lsb_ns;
+    double fac[NR_REG_LEN];
+    for (int q = 0; q < nout; q++) {
+        const double t = c->line_tot[q];
+        double f = t > 0 ? gain * (tref / t) / lsb : 0.0;
+        if (cfg->col_gain_sigma > 0)
+            f *= 1.0 + cfg->col_gain_sigma * _nr_gauss_fast(_nr_akey(cfg->seed, id, (uint64_t)bwd, (uint64_t)(out_lo + q), _NR_TAG_COLGAIN));
+        if (cfg->ir_drop > 0) f /= 1.0 + cfg->ir_drop * t * 1e-6;
+        fac[q] = f;
+    }
+    double offset = (double)k[NR_CFG_OFFSET];
+    if (cfg->core_offset_sigma > 0)
+        offset += cfg->core_offset_sigma * _nr_gauss_fast(_nr_akey(cfg->seed, id, 0, 0, _NR_TAG_COREOFS));
+
+    const int ob = k[NR_CFG_OUTBITS], mode = k[NR_CFG_READOUT];
+    int64_t olo, ohi;
+    if (k[NR_CFG_OUTSIGNED]) { ohi = ((int64_t)1 << (ob - 1)) - 1; olo = -ohi; }
+    else { olo = 0; ohi = ((int64_t)1 << ob) - 1; }
+    const double fs = (double)(ohi > 1 ? ohi : 1);
+    const double sn = cfg->read_noise * fs;
+    const uint64_t nev = sample ? c->n_smp : c->n_mvm;
+    const uint64_t tag = sample ? _NR_TAG_SMP : _NR_TAG_READ;
+
+    double z[2][NR_REG_LEN];
+    int32_t acc[NR_REG_LEN];
+    for (int p = 0; p < npass; p++) {
+        if (bwd) _nr_akernel_bwd(c, row0, nrows, col0, ncols, xd[p], acc);
+        else _nr_akernel_fwd(c, row0, nrows, col0, ncols, xd[p], acc);
+        for (int q = 0; q < nout; q++) {
+            double v = (double)acc[q] * fac[q] + (p == 0 ? offset : 0.0);
+            if (sn > 0) v += sn * _nr_gauss_fast(_nr_akey(cfg->seed, id, nev, (uint64_t)p << 16 | (uint64_t)(out_lo + q), tag));
+            z[p][q] = v;
+        }
+    }
+
+    int16_t *out = &c->pend_buf[out_lo];
+    if (sample) {
+        /* z + u > 0, u uniform in [−A, A] drawn exactly as in the ideal model (docs/machine.md) */
+        const int64_t R = (int64_t)k[NR_CFG_NOISE] << gs;
+        const uint64_t span = 2 * (uint64_t)R + 1;
+        const uint64_t kbase = cfg->seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)id + 1) * 0xBF58476D1CE4E5B9ull
+                             ^ (c->n_smp + 1) * 0x94D049BB133111EBull;
+        const double scale = 1.0 / (double)((int64_t)1 << gs);
+        for (int q = 0; q < nout; q++) {
+            double u = (double)((int64_t)(_nr_mix64(kbase ^ (uint64_t)(out_lo + q)) % span) - R) * scale;
+            double zz = z[0][q] + (npass == 2 ? 16.0 * z[1][q] : 0.0);
+            out[q] = (int16_t)(zz + u > 0);
+        }
+        return 0;
+    }
+    const int sign = mode == 2 || (k[NR_CFG_OUTSIGNED] && ob == 1);
+    int64_t plo = olo, phi = ohi;
+    const int64_t sm = k[NR_CFG_STEPMAX];
+    if (mode == 1) { if (phi > sm) phi = sm; if (plo < -sm) plo = -sm; }
+    uint64_t max_abs = 0;
+    for (int q = 0; q < nout; q++) {
+        if (sign) {
+            double zz = z[0][q] + (npass == 2 ? 16.0 * z[1][q] : 0.0);
+            out[q] = (int16_t)(zz >= 0 ? 1 : -1);
+            continue;
+        }
+        int64_t y = 0;
+        for (int p = npass - 1; p >= 0; p--) {
+            /* SAR: binary search with a half-LSB pre-offset = round half up;
+               step counting: decrements until the comparator flips = ceil(|z|) */
+            const double v = z[p][q];
+            int64_t d;
+            if (mode == 1) {
+                double a = ceil(fabs(v) - 1e-9);
+                d = (int64_t)(a > (double)sm ? (double)sm : a);
+                if (v < 0) d = -d;
+                uint64_t ad = (uint64_t)(d < 0 ? -d : d);
+                if (ad > max_abs) max_abs = ad;
+            } else {
+                double r = floor(v + 0.5);
+                d = r < -1e9 ? -1000000000 : r > 1e9 ? 1000000000 : (int64_t)r;
+            }
+            d = d < plo ? plo : d > phi ? phi : d;
+            y = y * 16 + d;
+        }
+        out[q] = (int16_t)(y < olo ? olo : y > ohi ? ohi : y);
+    }
+    return max_abs < (uint64_t)sm ? max_abs : (uint64_t)sm;
+}

@@ -1,0 +1,88 @@
+"""Energy and latency report: the C core's event counters × the per-event energy table.
+
+    rep = machine.energy_report()      # or emulator.energy.report(machine)
+    rep["total_pj"], rep["tops_per_w"], rep["cores"]["0"]["energy_pj"]["array"]
+
+The C core counts events (docs/analog.md, Energy) in the machine struct, so snapshots carry
+them; this module only multiplies and sums.  The energies come from the chip configuration
+(`e_*_pj` keys of emulator/chip.toml): documented estimates, not measured values.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from isa.tables import INSNS
+
+# core event → (energy key, report category)
+CORE_EVENTS = {
+    "line_pulses": ("e_line_pulse_pj", "array"),
+    "integrations": ("e_integ_pj", "neuron"),
+    "compares": ("e_compare_pj", "neuron"),
+    "decrements": ("e_decrement_pj", "neuron"),
+    "scan_shifts": ("e_scan_shift_pj", "scan"),
+    "wv_pulses": ("e_wv_pulse_pj", "program"),
+    "wv_reads": ("e_wv_read_pj", "program"),
+    "powered_cycles": ("e_leak_core_cycle_pj", "leakage"),
+}
+CATEGORIES = ("array", "neuron", "scan", "program", "leakage")
+INSN_CLASSES = ("control", "memory", "branch", "vector", "chip")
+
+
+def report(machine) -> dict[str, Any]:
+    """Per-core and per-instruction-class energy (pJ), MVM latency, TOPS and TOPS/W."""
+    cfg = machine.config
+    clock = cfg.clock_hz
+    cores: dict[str, Any] = {}
+    cat_total = dict.fromkeys(CATEGORIES, 0.0)
+    macs = mvm_cycles = mvms = 0
+    for core in machine.cores:
+        ev = core.events
+        if not any(ev.values()):
+            continue
+        e = dict.fromkeys(CATEGORIES, 0.0)
+        for name, (key, cat) in CORE_EVENTS.items():
+            e[cat] += ev[name] * cfg[key]
+        n = core.counters["mvms"] + core.counters["samples"]
+        cores[str(core.index)] = {
+            "events": ev, "energy_pj": e, "total_pj": sum(e.values()),
+            "mvms": n, "mean_mvm_latency_s": ev["mvm_cycles"] / n / clock if n else None,
+        }
+        for k in CATEGORIES:
+            cat_total[k] += e[k]
+        macs += ev["macs"]
+        mvm_cycles += ev["mvm_cycles"]
+        mvms += n
+    ops = machine.op_counts
+    classes = {k: {"instructions": 0, "energy_pj": 0.0} for k in INSN_CLASSES}
+    for op, n in ops.items():
+        grp = INSNS[op][6] if op in INSNS else "control"
+        classes[grp]["instructions"] += n
+        classes[grp]["energy_pj"] += n * cfg[f"e_insn_{grp}_pj"]
+    vec_elems = int(machine._native.m.ev_vec_elems)
+    classes["vector"]["elements"] = vec_elems
+    classes["vector"]["energy_pj"] += vec_elems * cfg["e_vec_elem_pj"]
+    controller = sum(c["energy_pj"] for c in classes.values())
+    cores_total = sum(cat_total.values())
+    total = cores_total + controller
+    time_s = machine.cycle / clock
+    ops2 = 2 * macs            # one MAC = 2 operations, as the paper counts (facts §4)
+    mvm_energy = cat_total["array"] + cat_total["neuron"]
+    return {
+        "model": cfg["model"],
+        "time_s": time_s,
+        "total_pj": total,
+        "cores_pj": cores_total,
+        "controller_pj": controller,
+        "by_category_pj": cat_total,
+        "by_instruction_class": classes,
+        "cores": cores,
+        "macs": macs,
+        "mvms": mvms,
+        "mean_mvm_latency_s": mvm_cycles / mvms / clock if mvms else None,
+        # throughput over the whole run, and over the cores' MVM busy time (peak-like)
+        "tops": ops2 / time_s / 1e12 if time_s else 0.0,
+        "tops_mvm": ops2 / (mvm_cycles / clock) / 1e12 if mvm_cycles else 0.0,
+        "tops_per_w": ops2 / (total * 1e-12) / 1e12 if total else 0.0,
+        "tops_per_w_mvm": ops2 / (mvm_energy * 1e-12) / 1e12 if mvm_energy else 0.0,
+        "average_power_w": total * 1e-12 / time_s if time_s else 0.0,
+    }
