@@ -1,0 +1,50 @@
+"""The 48-core map: 8 scan chains × 6 positions; power, phase, busy-until and utilisation."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from .._native import NUM_CORES
+
+PHASE_STYLE = {"off": "grey39", "idle": "green", "waking": "cyan", "scan_wait": "yellow",
+               "scan_in": "bright_cyan", "scan_out": "bright_blue", "integrate": "bold magenta",
+               "readout": "bold red", "program_wait": "yellow", "program": "bold yellow"}
+PHASE_ABBR = {"off": "off", "idle": "idl", "waking": "wak", "scan_wait": "swt", "scan_in": "sin",
+              "scan_out": "sou", "integrate": "int", "readout": "rdo", "program_wait": "pwt",
+              "program": "prg"}
+
+
+class CoreMap(Static):
+    def __init__(self, session, **kw):
+        super().__init__("", **kw)
+        self.session = session
+        self.selected = 0
+
+    def select(self, i: int) -> None:
+        self.selected = i % NUM_CORES
+        self.update_view()
+
+    def render_text(self) -> Text:
+        m = self.session.m
+        cyc = max(1, m.cycle)
+        t = Text(no_wrap=True)
+        t.append("chain  " + "".join(f"  pos{p}    " for p in range(6)) + "\n", style="dim")
+        for chain in range(NUM_CORES // 6):
+            t.append(f"  {chain}    ", style="dim")
+            for p in range(6):
+                i = chain * 6 + p
+                c = m.cores[i]
+                phase = c.phase if c.powered else "off"
+                util = c.counters["busy_cycles"] / cyc
+                sel = i == self.selected
+                cell = f"{i:>2}{PHASE_ABBR.get(phase, phase[:3]):>4}{min(99, round(100 * util)):>3}% "
+                style = PHASE_STYLE.get(phase, "")
+                t.append(cell, style=style + (" reverse" if sel else ""))
+            t.append("\n")
+        c = m.cores[self.selected]
+        t.append(f"core {self.selected}: {'on' if c.powered else 'off'} {c.phase}, "
+                 f"busy until {c.busy_until}", style="bold")
+        return t
+
+    def update_view(self) -> None:
+        self.update(self.render_text())

@@ -1,0 +1,210 @@
+"""The debugger TUI driven with textual's Pilot; golden text screens; the tmux end-to-end run."""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("textual")
+
+from emulator.debug import Session  # noqa: E402
+from emulator.tui.app import DebuggerApp  # noqa: E402
+from emulator.tui.coredetail import CoreDetail  # noqa: E402
+from emulator.tui.eventlog import EventLog  # noqa: E402
+from emulator.tui.memory import MemoryView  # noqa: E402
+from emulator.tui.source import SourcePane  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = "programs/demo.s"
+GOLDEN = Path(__file__).parent / "golden_tui"
+SIZE = (160, 56)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def screen_text(app) -> str:
+    return "\n".join(s.text.rstrip() for s in app.screen._compositor.render_strips())
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("NEURRAM_UPDATE_GOLDEN") or not path.exists():
+        if not os.environ.get("NEURRAM_UPDATE_GOLDEN") and not path.exists():
+            pytest.fail(f"{path} missing: regenerate with NEURRAM_UPDATE_GOLDEN=1")
+        path.write_text(text + "\n", encoding="utf-8")
+        return
+    assert text + "\n" == path.read_text(encoding="utf-8"), \
+        f"screen differs from {path} (regenerate with NEURRAM_UPDATE_GOLDEN=1 if intended)"
+
+
+def session():
+    os.chdir(ROOT)
+    return Session(DEMO)
+
+
+def test_done_when_scenario_in_the_tui():
+    """Open demo.s, break on a source line, continue, watch core 0's V change after the MVM,
+    step backwards over it, quit."""
+    async def go():
+        s = session()
+        app = DebuggerApp(s)
+        async with app.run_test(size=SIZE) as pilot:
+            src = app.query_one(SourcePane)
+            # move the cursor to line 99 (mvm.fwd) and toggle a breakpoint there with `b`
+            while s.line_of(src.cursor)[1] < 99:
+                await pilot.press("down")
+            await pilot.press("b")
+            assert [b.addr for b in s.breaks.values()] == [s.resolve("demo.s:99")]
+            await pilot.press("c")
+            assert s.last_stop.reason == "breakpoint" and s.location(s.m.pc).endswith(":99")
+            assert app.pc == s.m.pc and app.cycle == s.m.cycle
+            await pilot.press("colon", *"watch core 0 v", "enter")
+            before = s.m.cores[0].v.copy()
+            await pilot.press("c")
+            assert s.last_stop.reason == "watchpoint"
+            after = s.m.cores[0].v.copy()
+            assert list(after[:4]) == [33, 2, -28, 27] and not (before == after).all()
+            changed_at = s.m.instret
+            log = app.query_one(EventLog).lines_text
+            assert any("watchpoint" in line and "33 2 -28 27" in line for line in log)
+            await pilot.press("r")                   # step back over the change
+            assert s.m.instret == changed_at - 1
+            assert list(s.m.cores[0].v[:4]) == [0, 0, 0, 0]
+            await pilot.press("q")
+        assert app.return_code in (0, None)
+    run(go())
+
+
+def test_keys_core_selection_zoom_memory_and_help():
+    async def go():
+        s = session()
+        app = DebuggerApp(s, startup=["break demo.s:104", "continue"])
+        async with app.run_test(size=SIZE) as pilot:
+            cd = app.query_one(CoreDetail)
+            await pilot.press("right_square_bracket")
+            assert cd.core == 1
+            await pilot.press("left_square_bracket")
+            assert cd.core == 0
+            await pilot.press("plus", "plus")
+            assert cd.zoom == 2
+            await pilot.press("minus")
+            assert cd.zoom == 1
+            mv = app.query_one(MemoryView)
+            await pilot.press("d")
+            assert mv.dtype == "u8"
+            await pilot.press("g")
+            from emulator.tui.command import CommandLine
+            cl = app.query_one(CommandLine)
+            assert cl.value == "goto " and cl.has_focus
+            cl.value = "goto y_fwd i16"
+            await pilot.press("enter")
+            assert mv.addr == s.m.sym("y_fwd") and mv.dtype == "i16"
+            n = s.m.instret
+            await pilot.press("i")
+            assert s.m.instret == n + 1
+            await pilot.press("t")
+            await pilot.press("T")
+            await pilot.press("R")
+            assert s.location(s.m.pc).endswith(":104")
+            await pilot.press("question_mark")
+            assert type(app.screen).__name__ == "HelpScreen"
+            await pilot.press("escape")
+            assert type(app.screen).__name__ != "HelpScreen"
+            await pilot.press("colon", *"print frobnicate(", "enter")
+            assert any("error" in t for t in app.query_one(EventLog).lines_text)
+            await pilot.press("q")
+    run(go())
+
+
+def test_golden_screens():
+    async def go():
+        s = session()
+        app = DebuggerApp(s)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            check_golden("start", screen_text(app))
+            await pilot.press("colon", *"break demo.s:105", "enter", "c")
+            await pilot.pause()
+            check_golden("after_mvm", screen_text(app))
+            await pilot.press("plus", "plus")
+            await pilot.pause()
+            check_golden("heatmap_zoom", screen_text(app))
+            await pilot.press("q")
+    run(go())
+
+
+def test_redraw_time_with_heatmap_is_small():
+    async def go():
+        s = session()
+        app = DebuggerApp(s, startup=["break demo.s:104", "continue"])
+        async with app.run_test(size=SIZE) as pilot:
+            times = []
+            for _ in range(8):
+                t = time.perf_counter()
+                await pilot.press("i")
+                await pilot.pause()
+                times.append(time.perf_counter() - t)
+            times.sort()
+            print(f"\nstep→refresh median {1000 * times[len(times) // 2]:.1f} ms, view update "
+                  f"median {1000 * sorted(app.redraw_times)[len(app.redraw_times) // 2]:.1f} ms")
+            assert times[len(times) // 2] < 1.0
+            await pilot.press("q")
+    run(go())
+
+
+def test_tmux_end_to_end(tmp_path):
+    tmux = shutil.which("tmux") or ("/usr/bin/tmux" if Path("/usr/bin/tmux").exists() else None)
+    exe = Path(sys.executable).with_name("neurram")
+    if tmux is None or not exe.exists():
+        pytest.skip("tmux or the neurram entry point is missing")
+    name = f"nrdbg{os.getpid()}"
+    sock = str(tmp_path / "tmux.sock")
+    base = [tmux, "-S", sock]
+    subprocess.run(base + ["new-session", "-d", "-s", name, "-x", "160", "-y", "56",
+                           f"cd {ROOT} && TERM=xterm-256color {exe} debug {DEMO}; echo EXITED $?; sleep 30"],
+                   check=True)
+    subprocess.run(base + ["resize-window", "-t", name, "-x", "160", "-y", "56"], capture_output=True)
+
+    def pane() -> str:
+        return subprocess.run(base + ["capture-pane", "-p", "-t", name], capture_output=True,
+                              text=True).stdout
+
+    def wait_for(text: str, timeout: float = 20) -> str:
+        end = time.time() + timeout
+        while time.time() < end:
+            out = pane()
+            if text in out:
+                return out
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not on screen:\n{pane()}")
+
+    def keys(*k):
+        subprocess.run(base + ["send-keys", "-t", name, *k], check=True)
+        time.sleep(0.3)
+
+    try:
+        wait_for("registers")
+        keys(":")
+        keys("-l", "break demo.s:99")
+        keys("Enter")
+        keys("c")
+        wait_for("instret 32")                # stopped on demo.s:99 (pc 0x80)
+        keys(":")
+        keys("-l", "watch core 0 v")
+        keys("Enter")
+        keys("c")
+        wait_for("instret 38")                # core 0 V changed after the MVM
+        keys("r")
+        wait_for("instret 37")
+        keys("q")
+        wait_for("EXITED 0")
+    finally:
+        subprocess.run(base + ["kill-server"], capture_output=True)
