@@ -1,0 +1,40 @@
+"""Trace records as the C core writes them (`nr_trace_rec` in csrc/nr_trace.h).
+
+One record is 48 bytes.  The C core appends records to a ring buffer; Python drains it in bulk
+into numpy arrays of REC_DTYPE and turns them into text, JSONL or VCD.
+
+    kind   meaning                       cycle           a              b                 other fields
+    insn   an instruction retired        issue cycle     value → rd     memory address    rd+1 (0 none), mlen/digest of memory written, stall
+    wake   cpon starts a core            issue cycle     end cycle      -                 core
+    scan_in / scan_out                   issue cycle     end cycle      memory address    core, pc, mlen/digest of the data moved, stall = queueing
+    mvm / smp                            issue cycle     end cycle      direction         core, pc, mlen/digest of the outputs
+    prog   cprog                         issue cycle     end cycle      pulses            core, pc, mlen = cells, digest of the codes, stall = queueing
+    end    a core operation completes    end cycle       kind of op     memory address    core; scan_out: mlen/digest of memory written
+    power_off  cpoff                     issue cycle     -              -                 core
+    fault  the run faulted               cycle           fault code     detail            pc, word
+    phase  a core enters a phase         phase start     phase code     -                 core (VCD only: not in text traces)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+REC_DTYPE = np.dtype([
+    ("cycle", "<u8"), ("a", "<u8"), ("b", "<u8"),
+    ("pc", "<u4"), ("word", "<u4"), ("stall", "<u4"), ("mlen", "<u4"), ("digest", "<u4"),
+    ("kind", "<u2"), ("rd", "u1"), ("core", "u1"),
+])
+assert REC_DTYPE.itemsize == 48
+
+KINDS = ("insn", "wake", "scan_in", "scan_out", "mvm", "smp", "prog", "end", "power_off",
+         "fault", "phase")
+KIND = {name: i for i, name in enumerate(KINDS)}
+CORE_START_KINDS = ("wake", "scan_in", "scan_out", "mvm", "smp", "prog")
+DIRS = ("fwd", "bwd", "rec")
+
+
+def fnv1a32(data: bytes) -> int:
+    """The digest the C core stores for memory and register payloads (FNV-1a, 32 bits)."""
+    h = 0x811C9DC5
+    for byte in data:
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
