@@ -44,7 +44,7 @@ def _diff(args) -> int:
     from .trace.diff import diff_traces, render
     from .trace.textfmt import TraceFormatError, read_trace
 
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    out, err = Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False)
     try:
         a, b = read_trace(args.a), read_trace(args.b)
         res = diff_traces(a, b, set(filter(None, args.ignore.split(","))))
@@ -61,7 +61,7 @@ def _diff(args) -> int:
 def _show(args) -> int:
     from .trace.textfmt import TraceFormatError, read_trace
 
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    out, err = Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False)
     try:
         trace = read_trace(args.file)
     except TraceFormatError as e:
