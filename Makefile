@@ -35,5 +35,8 @@ gen-check:
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 
+golden-update: $(STAMP)
+	$(BIN)/python -m tests.golden_update
+
 clean:
 	rm -rf $(VENV) build *.egg-info emulator/_nr48*.so emulator/_nr48.c

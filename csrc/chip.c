@@ -122,10 +122,16 @@ static int _nr_scan(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
         c->pend_addr = addr;
         c->pend_dtype = in->a;
         _nr_set_pending(m, c, NR_PEND_SCAN_OUT, end);
+        /* the trace shows the bytes the scan will write, fixed now */
+        uint8_t bytes[NR_REG_LEN * 4];
+        if (m->trace)
+            for (uint64_t i = 0; i < n; i++) _nr_store_elem(&bytes[i * es], in->a, c->pend_buf[lo + i]);
+        _nr_trace_start(m, id, NR_TR_SCAN_OUT, t, end, addr, start - t, m->trace ? bytes : NULL, n * es);
     } else {
         /* scan-in reads memory when it issues */
         for (uint64_t i = 0; i < n; i++) c->pend_buf[lo + i] = _nr_load_elem(&m->mem[addr + i * es], in->a);
         _nr_set_pending(m, c, v_side ? NR_PEND_SCAN_IN_V : NR_PEND_SCAN_IN_H, end);
+        _nr_trace_start(m, id, NR_TR_SCAN_IN, t, end, addr, start - t, &m->mem[addr], n * es);
     }
     return _NR_DONE;
 }
@@ -171,6 +177,7 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
     c->pend_ncols = ncols;
     c->pend_pulses = pulses;
     _nr_set_pending(m, c, NR_PEND_PROGRAM, end);
+    _nr_trace_start(m, id, NR_TR_PROG, t, end, pulses, start - t, c->prog_codes, nrows * ncols);
     return _NR_DONE;
 }
 
@@ -244,6 +251,8 @@ static int _nr_mvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
         if (sample) c->n_smp++;
         else c->n_mvm++;
         _nr_set_pending(m, c, dir == NR_DIR_FWD ? NR_PEND_MVM_V : NR_PEND_MVM_H, end);
+        _nr_trace_start(m, id, sample ? NR_TR_SMP : NR_TR_MVM, t, end, (uint64_t)dir, 0,
+                        &c->pend_buf[lo], n * sizeof(int16_t));
     }
     return _NR_DONE;
 }
@@ -276,6 +285,7 @@ static int _nr_power(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
         if (in->op == NR_OP_CPOFF) {
             /* conductances stay; the registers and configuration are lost */
             if (c->powered) c->pow_accum += t - c->pow_since;
+            if (c->powered && m->trace) _nr_trace_power_off(m, id, t);
             c->powered = 0;
             _nr_core_reset_regs(c);
         } else if (!c->powered) {
@@ -286,6 +296,7 @@ static int _nr_power(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
             c->n_phase = 1;
             c->phase_at[0] = t;
             c->phase_code[0] = NR_PHASE_WAKING;
+            _nr_trace_start(m, id, NR_TR_WAKE, t, t + m->cfg.t_wake, 0, 0, NULL, 0);
         }
     }
     return _NR_DONE;
@@ -399,6 +410,10 @@ void _nr_complete_core(nr_machine *m, int id)
         break;
     }
     default: break;
+    }
+    if (m->trace) {
+        const int scan_out = c->pend_kind == NR_PEND_SCAN_OUT;
+        _nr_trace_end(m, id, c->pend_addr, scan_out ? n * _nr_dsize[c->pend_dtype] : 0);
     }
     c->pend_kind = NR_PEND_NONE;
 }

@@ -6,7 +6,7 @@
 
 #include "nr_private.h"
 
-static int _nr_writes_rd(int op)
+int _nr_writes_rd(int op)
 {
     switch (op) {
     case NR_OP_ADD: case NR_OP_SUB: case NR_OP_AND: case NR_OP_OR: case NR_OP_XOR:

@@ -114,7 +114,7 @@ static void _nr_reset(nr_machine *m)
     m->pc = 0;
     m->prev_pc = NR_NO_DETAIL;
     memset(m->x, 0, sizeof m->x);
-    m->vl = m->cycle = m->next_issue = m->instret = m->stall_cycles = 0;
+    m->vl = m->cycle = m->next_issue = m->instret = m->stall_cycles = m->stall_mark = 0;
     m->halted = m->bp_skip = 0;
     m->next_event = UINT64_MAX;
     memset(m->chain_free, 0, sizeof m->chain_free);
@@ -167,6 +167,7 @@ void nr_delete(nr_machine *m)
 
 void nr_free(nr_machine *m)
 {
+    nr_trace_disable(m);
     free(m->mem);
     free(m->words);
     free(m->code);
@@ -318,7 +319,7 @@ void nr_bp_clear_all(nr_machine *m)
 /* ---------------------------------------------------------------- names */
 
 static const char *const _nr_stop_names[NR_STOP_COUNT] = {
-    "none", "cycle", "step", "halt", "ebreak", "breakpoint", "fault"};
+    "none", "cycle", "step", "halt", "ebreak", "breakpoint", "fault", "trace_full"};
 static const char *const _nr_fault_names[NR_FAULT_COUNT] = {
     "none", "illegal", "pc_bounds", "mem_bounds", "mem_align", "core_off", "bad_mask",
     "bad_window", "bad_config", "bad_cell", "cycle_limit"};

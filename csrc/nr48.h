@@ -19,6 +19,7 @@
                                           fills m->result
      nr_reg / nr_set_reg, nr_mem_read / nr_mem_write, nr_core_*   accessors for the driver
      nr_bp_set / nr_bp_clear              debugger breakpoints on code addresses
+     nr_trace_enable / _drain / _disable  commit-log trace records (docs/trace-format.md)
      nr_snapshot_size / _save / _load     the machine as a flat byte image (a copy)
 
    Usage
@@ -92,6 +93,7 @@ typedef enum {
     NR_STOP_EBREAK,
     NR_STOP_BREAKPOINT,     /* a debugger breakpoint (nr_bp_set), before the instruction issues */
     NR_STOP_FAULT,
+    NR_STOP_TRACE_FULL,     /* the trace buffer needs draining (nr_trace_drain), then run on */
     NR_STOP_COUNT
 } nr_stop;
 
@@ -174,6 +176,7 @@ typedef struct {
     uint64_t op_start;            /* issue cycle of the current (or last) operation */
     uint64_t busy_accum;          /* busy cycles of finished operations before op_start */
     uint64_t pend_kind;           /* nr_pending: result to apply at pend_end */
+    uint64_t pend_op;             /* nr_trace_kind of the pending operation (its end record) */
     uint64_t pend_end;
     uint64_t pend_addr;           /* scan-out: memory address */
     uint64_t pend_dtype;          /* scan-out: element type */
@@ -223,6 +226,32 @@ typedef struct {
     int32_t line_tot[NR_CORE_COLS];                      /* cached Σ G of each sensed line */
 } nr_core;
 
+/* Trace records (docs/trace-format.md): appended while tracing is on, drained in bulk. */
+typedef enum {
+    NR_TR_INSN = 0, NR_TR_WAKE, NR_TR_SCAN_IN, NR_TR_SCAN_OUT, NR_TR_MVM, NR_TR_SMP, NR_TR_PROG,
+    NR_TR_END, NR_TR_POWER_OFF, NR_TR_FAULT, NR_TR_PHASE, NR_TR_COUNT
+} nr_trace_kind;
+
+typedef struct {
+    uint64_t cycle;
+    uint64_t a, b;          /* kind-specific, see docs/trace-format.md */
+    uint32_t pc, word;
+    uint32_t stall;         /* stall cycles (instructions), queueing cycles (core events) */
+    uint32_t mlen, digest;  /* bytes and FNV-1a-32 digest of the payload (0: none) */
+    uint16_t kind;          /* nr_trace_kind */
+    uint8_t rd;             /* register written + 1, 0 = none */
+    uint8_t core;
+} nr_trace_rec;
+
+/* The buffer stops a run (NR_STOP_TRACE_FULL) while NR_TRACE_MARGIN records are still free:
+   more than one instruction can emit (an MVM on 48 cores with their phases, plus 48
+   completions), so no record is ever dropped. */
+#define NR_TRACE_MARGIN 1024
+typedef struct {
+    nr_trace_rec *buf;
+    uint64_t cap, n;
+} nr_trace;
+
 typedef struct {
     uint64_t stop;          /* nr_stop */
     uint64_t fault;         /* nr_fault */
@@ -245,6 +274,8 @@ typedef struct {
     uint64_t bp_skip;       /* instret + 1 while the instruction at pc already stopped on its
                                breakpoint or stalled (its breakpoint must not fire again) */
     uint64_t next_event;    /* earliest pending core completion, UINT64_MAX if none */
+    uint64_t stall_mark;    /* stall_cycles when the last vector/chip instruction retired: only
+                               those stall, so a trace gets each one's own stall cycles */
     uint64_t chain_free[NR_NUM_CHAINS];
     uint64_t programmer_free;
     double age_s;           /* chip wall-clock time added by cage / nr_age (s) */
@@ -259,6 +290,7 @@ typedef struct {
     uint64_t *bp_bits;      /* one bit per code word */
     uint64_t code_n;        /* instruction words */
     uint64_t bp_count;
+    nr_trace *trace;        /* NULL: tracing off */
 } nr_machine;
 
 typedef struct {
@@ -330,6 +362,12 @@ double nr_sigma_fit(double g_ns, double age_s);      /* σ(g, age) of the Wan-20
 int nr_bp_set(nr_machine *m, uint64_t addr);
 int nr_bp_clear(nr_machine *m, uint64_t addr);
 void nr_bp_clear_all(nr_machine *m);
+
+/* tracing: records accumulate from nr_trace_enable until nr_trace_disable; a run stops with
+   NR_STOP_TRACE_FULL when the buffer must be drained (then call nr_run again) */
+int nr_trace_enable(nr_machine *m, uint64_t capacity);   /* capacity > NR_TRACE_MARGIN */
+void nr_trace_disable(nr_machine *m);
+uint64_t nr_trace_drain(nr_machine *m, nr_trace_rec *dst, uint64_t max);   /* oldest first */
 
 /* snapshots: a flat copy of the struct, the data memory and the program */
 uint64_t nr_snapshot_size(const nr_machine *m);

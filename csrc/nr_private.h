@@ -22,6 +22,18 @@ int _nr_fault(nr_machine *m, int code, uint64_t detail);
 
 /* decode.c */
 void _nr_predecode(uint32_t w, nr_insn *in);
+int _nr_writes_rd(int op);   /* the instruction writes register rd */
+
+/* trace.c: records while m->trace is set (the start hook also notes the pending op's kind) */
+int _nr_trace_full(const nr_machine *m);
+uint32_t _nr_fnv1a(const void *data, uint64_t n);
+void _nr_trace_insn(nr_machine *m, const nr_insn *in, uint64_t pc, uint64_t t, uint64_t mark,
+                    uint64_t stall);
+void _nr_trace_start(nr_machine *m, int id, int kind, uint64_t t, uint64_t end, uint64_t b,
+                     uint64_t queued, const void *payload, uint64_t len);
+void _nr_trace_end(nr_machine *m, int id, uint64_t addr, uint64_t len);
+void _nr_trace_power_off(nr_machine *m, int id, uint64_t t);
+void _nr_trace_fault(nr_machine *m, uint64_t t);
 
 /* run.c */
 void _nr_complete_through(nr_machine *m, uint64_t t);

@@ -94,6 +94,7 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
     /* with breakpoints set, limit stays 0 and every instruction takes the slow path below */
     const int bp_any = m->bp_count != 0;
     uint64_t *const opc = m->op_count;
+    nr_trace *const tr = m->trace;
     uint64_t t = m->next_issue, pc = m->pc, prev_pc = m->prev_pc, instret = m->instret;
     uint64_t stop_at = max_insns ? instret + max_insns : UINT64_MAX;
 #define _NR_LIMIT() (bp_any ? 0 : _nr_min(until, m->next_event))
@@ -118,6 +119,8 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
         if (pc >= code_bytes) { fcode = NR_FAULT_PC_BOUNDS; fdet = prev_pc; goto fault; }
         const nr_insn *in = &code[pc >> 2];
         uint64_t cost = 1, next_pc = pc + 4;
+        const uint64_t trace_mark = tr ? tr->n : 0;   /* records this instruction will cause */
+        uint64_t insn_stall = 0;
         switch ((nr_op)in->op) {
         case NR_OP_NOP: break;
         case NR_OP_HALT:
@@ -223,12 +226,22 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
                 continue;
             }
             cost = slow_cost;
+            insn_stall = m->stall_cycles - m->stall_mark;
+            m->stall_mark = m->stall_cycles;
             limit = _NR_LIMIT();
             break;
         }
         }
         /* retire */
         opc[in->op]++;
+        if (tr) {
+            _nr_trace_insn(m, in, pc, t, trace_mark, insn_stall);
+            /* pause while the buffer still has its margin; the driver drains and runs on */
+            if (_nr_trace_full(m) && stop == NR_STOP_CYCLE) {
+                stop = NR_STOP_TRACE_FULL;
+                stop_at = instret + 1;
+            }
+        }
         prev_pc = pc;
         pc = next_pc;
         t += cost;
@@ -255,6 +268,7 @@ fault:
     m->pc = pc;
     _nr_fault(m, fcode, fdet);
 faulted:
+    if (tr) _nr_trace_fault(m, t);
     /* the faulting instruction never issued: the state is that of cycle t */
     m->next_issue = t;
     m->cycle = t;

@@ -42,6 +42,7 @@ int nr_snapshot_save(const nr_machine *m, void *buf, uint64_t size)
     img->code = NULL;
     img->bp_bits = NULL;
     img->bp_count = 0;
+    img->trace = NULL;
     memset(&img->result, 0, sizeof img->result);   /* how the last run ended is not state */
     p += sizeof *m;
     memcpy(p, m->mem, m->cfg.mem_size);
@@ -65,6 +66,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     uint32_t *words = m->words;
     nr_insn *code = m->code;
     uint64_t *bp = m->bp_bits, bp_count = m->bp_count;
+    nr_trace *trace = m->trace;
     if (h.code_n != m->code_n) {
         words = h.code_n ? malloc(h.code_n * sizeof *words) : NULL;
         code = h.code_n ? malloc(h.code_n * sizeof *code) : NULL;
@@ -87,6 +89,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     m->code = code;
     m->bp_bits = bp;
     m->bp_count = bp_count;
+    m->trace = trace;
     memcpy(mem, p + sizeof(nr_machine), h.mem_size);
     if (h.code_n) {
         memcpy(words, words_src, h.code_n * 4);

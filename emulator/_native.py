@@ -143,8 +143,47 @@ class NativeMachine:
                          len(segments), entry)
         check(rc, "program load")
 
+    # ------------------------------------------------------------ tracing
+
+    trace_sink = None   # callable taking a numpy array of trace records, while tracing
+
+    def trace_enable(self, sink, capacity: int = 1 << 16) -> None:
+        from .trace.records import REC_DTYPE
+        if REC_DTYPE.itemsize != ffi.sizeof("nr_trace_rec"):
+            raise CoreError("trace record layout of the C core and emulator/trace/records.py differ")
+        check(lib.nr_trace_enable(self.m, capacity), "trace buffer")
+        self._trace_buf = np.empty(capacity, dtype=REC_DTYPE)
+        self.trace_sink = sink
+
+    def trace_disable(self) -> None:
+        self.trace_drain()
+        lib.nr_trace_disable(self.m)
+        self.trace_sink = None
+
+    def trace_drain(self) -> None:
+        if self.trace_sink is None:
+            return
+        buf = self._trace_buf
+        n = lib.nr_trace_drain(self.m, ffi.cast("nr_trace_rec *", ffi.from_buffer(buf)), len(buf))
+        if n:
+            self.trace_sink(buf[:n].copy())
+
     def run(self, until: int, max_insns: int = 0) -> int:
-        return lib.nr_run(self.m, min(until, 2**64 - 1), max_insns)
+        """nr_run, draining the trace buffer whenever it fills (so no record is lost)."""
+        until = min(until, 2**64 - 1)
+        if self.trace_sink is None:
+            return lib.nr_run(self.m, until, max_insns)
+        start = self.m.instret
+        while True:
+            left = max_insns - (self.m.instret - start) if max_insns else 0
+            if max_insns and left <= 0:   # the budget ran out exactly at a drain pause
+                stop = self.m.result.stop = lib.NR_STOP_STEP
+                break
+            stop = lib.nr_run(self.m, until, left)
+            self.trace_drain()
+            if stop != lib.NR_STOP_TRACE_FULL:
+                break
+        return stop
 
     def snapshot(self) -> bytes:
         size = lib.nr_snapshot_size(self.m)

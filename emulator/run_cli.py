@@ -55,7 +55,48 @@ def register(subparsers) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-' = stdout)")
     p.add_argument("--dump", action="append", default=[], metavar="SPEC",
                    help="NAME=ADDR:COUNT:DTYPE or SYMBOL[:COUNT[:DTYPE]] (repeatable)")
+    t = p.add_argument_group("traces (docs/trace-format.md)")
+    t.add_argument("--trace", metavar="FILE", help="write a commit-log trace of the run")
+    t.add_argument("--trace-format", choices=("timed", "functional", "jsonl"), default="timed",
+                   help="timed (default), functional (no cycles: stable across timing changes) or jsonl")
+    t.add_argument("--trace-core", type=int, action="append", metavar="N",
+                   help="keep core events of core N only (repeatable; instructions are kept)")
+    t.add_argument("--trace-kind", metavar="K,K", help="keep these record kinds only: insn, wake, "
+                   "scan_in, scan_out, mvm, smp, prog, end, power_off, fault")
+    t.add_argument("--vcd", metavar="FILE", help="write waveforms (pc, stalls, core phases, chains, registers)")
+    t.add_argument("--from", dest="t_from", type=lambda v: int(v, 0), default=0, metavar="CYCLE",
+                   help="start of the cycle window of --trace and --vcd (default 0)")
+    t.add_argument("--to", dest="t_to", type=lambda v: int(v, 0), default=None, metavar="CYCLE",
+                   help="end (exclusive) of the cycle window of --trace and --vcd")
     p.set_defaults(func=main)
+
+
+def _recorder(args, machine):
+    """The trace/VCD recorder the arguments ask for, or None."""
+    if not args.trace and not args.vcd:
+        return None
+    from emulator.trace.records import KINDS
+    from emulator.trace.capture import TraceRecorder
+    from emulator.trace.textfmt import Filters
+
+    kinds = None
+    if args.trace_kind:
+        kinds = frozenset(k.strip() for k in args.trace_kind.split(",") if k.strip())
+        bad = sorted(kinds - set(KINDS) - {"phase"} | (kinds & {"phase"}))
+        if bad:
+            raise UsageError(f"--trace-kind: unknown kind {', '.join(bad)} "
+                             f"(one of {', '.join(k for k in KINDS if k != 'phase')})")
+    cores = frozenset(args.trace_core) if args.trace_core else None
+    if cores and not all(0 <= c < 48 for c in cores):
+        raise UsageError("--trace-core: core ids are 0–47")
+    if args.t_to is not None and args.t_to <= args.t_from:
+        raise UsageError(f"--to {args.t_to} must be after --from {args.t_from}")
+    filters = Filters(args.t_from, args.t_to, cores, kinds)
+    try:
+        return TraceRecorder(machine, args.trace, args.trace_format, filters, args.vcd,
+                             (args.t_from, args.t_to))
+    except OSError as e:
+        raise UsageError(f"cannot write {e.filename}: {e.strerror or e}") from None
 
 
 def _int(text: str, what: str) -> int:
@@ -136,13 +177,22 @@ def main(args: argparse.Namespace) -> int:
         dumps = [parse_dump(s, machine) for s in args.dump]
         if args.max_cycles <= 0:
             raise UsageError(f"--max-cycles must be positive, got {args.max_cycles}")
+        recorder = _recorder(args, machine)
     except AsmError as e:
         print(str(e), file=sys.stderr)
         return EXIT_INPUT
     except (UsageError, ConfigError, ImageError, CoreError, FileNotFoundError) as e:
         print(f"neurram run: error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    if recorder is not None:
+        recorder.start()
     result = machine.run(max_cycles=args.max_cycles)
+    if recorder is not None:
+        try:
+            recorder.finish(result)
+        except OSError as e:
+            print(f"neurram run: error: cannot write {e.filename}: {e.strerror or e}", file=sys.stderr)
+            return EXIT_INPUT
     values = {d.name: machine.mem(d.addr, d.count, d.dtype).tolist() for d in dumps}
     report = _report(machine, result, args, dumps, values)
     # with --json -, stdout carries only the JSON and the summary goes to stderr

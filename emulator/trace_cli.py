@@ -44,7 +44,7 @@ def _diff(args) -> int:
     from .trace.diff import diff_traces, render
     from .trace.textfmt import TraceFormatError, read_trace
 
-    out, err = Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False)
+    out, err = Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         a, b = read_trace(args.a), read_trace(args.b)
         res = diff_traces(a, b, set(filter(None, args.ignore.split(","))))

@@ -1,6 +1,6 @@
-"""Trace records as the C core writes them (`nr_trace_rec` in csrc/nr_trace.h).
+"""Trace records as the C core writes them (`nr_trace_rec` in csrc/nr48.h).
 
-One record is 48 bytes.  The C core appends records to a ring buffer; Python drains it in bulk
+One record is 48 bytes.  The C core appends records to a buffer; Python drains it in bulk
 into numpy arrays of REC_DTYPE and turns them into text, JSONL or VCD.
 
     kind   meaning                       cycle           a              b                 other fields

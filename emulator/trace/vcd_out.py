@@ -15,7 +15,7 @@ import numpy as np
 from .records import KIND
 
 CLOCK_LIMIT = 1 << 16
-PHASE_IDLE, PHASE_OFF, PHASE_WAKING = 1, 0, 2
+PHASE_IDLE, PHASE_OFF = 1, 0
 N_CORES, N_CHAINS, CORES_PER_CHAIN = 48, 8, 6
 
 
@@ -57,6 +57,9 @@ def _changes(recs: np.ndarray) -> list[tuple[int, int, str, int]]:
         elif kind in (KIND["wake"], KIND["scan_in"], KIND["scan_out"], KIND["mvm"], KIND["smp"], KIND["prog"]):
             c = int(r["core"])
             add(t, f"core{c:02d}.busy", 1)
+            if kind == KIND["wake"]:   # waking has no completion record: it ends at `a`
+                add(int(r["a"]), f"core{c:02d}.busy", 0)
+                add(int(r["a"]), f"core{c:02d}.phase", PHASE_IDLE)
             if kind in (KIND["scan_in"], KIND["scan_out"]):
                 chain = c // CORES_PER_CHAIN
                 add(t + int(r["stall"]), f"chain{chain}.busy", 1)
@@ -77,7 +80,8 @@ def write_vcd(out: TextIO, recs: np.ndarray, clock_hz: float, start: int = 0, st
     half = period // 2
     names = sorted({c[2] for c in changes})
     n = 0
-    with VCDWriter(out, timescale=timescale, date="", comment=comment, version="neurram") as w:
+    with VCDWriter(out, timescale=timescale, date="", comment=comment, version="neurram",
+                   init_timestamp=period * start) as w:
         var = {}
         with_clock = stop - start <= CLOCK_LIMIT
         clk = w.register_var("nr48", "clk", "wire", size=1, init=0) if with_clock else None

@@ -9,7 +9,7 @@ import platform
 import sys
 import time
 
-BENCHES = ["tests.bench.asm_bench", "tests.bench.core_bench"]
+BENCHES = ["tests.bench.asm_bench", "tests.bench.core_bench", "tests.bench.trace_bench"]
 
 
 def main() -> int:
