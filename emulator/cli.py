@@ -11,7 +11,8 @@ import sys
 from rich.console import Console
 
 # module paths whose register() adds subcommands, in the order `neurram --help` lists them
-COMMAND_MODULES = ["asm.cli", "emulator.run_cli", "emulator.debug_cli", "emulator.trace_cli"]
+COMMAND_MODULES = ["asm.cli", "emulator.run_cli", "emulator.debug_cli", "emulator.trace_cli",
+                   "emulator.compile_cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

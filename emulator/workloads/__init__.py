@@ -1,0 +1,1 @@
+"""The paper's kinds of workloads on real data (docs/workloads.md): digits MLP, RBM recovery."""
