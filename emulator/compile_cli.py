@@ -29,8 +29,43 @@ def register(subparsers) -> None:
     d.add_argument("--n-test", type=int, default=None, help="use the first N test digits (default all 450)")
     d.add_argument("--age-ms", type=int, default=3_600_000, help="chip age before inference (default 1 h)")
     d.add_argument("--retrain", action="store_true", help="retrain both models instead of the shipped weights")
+    d.add_argument("--train-seed", type=int, default=None, help="training seed with --retrain (default: the shipped one)")
+    d.add_argument("--copies", type=int, default=None, help="column copies per layer (default 16: fc1 ×4, fc2 ×16)")
+    d.add_argument("--single", action="store_true", help="also run the analog chip with one copy per column")
     d.add_argument("--write", metavar="DIR", help="also write the compiled programs into DIR")
     d.set_defaults(func=_digits)
+    r = subparsers.add_parser("rbm", help="RBM image recovery by Gibbs sampling (smp.fwd/smp.bwd) on the chip")
+    r.add_argument("--n", type=int, default=40, help="test digits to corrupt and recover (default 40)")
+    r.add_argument("--frac", type=float, default=0.2, help="fraction of pixels corrupted (default 0.2)")
+    r.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
+    r.add_argument("--retrain", action="store_true", help="retrain the RBM instead of the shipped weights")
+    r.add_argument("--write", metavar="DIR", help="also write the program into DIR")
+    r.set_defaults(func=_rbm)
+
+
+def _rbm(args) -> int:
+    from emulator.workloads import rbm as R
+
+    M = R.train_rbm() if args.retrain else R.shipped()
+    print(f"RBM 64 visible × 48 hidden on core 0; {args.n} test digits, {100 * args.frac:g} % of the "
+          f"pixels replaced by random bits (positions known), 16 Gibbs steps, vote of the last 8")
+    res = [("ideal", 0, R.run(M, args.n, args.frac, model="ideal", seed=1, write=args.write))]
+    res += [("analog", s, R.run(M, args.n, args.frac, model="analog", seed=s)) for s in range(1, args.seeds + 1)]
+    for model, s, r in res:
+        print(f"  {model:6s} seed {s}: wrong pixels per image {r['err_corrupted']:.2f} corrupted → "
+              f"{r['err_recovered']:.2f} recovered: error −{100 * r['reduction']:.1f} %  "
+              f"(chip {r['chip_s']:.3f} s, wall {r['wall_s']:.2f} s)")
+    red = np.array([r["reduction"] for m, _, r in res if m == "analog"])
+    print(f"analog mean reduction {100 * red.mean():.1f} ± {100 * red.std(ddof=1) if len(red) > 1 else 0:.1f} %")
+    r = res[0][2]
+    for i in range(min(3, args.n)):
+        rows = []
+        for img in (r["V"][i], r["C"][i], r["rec"][i]):
+            rows.append(["".join("█" if p else "·" for p in img[k * 8:k * 8 + 8]) for k in range(8)])
+        print("  clean     corrupted  recovered (ideal)" if i == 0 else "")
+        for k in range(8):
+            print("  " + "   ".join(rr[k] for rr in rows))
+    return 0
 
 
 def _compile(args) -> int:
@@ -71,26 +106,38 @@ def _digits(args) -> int:
     con = Console()
     rows = []
     seeds = tuple(range(1, args.seeds + 1))
+    copies = D.COPIES if args.copies is None else args.copies
+    tseed = D.TRAIN_SEED if args.train_seed is None else args.train_seed
     for noise in (True, False):
         t = time.time()
-        m = D.train(0.1 if noise else 0.0) if args.retrain else D.shipped_model(noise)
-        r = D.evaluate(m, seeds=seeds, n_test=args.n_test, age_ms=args.age_ms)
+        m = D.train(0.0, seed=tseed, chip_noise=noise) if args.retrain else D.shipped_model(noise)
+        r = D.evaluate(m, seeds=seeds, n_test=args.n_test, age_ms=args.age_ms, copies=copies,
+                       single=args.single)
         r["wall"] = time.time() - t
         rows.append((noise, r))
         if args.write:
             c, _ = D.compile_digits(m, args.n_test, name="digits_mlp_" + ("noise" if noise else "plain"),
-                                    age_ms=args.age_ms)
+                                    age_ms=args.age_ms, copies=copies)
             c.write(Path(args.write) / f"{c.name}.s")
     tab = Table(title=f"digits MLP 64-{D.HIDDEN}-10, {len(D.load_digits_split()[3][:args.n_test])} test digits, "
-                      f"analog seeds {list(seeds)}, chip age {args.age_ms / 1000:g} s")
-    for col in ("training", "float sw", "4-bit sw", "chip ideal", "chip analog (mean ± sd)", "per seed"):
+                      f"analog seeds {list(seeds)}, chip age {args.age_ms / 1000:g} s, "
+                      f"{'retrained, seed %d' % tseed if args.retrain else 'shipped weights'}")
+    ms = lambda a: f"{100 * a.mean():.2f} ± {100 * a.std(ddof=1) if len(a) > 1 else 0:.2f} %"
+    cols = ["training", "float sw", "4-bit sw", "chip ideal", f"chip analog ×{copies} (mean ± sd)", "per seed",
+            "drop vs 4-bit"]
+    if args.single:
+        cols.insert(6, "analog ×1 copy")
+    for col in cols:
         tab.add_column(col)
     for noise, r in rows:
         a = np.array(r["analog"])
-        tab.add_row("noise-aware η=0.1" if noise else "plain (η=0)", _fmt(r["float"]), _fmt(r["sw4"]),
-                    _fmt(r["ideal"]) + ("" if r["ideal_exact"] else " (≠ reference!)"),
-                    f"{100 * a.mean():.1f} ± {100 * a.std(ddof=1) if len(a) > 1 else 0:.1f} %",
-                    " ".join(f"{100 * v:.1f}" for v in a))
+        cells = ["noise-aware (chip-matched σ)" if noise else "plain (no noise)", _fmt(r["float"]),
+                 _fmt(r["sw4"]), _fmt(r["ideal"]) + ("" if r["ideal_exact"] else " (≠ reference!)"),
+                 ms(a), " ".join(f"{100 * v:.1f}" for v in a),
+                 f"{100 * (r['sw4'] - a.mean()):.2f} pt"]
+        if args.single:
+            cells.insert(6, ms(np.array(r["analog1"])))
+        tab.add_row(*cells)
     con.print(tab)
     con.print(rows[0][1]["core_map"])
     r = rows[0][1]

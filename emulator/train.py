@@ -40,9 +40,24 @@ def _softmax(z):
     return e / e.sum(1, keepdims=True)
 
 
+def weight_noise_sample(rng, W, Wq, eta, wbits, level_sigma=None):
+    """One draw of the training weight noise for W (Wq its fake-quantised forward weights):
+    the paper's flat σ = η·max|W|, or — with `level_sigma` (σ per weight level 0…qmax, in
+    levels, e.g. measured on the chip by emulator.mapper.chipnoise.weight_noise) — each weight's
+    own level's σ, times η if η > 0 (η = 0 with level_sigma means η = 1)."""
+    if level_sigma is None:
+        return rng.normal(0, eta * np.max(np.abs(W)), W.shape) if eta else 0.0
+    qmax = 2 ** (wbits - 1) - 1
+    s = np.max(np.abs(W)) / qmax or 1.0
+    lev = np.clip(np.round(np.abs(Wq) / s), 0, qmax).astype(int)
+    return rng.normal(size=W.shape) * np.asarray(level_sigma)[lev] * s * (eta or 1.0)
+
+
 def train_mlp(X, y, sizes, eta=0.0, epochs=60, lr=3e-3, batch=64, seed=0, wbits=4, act_bits=4,
-              in_scale=1.0, in_bits=4, n_classes=None, verbose=False) -> Model:
-    """Train an MLP of layer widths `sizes` (e.g. [64, 10] hidden + output) on float inputs X."""
+              in_scale=1.0, in_bits=4, n_classes=None, verbose=False, level_sigma=None) -> Model:
+    """Train an MLP of layer widths `sizes` (e.g. [64, 10] hidden + output) on float inputs X.
+    `level_sigma`: chip-matched noise per weight level instead of σ = η·max|W| (see
+    weight_noise_sample)."""
     rng = np.random.default_rng(seed)
     X = np.clip(np.round(np.asarray(X, float) / in_scale), 0, 2**in_bits - 1) * in_scale
     y = np.asarray(y, int)
@@ -64,7 +79,7 @@ def train_mlp(X, y, sizes, eta=0.0, epochs=60, lr=3e-3, batch=64, seed=0, wbits=
             for k in range(len(Ws)):
                 Wq = fake_quant_w(Ws[k], wbits)
                 sig = eta * np.max(np.abs(Ws[k]))
-                Wn = Wq + (rng.normal(0, sig, Wq.shape) if eta else 0)
+                Wn = Wq + weight_noise_sample(rng, Ws[k], Wq, eta, wbits, level_sigma)
                 bn = bs[k] + (rng.normal(0, sig, bs[k].shape) if eta else 0)
                 z = h @ Wn + bn
                 if k < len(Ws) - 1:

@@ -72,13 +72,13 @@ def test_refuses_bad_inputs_and_layers():
         quantise(Model([object()]), np.ones((1, 2)))
 
 
-@pytest.mark.parametrize("sizes,seed", [([64, 10], 0), ([64, 32, 10], 1), ([200, 300, 10], 2),
-                                        ([130, 40, 20, 5], 3)])
-def test_ideal_chip_matches_integer_reference(tmp_path, sizes, seed):
+@pytest.mark.parametrize("sizes,seed,copies", [([64, 10], 0, 1), ([64, 32, 10], 1, 4), ([200, 300, 10], 2, 2),
+                                        ([130, 40, 20, 5], 3, 8)])
+def test_ideal_chip_matches_integer_reference(tmp_path, sizes, seed, copies):
     rng = np.random.default_rng(seed)
     m = _model(sizes, seed)
     X = rng.random((40, sizes[0]))
-    q = quantise(m, X)
+    q = quantise(m, X, copies=copies)
     rows = q.encode(X[:6])
     c = compile_model(q, rows, name="t")
     out, pred, r = run_compiled(c, tmp_path / "t.s")

@@ -19,3 +19,13 @@ def test_train_mlp_learns_digits_with_and_without_noise():
         m = train_mlp(Xtr[:600], ytr[:600], [32, 10], eta=eta, epochs=25, seed=0, in_scale=D.IN_SCALE)
         acc = np.mean(quantised_forward(m, Xte, X_calib=Xtr).argmax(1) == yte)
         assert acc > 0.8, (eta, acc)
+
+
+def test_level_sigma_noise_matches_the_given_sigma_per_level():
+    from emulator.train import weight_noise_sample
+    rng = np.random.default_rng(0)
+    W = np.tile(np.array([0.0, 1.0, 7.0]), (20000, 1))
+    Wq = fake_quant_w(W, 4)
+    n = weight_noise_sample(rng, W, Wq, 0.0, 4, level_sigma=np.arange(8) * 0.1)
+    assert abs(n[:, 0].std()) < 1e-12
+    assert abs(n[:, 1].std() - 0.1) < 0.01 and abs(n[:, 2].std() - 0.7) < 0.02

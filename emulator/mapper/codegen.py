@@ -26,10 +26,11 @@ class Slot:
     rows: int
     col0: int
     cols: int
+    rep: int = 1                    # the core holds `rep` copies of these columns side by side
 
     @property
     def utilisation(self):
-        return self.rows * self.cols / (MAX_ROWS * MAX_COLS)
+        return self.rows * self.cols * self.rep / (MAX_ROWS * MAX_COLS)
 
 
 def place(q: QModel, cores=None) -> list[Slot]:
@@ -45,17 +46,18 @@ def place(q: QModel, cores=None) -> list[Slot]:
     for k, L in need:
         for si, (r0, nr) in enumerate(L.segments):
             for bi, (c0, nc) in enumerate(L.colblocks):
-                slots.append(Slot(next(it), k, L.name, si, bi, r0, nr, c0, nc))
+                slots.append(Slot(next(it), k, L.name, si, bi, r0, nr, c0, nc, L.rep))
     return slots
 
 
 def core_map_text(q: QModel, slots: list[Slot]) -> str:
-    lines = ["core chain pos  layer    seg blk   rows        cols        util"]
+    lines = ["core chain pos  layer    seg blk   rows        cols        copies  util"]
     for s in sorted(slots, key=lambda s: s.core):
         lines.append(f"{s.core:4d} {s.core // 6:5d} {s.core % 6:3d}  {s.name:<8s} {s.seg:3d} {s.blk:3d}"
-                     f"   {s.row0:3d}+{s.rows:<4d}    {s.col0:3d}+{s.cols:<4d}   {100 * s.utilisation:5.1f} %")
+                     f"   {s.row0:3d}+{s.rows:<4d}    {s.col0:3d}+{s.cols:<4d}    ×{s.rep:<3d}"
+                     f"  {100 * s.utilisation:5.1f} %")
     used = len(slots)
-    cells = sum(s.rows * s.cols for s in slots)
+    cells = sum(s.rows * s.cols * s.rep for s in slots)
     lines.append(f"{used} of {N_CORES} cores used ({N_CORES - used} left powered off); "
                  f"{cells} weights, {100 * cells / (used * MAX_ROWS * MAX_COLS):.1f} % of the "
                  f"used cores' capacity")
@@ -95,70 +97,130 @@ def _mask(cores):
     return " | ".join(f"(1 << {c})" for c in sorted(cores))
 
 
-def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0) -> Compiled:
+PAD_CODE = 112      # largest |code| of a balancing row (the weight code range)
+
+
+def balance_rows(q: QModel, slots: list[Slot]) -> dict:
+    """Column-total balancing rows (docs/mapper.md): voltage-mode sensing divides each output
+    line by its total conductance Σ(G⁺+G⁻) and references the gain to the window's mean total,
+    so columns whose |codes| sum to less than the mean come out too large and vice versa
+    (docs/analog.md).  Rows with input 0 add conductance to a column's total without adding to
+    its sum, so every core gets rows below its weights that bring each column's Σ|code| up to
+    the core's largest: then all columns have the same total and the per-column gain error is
+    gone.  Returns {(layer, seg): (P, {blk: P × cols int8 codes})}; P rows per segment (the
+    same for every column block of a segment, ≤ 128 − rows)."""
+    out = {}
+    for k, L in enumerate(q.layers):
+        for si, (r0, nr) in enumerate(L.segments):
+            need, deficits = 0, {}
+            for bi, (c0, nc) in enumerate(L.colblocks):
+                tot = np.abs(L.codes[r0:r0 + nr, c0:c0 + nc].astype(np.int64)).sum(0)
+                tot = np.tile(tot, L.rep)
+                d = tot.max() - tot
+                deficits[bi] = d
+                need = max(need, int(-(-d.max() // PAD_CODE)))
+            P = min(need, MAX_ROWS - nr)
+            if P <= 0:
+                continue
+            blocks = {}
+            for bi, d in deficits.items():
+                d = np.minimum(d, P * PAD_CODE)          # partial balance when rows run out
+                base, rem = d // P, d % P
+                pad = np.tile(base, (P, 1)) + (np.arange(P)[:, None] < rem[None, :])
+                blocks[bi] = pad.astype(np.int8)
+            out[(k, si)] = (P, blocks)
+    return out
+
+
+def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=True) -> Compiled:
     """Compile a QModel with a batch of input rows (N × n_rows, from QModel.encode) into a
     program that loops over the batch: per sample every layer runs its segment cores at once,
     the vector unit adds the partial sums and applies ReLU/requantise; the last layer's i16
-    outputs go to `out` (N × n_out) and their argmax to `pred` (N bytes)."""
+    outputs go to `out` (N × n_out) and their argmax to `pred` (N bytes).  With `balance`
+    every core also gets zero-input rows that equalise its column totals (balance_rows)."""
     inputs = np.ascontiguousarray(inputs, np.uint8)
     n = inputs.shape[0]
     L0 = q.layers[0]
     if inputs.ndim != 2 or inputs.shape[1] != L0.n_rows:
         raise MapError(f"inputs must be N × {L0.n_rows} codes (QModel.encode), got {inputs.shape}")
     slots = place(q, cores)
+    pads = balance_rows(q, slots) if balance else {}
+    padn = lambda k, si: pads.get((k, si), (0, {}))[0]
     last = q.layers[-1]
     nout = last.n_out
-    data = {f"{name}_x.npy": inputs}
+    # the first layer's input rows: each segment's rows followed by its balancing rows' zeros
+    xoff, parts, o = [], [], 0
+    for si, (r0, nr) in enumerate(L0.segments):
+        xoff.append(o)
+        parts += [inputs[:, r0:r0 + nr], np.zeros((n, padn(0, si)), np.uint8)]
+        o += nr + padn(0, si)
+    xrow = o
+    data = {f"{name}_x.npy": np.ascontiguousarray(np.concatenate(parts, 1))}
     A = []                         # assembly lines
     cm = core_map_text(q, slots)
     A += [f"# {name}.s — generated by the NR48 mapper (emulator.mapper); edit freely.",
-          "#", f"# {len(q.layers)} dense layers, batch of {n} inputs (x: {n} × {L0.n_rows} u8 codes, "
-          "bias inputs included).", "# Results: out (N × %d i16 logits), pred (N u8 argmax)." % nout,
+          "#", f"# {len(q.layers)} dense layers, batch of {n} inputs (x: {n} × {xrow} u8 codes, "
+          "bias inputs and balancing zeros included).",
+          "# Results: out (N × %d i16 logits), pred (N u8 argmax)." % nout,
           "#", "# Core map:"] + ["#   " + l for l in cm.splitlines()] + ["#"]
     for k, L in enumerate(q.layers):
         A.append(f"# {L.name}: {L.n_in} inputs + {L.n_bias} bias rows (inputs {L.bias_input}) → "
                  f"{L.n_out} outputs; {L.in_bits}-bit unsigned inputs; neuron y = round({L.gain}·acc"
-                 f"/2^{L.gshift}) per segment; "
-                 + (f"ReLU, vsra {L.part_shift}, clip to {L.out_bits} bits" if L.out_bits != 16
+                 f"/2^{L.gshift}) per segment" + (f" and copy (×{L.rep}, summed)" if L.rep > 1 else "") + "; "
+                 + (f"ReLU, vsra {L.part_shift + L.rep_shift}, clip to {L.out_bits} bits" if L.out_bits != 16
                     else "logits summed as i16"))
-    A += ["", f"        .equ N, {n}", f"        .equ XROW, {L0.n_rows}", f"        .equ NOUT, {nout}",
+    if pads:
+        A += ["#", "# Balancing rows: each core's weights are followed by rows whose input is always 0 and",
+              "# whose codes bring every column's Σ|code| up to the core's largest, so all output lines",
+              "# have the same total conductance and voltage-mode sensing gives every column the same",
+              "# gain (docs/mapper.md).  They change nothing in the ideal model."]
+    A += ["", f"        .equ N, {n}", f"        .equ XROW, {xrow}", f"        .equ NOUT, {nout}",
           "", "        .data"]
     A.append(f"x:      .npy \"{name}_x.npy\", u8")
     for k, L in enumerate(q.layers):
-        # one .npy per layer: the core blocks in slot order, each row-major
+        # one .npy per layer: the core blocks in slot order, each row-major (weights, then pads)
         blocks = []
         for s in [s for s in slots if s.layer == k]:
-            blocks.append(np.ascontiguousarray(L.codes[s.row0:s.row0 + s.rows, s.col0:s.col0 + s.cols]).ravel())
+            blk = np.tile(L.codes[s.row0:s.row0 + s.rows, s.col0:s.col0 + s.cols], (1, s.rep))
+            if (k, s.seg) in pads:
+                blk = np.concatenate([blk, pads[(k, s.seg)][1][s.blk]])
+            blocks.append(np.ascontiguousarray(blk).ravel())
         data[f"{name}_{L.name}_w.npy"] = np.concatenate(blocks).astype(np.int8)
         A.append(f"{L.name}_w: .npy \"{name}_{L.name}_w.npy\", i8")
     A.append("        .align 2")
     for k, L in enumerate(q.layers):
         for s in [s for s in slots if s.layer == k]:
-            A.append(f"{L.name}_p{s.seg}_{s.blk}: .zero {2 * s.cols}       # core {s.core} partials (i16)")
+            A.append(f"{L.name}_p{s.seg}_{s.blk}: .zero {2 * s.cols * s.rep}       # core {s.core} partials (i16)"
+                     + (f", {s.rep} copies" if s.rep > 1 else ""))
         A.append(f"{L.name}_sum: .zero {2 * L.n_out}")
         if k < len(q.layers) - 1:
             nxt = q.layers[k + 1]
-            A.append(f"{L.name}_act: .zero {L.n_out}         # {L.name} output codes (u8) …")
-            if nxt.n_bias:
-                A.append(f"        .byte {', '.join(map(str, nxt.bias_input))}"
-                         f"   # … followed by {nxt.name}'s bias inputs")
+            for si, (r0, nr) in enumerate(nxt.segments):
+                na = max(0, min(r0 + nr, nxt.n_in) - r0)
+                bias = [nxt.bias_input[i - nxt.n_in] for i in range(max(r0, nxt.n_in), r0 + nr)]
+                A.append(f"{nxt.name}_in{si}: .zero {na}         # {nxt.name} segment {si} inputs: "
+                         f"{L.name} output codes {r0}…{r0 + na - 1} (u8) …")
+                if bias:
+                    A.append(f"        .byte {', '.join(map(str, bias))}   # … bias inputs")
+                if padn(k + 1, si):
+                    A.append(f"        .zero {padn(k + 1, si)}   # … zeros for the balancing rows")
             A.append("        .align 2")
     A += [f"out:    .zero N * NOUT * 2", "pred:   .zero N", "", "        .text", "_start:"]
     allc = [s.core for s in slots]
     A += [f"        li      x1, {_mask(allc)}", "        cpon    x1                  # the used cores; the rest stay off"]
-    off = {}
     for k, L in enumerate(q.layers):
         A.append(f"        # ---- {L.name}: configure and program its cores")
         o = 0
         for s in [s for s in slots if s.layer == k]:
+            P = padn(k, s.seg)
             A += [f"        li      x1, 1 << {s.core}      # {L.name} segment {s.seg} (rows {s.row0}…"
-                  f"{s.row0 + s.rows - 1}), columns {s.col0}…{s.col0 + s.cols - 1}",
-                  f"        ccfg.nrows x1, {s.rows}", f"        ccfg.ncols x1, {s.cols}",
+                  f"{s.row0 + s.rows - 1}{f' + {P} balancing rows' if P else ''}), columns "
+                  f"{s.col0}…{s.col0 + s.cols - 1}" + (f" ×{s.rep} copies" if s.rep > 1 else ""),
+                  f"        ccfg.nrows x1, {s.rows + P}", f"        ccfg.ncols x1, {s.cols * s.rep}",
                   f"        ccfg.inbits x1, {L.in_bits}", "        ccfg.insigned x1, 0",
                   f"        ccfg.gain x1, {L.gain}", f"        ccfg.gshift x1, {L.gshift}",
                   f"        la      x2, {L.name}_w + {o}", f"        cprog   c{s.core}, x2"]
-            off[s.core] = o
-            o += s.rows * s.cols
+            o += (s.rows + P) * s.cols * s.rep
     if age_ms:
         A += ["        sync    x0                  # programming done (cprog is asynchronous) …",
               f"        li      x1, {int(age_ms)}", "        cage    x1                  # let the programmed "
@@ -168,18 +230,23 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0) -> Compil
           "        la      x12, pred", "        li      x13, N", "loop:"]
     for k, L in enumerate(q.layers):
         ls = [s for s in slots if s.layer == k]
-        src = "x10" if k == 0 else None
         A.append(f"        # ---- {L.name}")
         for s in ls:
             if k == 0:
-                A.append(f"        addi    x3, x10, {s.row0}" if s.row0 else "        mv      x3, x10")
+                A.append(f"        addi    x3, x10, {xoff[s.seg]}" if xoff[s.seg] else "        mv      x3, x10")
             else:
-                A.append(f"        la      x3, {q.layers[k - 1].name}_act + {s.row0}")
+                A.append(f"        la      x3, {L.name}_in{s.seg}")
             A.append(f"        hin.u8  c{s.core}, x3")
         A += [f"        li      x4, {_mask([s.core for s in ls])}", "        mvm.fwd x4"]
         for s in ls:
             A += [f"        la      x5, {L.name}_p{s.seg}_{s.blk}", f"        vout.i16 c{s.core}, x5"]
         A.append("        sync    x4")
+        for s in ls:
+            h = s.cols * s.rep
+            while h > s.cols:          # sum the copies: add the upper half onto the lower half
+                h //= 2
+                A += [f"        setvli  {h}", f"        la      x5, {L.name}_p{s.seg}_{s.blk}",
+                      f"        addi    x8, x5, {2 * h}", f"        vadd.i16 x5, x5, x8    # copies"]
         for bi, (c0, nc) in enumerate(L.colblocks):
             A += [f"        setvli  {nc}", f"        la      x6, {L.name}_sum + {2 * c0}",
                   f"        la      x7, {L.name}_p0_{bi}"]
@@ -191,15 +258,22 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0) -> Compil
         A.append(f"        setvli  {L.n_out}")
         A.append(f"        la      x6, {L.name}_sum")
         if k < len(q.layers) - 1:
-            A += ["        vrelu.i16 x6, x6", f"        vsra.i16 x6, x6, {L.part_shift}",
-                  f"        vclipu.i16 x6, x6, {L.out_bits}", f"        la      x7, {L.name}_act",
-                  "        vcvt.u8.i16 x7, x6"]
+            nxt = q.layers[k + 1]
+            A += ["        vrelu.i16 x6, x6", f"        vsra.i16 x6, x6, {L.part_shift + L.rep_shift}",
+                  f"        vclipu.i16 x6, x6, {L.out_bits}"]
+            for si, (r0, nr) in enumerate(nxt.segments):
+                na = max(0, min(r0 + nr, nxt.n_in) - r0)
+                if not na:
+                    continue
+                if len(nxt.segments) > 1:
+                    A += [f"        setvli  {na}", f"        la      x6, {L.name}_sum + {2 * r0}"]
+                A += [f"        la      x7, {nxt.name}_in{si}", "        vcvt.u8.i16 x7, x6"]
         else:
             A += ["        vsra.i16 x11, x6, 0          # logits → out[i]", "        vargmax.i16 x9, x6",
                   "        sb      x9, 0(x12)"]
     A += ["        addi    x10, x10, XROW", "        addi    x11, x11, NOUT * 2", "        addi    x12, x12, 1",
           "        addi    x13, x13, -1", "        bnez    x13, loop", "        sync    x0", "        halt", ""]
-    return Compiled(name, "\n".join(A), data, slots, q, n, cm)
+    return Compiled(name, "\n".join(A), data, slots, q, n, cm, {"pads": {f"{k}": v[0] for k, v in pads.items()}})
 
 
 def run_compiled(c: Compiled, path, model="ideal", seed=0, config=None, age_s=None):

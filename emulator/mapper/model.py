@@ -93,6 +93,11 @@ class QDense:
     out_bits: int                   # ReLU layers: unsigned output code bits; last layer: i16
     segments: list = field(default_factory=list)   # [(row start, rows)]
     colblocks: list = field(default_factory=list)  # [(col start, cols)]
+    rep: int = 1                    # copies of every column on its core, summed by the vector unit
+
+    @property
+    def rep_shift(self):
+        return self.rep.bit_length() - 1
 
     @property
     def n_rows(self):
@@ -117,8 +122,20 @@ class QModel:
         return np.concatenate([c, b], axis=1).astype(np.uint8)
 
 
-def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9) -> QModel:
-    """Quantise a float model, calibrating activation ranges on X_calib (float inputs)."""
+def copies_for(n_out: int, copies: int) -> int:
+    """Column copies of a layer: the largest power of two ≤ `copies` whose copies of the layer's
+    columns (or of one full column block) fit a core's 256 columns."""
+    r = 1
+    while r * 2 <= copies and min(n_out, MAX_COLS) * r * 2 <= MAX_COLS:
+        r *= 2
+    return r
+
+
+def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9, copies=1) -> QModel:
+    """Quantise a float model, calibrating activation ranges on X_calib (float inputs).
+    `copies` (a power of two): every layer whose outputs leave room is stored that many times
+    side by side on its cores (column replication); the vector unit sums the copies, which
+    averages the independent device and read noise of each copy (σ/√copies)."""
     qmax = 2 ** (wbits - 1) - 1
     if code_scale is None:
         code_scale = 112 // qmax        # levels × code_scale ≤ 112 codes ≈ 35 µS
@@ -166,8 +183,9 @@ def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9) -> QMode
             if not L.relu:
                 raise MapError(f"{name}: hidden layers need relu (unsigned activation codes)")
         gain, gshift = gain_shift(s_w * s_x / code_scale * 2**p / s_y)
+        rep = copies_for(n_out, copies)
         q = QDense(name, codes, n_in, nb, bias_in, bits_in, 0, gain, gshift, p, relu, obits,
-                   segs, split_even(n_out, MAX_COLS))
+                   segs, split_even(n_out, MAX_COLS // rep), rep)
         out.append(q)
         if not last:
             x = np.clip(np.round(pre / s_y), 0, 2**obits - 1) * s_y
@@ -186,11 +204,11 @@ def layer_reference(L: QDense, rows: np.ndarray) -> np.ndarray:
     total = 0
     for s, n in L.segments:
         acc = rows[:, s:s + n] @ W[s:s + n]
-        total = total + np.clip(_round_shift(L.gain * acc, L.gshift), -127, 127)
+        total = total + L.rep * np.clip(_round_shift(L.gain * acc, L.gshift), -127, 127)
     if L.out_bits == 16:
         return np.clip(total, -32768, 32767)
     y = np.maximum(total, 0) if L.relu else total
-    return np.clip(_round_shift(y, L.part_shift), 0, 2**L.out_bits - 1)
+    return np.clip(_round_shift(y, L.part_shift + L.rep_shift), 0, 2**L.out_bits - 1)
 
 
 def reference(q: QModel, rows0: np.ndarray) -> np.ndarray:
