@@ -2,6 +2,8 @@
 
     neurram compile MODEL.npz -o prog.s [--inputs X.npy] [--calib X.npy] [--in-scale S] [--age-ms MS]
     neurram digits [--seeds 3] [--n-test N] [--age-ms MS] [--retrain] [--write programs/]
+    neurram rbm [--n 40] [--seeds 3] [--write programs/]
+    neurram rnn [--seeds 3] [--n-test N] [--retrain] [--write programs/]
 
 MODEL.npz holds W0, b0, W1, b1, … (float, W is n_in × n_out; every layer but the last has ReLU).
 """
@@ -41,6 +43,13 @@ def register(subparsers) -> None:
     r.add_argument("--retrain", action="store_true", help="retrain the RBM instead of the shipped weights")
     r.add_argument("--write", metavar="DIR", help="also write the program into DIR")
     r.set_defaults(func=_rbm)
+    n = subparsers.add_parser("rnn", help="recurrent network on the digits read row by row (mvm.rec) on the chip")
+    n.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
+    n.add_argument("--n-test", type=int, default=None, help="use the first N test digits (default all 450)")
+    n.add_argument("--retrain", action="store_true", help="retrain both models instead of the shipped weights")
+    n.add_argument("--train-seed", type=int, default=None, help="training seed with --retrain (default 0)")
+    n.add_argument("--write", metavar="DIR", help=f"also write programs/rnn_digits.s-style program (first 50 digits) into DIR")
+    n.set_defaults(func=_rnn)
 
 
 def _rbm(args) -> int:
@@ -141,6 +150,48 @@ def _digits(args) -> int:
     con.print(tab)
     con.print(rows[0][1]["core_map"])
     r = rows[0][1]
+    con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
+              f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
+              f"{sum(x[1]['wall'] for x in rows):.1f} s")
+    return 0 if all(x[1]["ideal_exact"] for x in rows) else 1
+
+
+def _rnn(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from emulator.workloads import rnn as R
+
+    con = Console()
+    seeds = tuple(range(1, args.seeds + 1))
+    tseed = R.TRAIN_SEED if args.train_seed is None else args.train_seed
+    rows = []
+    for noise in (True, False):
+        t = time.time()
+        P = R.train(noise, seed=tseed) if args.retrain else R.shipped(noise)
+        r = R.evaluate(P, seeds=seeds, n_test=args.n_test)
+        r["wall"] = time.time() - t
+        rows.append((noise, r))
+        if args.write and noise:
+            Xte = R.load_digits_split()[2][:R.N_PROGRAM]
+            path = R.write_program(r["q"], Xte, args.write)
+            con.print(f"wrote {path}")
+    n = len(R.load_digits_split()[3][:args.n_test])
+    tab = Table(title=f"digits RNN (8 steps × 8 pixels, {R.NH} hidden ×{R.HCOPY} copies, mvm.rec), {n} test "
+                      f"digits, analog seeds {list(seeds)}, chip age {R.AGE_MS / 1000:g} s, "
+                      f"{'retrained, seed %d' % tseed if args.retrain else 'shipped weights'}")
+    ms = lambda a: f"{100 * a.mean():.2f} ± {100 * a.std(ddof=1) if len(a) > 1 else 0:.2f} %"
+    for col in ["training", "float sw", "4-bit sw", "chip ideal", "chip analog (mean ± sd)", "per seed",
+                "drop vs 4-bit"]:
+        tab.add_column(col)
+    for noise, r in rows:
+        a = np.array(r["analog"])
+        tab.add_row(f"noise-aware ({R.NOISE_MULT:g} × chip σ)" if noise else "plain (no noise)", _fmt(r["float"]),
+                    _fmt(r["sw4"]), _fmt(r["ideal"]) + ("" if r["ideal_exact"] else " (≠ reference!)"),
+                    ms(a), " ".join(f"{100 * v:.1f}" for v in a), f"{100 * (r['sw4'] - a.mean()):.2f} pt")
+    con.print(tab)
+    r = rows[0][1]
+    con.print(R.core_map(r["q"]))
     con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
               f"{sum(x[1]['wall'] for x in rows):.1f} s")
