@@ -9,8 +9,19 @@ the program sitting on a fault.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (got {n})")
+    return n
 
 
 def register(subparsers) -> None:
@@ -24,9 +35,9 @@ def register(subparsers) -> None:
     p.add_argument("--model", help="numeric model (default from the configuration: ideal)")
     p.add_argument("--seed", type=int, help="RNG seed of stochastic sampling")
     p.add_argument("--config", metavar="TOML", help="chip configuration overriding chip.toml")
-    p.add_argument("--history-interval", type=int, default=32, metavar="N",
+    p.add_argument("--history-interval", type=_positive, default=32, metavar="N",
                    help="reverse execution: checkpoint every N instructions (default %(default)s)")
-    p.add_argument("--history-mb", type=int, default=256, metavar="MB",
+    p.add_argument("--history-mb", type=_positive, default=256, metavar="MB",
                    help="reverse execution: bound on compressed checkpoints (default %(default)s)")
     p.add_argument("-x", "--command", action="append", default=[], metavar="CMD",
                    help="a command to run first (repeatable; with --batch, before the file)")
@@ -41,20 +52,34 @@ def _session(args):
 
 def main(args) -> int:
     from rich.console import Console
+    from rich.text import Text
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, highlight=False)
+
+    def fail(msg: str) -> int:
+        err.print(Text(f"neurram debug: {msg}", style="red"))     # never parsed as markup
+        return 1
+
+    if args.batch is not None:          # a bad batch file fails before the program is loaded
+        name = "<stdin>" if args.batch == "-" else args.batch
+        try:
+            if args.batch == "-":
+                buf = getattr(sys.stdin, "buffer", None)
+                text = buf.read().decode("utf-8") if buf is not None else sys.stdin.read()
+            else:
+                with open(args.batch, "rb") as f:
+                    text = f.read().decode("utf-8")
+        except OSError as e:
+            return fail(f"{name}: cannot read the batch file: {e.strerror or e}")
+        except UnicodeDecodeError as e:
+            line = text_line(e.object, e.start)
+            return fail(f"{name}: the batch file is not UTF-8 text (byte {e.object[e.start]:#04x} "
+                        f"at offset {e.start}, line {line})")
     try:
         session = _session(args)
     except Exception as e:  # noqa: BLE001 - assembler, file and configuration errors alike
-        msg = str(e) if str(e) else type(e).__name__
-        err.print(f"[red]neurram debug: {msg}[/]")
-        return 1
+        return fail(str(e) if str(e) else type(e).__name__)
     if args.batch is not None:
-        try:
-            text = sys.stdin.read() if args.batch == "-" else open(args.batch, encoding="utf-8").read()
-        except OSError as e:
-            err.print(f"[red]neurram debug: {args.batch}: {e.strerror}[/]")
-            return 1
         return run_lines(session, list(args.command) + text.splitlines(), echo=True)
     dumb = os.environ.get("TERM", "") in ("", "dumb") or not sys.stdout.isatty()
     if args.line or dumb:
@@ -65,9 +90,15 @@ def main(args) -> int:
     return 0
 
 
+def text_line(data: bytes, offset: int) -> int:
+    """The 1-based line number of a byte offset."""
+    return data.count(b"\n", 0, offset) + 1
+
+
 def run_lines(session, lines, echo: bool = True, console=None) -> int:
     """Batch mode: each command is echoed (`(nr48) cmd`) and its output printed."""
     from rich.console import Console
+    from rich.text import Text
     from .debug.commands import CommandInterpreter
 
     console = console or Console(highlight=False, soft_wrap=False)
@@ -76,7 +107,9 @@ def run_lines(session, lines, echo: bool = True, console=None) -> int:
         if not line.strip() or line.strip().startswith("#"):
             continue
         if echo:
-            console.print(f"[bold](nr48)[/] {line.strip()}", highlight=False)
+            echoed = Text("(nr48)", style="bold")
+            echoed.append(" " + line.strip())          # user text: never parsed as markup
+            console.print(echoed, highlight=False)
         for r in interp.execute(line):
             console.print(r)
         if interp.quit:
@@ -87,11 +120,13 @@ def run_lines(session, lines, echo: bool = True, console=None) -> int:
 def line_mode(session, startup=()) -> int:
     """Interactive prompt; an empty line repeats the last command (like gdb)."""
     from rich.console import Console
+    from rich.text import Text
     from .debug.commands import CommandInterpreter
 
     console = Console(highlight=False)
     interp = CommandInterpreter(session)
-    console.print(f"neurram debug: {session.program.name} — `help` for commands, `quit` to leave")
+    console.print(Text(f"neurram debug: {session.program.name} — `help` for commands, "
+                       "`quit` to leave"))
     console.print(interp.where())
     for line in startup:
         for r in interp.execute(line):
@@ -105,6 +140,9 @@ def line_mode(session, startup=()) -> int:
             line = input("(nr48) ")
         except EOFError:
             break
+        except UnicodeDecodeError as e:
+            console.print(Text(f"error: the input is not UTF-8 text ({e.reason})", style="bold red"))
+            continue
         if not line.strip() and interp.last:
             line = interp.last
         for r in interp.execute(line):

@@ -1,6 +1,10 @@
 """The debugging engine: every command, and reverse execution reproducing the forward state."""
 from __future__ import annotations
 
+import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -241,3 +245,244 @@ def test_every_command_runs_without_traceback(demo):
         out = text(it.execute(bad) if bad != "break" else [])
         assert "Traceback" not in out
     assert "error" in text(it.execute("frobnicate"))
+
+
+# ---------------------------------------------------------------------- review fixes
+EBREAK_SRC = (".text\n_start:\n"
+              "  li x1, 1\n"            # line 3
+              "  ebreak\n"              # line 4
+              "  addi x1, x1, 1\n"      # line 5
+              "  addi x2, x0, 7\n"      # line 6
+              "  ebreak\n"              # line 7
+              "  addi x1, x1, 1\n"      # line 8
+              "  halt\n")               # line 9
+
+
+def _line(s) -> int:
+    return int(s.location(s.m.pc).rpartition(":")[2])
+
+
+def test_continue_stops_at_ebreak_with_watchpoints_and_until():
+    s = Session(EBREAK_SRC)
+    s.add_watch("x2")                                # checked (instruction-by-instruction) loop
+    st = s.cont()
+    assert st.reason == "ebreak" and _line(s) == 5 and s.m.regs[1] == 1
+    st = s.cont()                                    # x2 changes before the second ebreak
+    assert st.reason == "watchpoint" and _line(s) == 7
+    assert s.cont().reason == "ebreak" and _line(s) == 8
+    s2 = Session(EBREAK_SRC)
+    st = s2.until("x1 == 3")
+    assert st.reason == "ebreak" and _line(s2) == 5
+    assert s2.until("x1 == 3").reason == "ebreak" and _line(s2) == 8
+    assert s2.until("x1 == 3").reason == "until"
+    s3 = Session(EBREAK_SRC)                         # cycle advance: stops at ebreak, says so
+    assert s3.run_to_cycle(1000).reason == "ebreak" and _line(s3) == 5
+
+
+def test_continue_fast_path_stops_at_ebreak_after_a_breakpoint():
+    s = Session(EBREAK_SRC)
+    b = s.add_break("4")                             # on the first ebreak itself
+    assert s.cont().point == b.id
+    st = s.cont()                                    # steps off the breakpoint: that is the ebreak
+    assert st.reason == "ebreak" and _line(s) == 5
+    s.add_break("7", condition="x1 == 99")           # false condition: steps over the ebreak
+    st = s.cont()
+    assert st.reason == "ebreak" and _line(s) == 8
+    assert s.cont().reason == "halt"
+
+
+def test_breakpoint_right_after_ebreak_is_not_lost():
+    s = Session(EBREAK_SRC)
+    b = s.add_break("5")
+    st = s.cont()
+    assert st.reason == "breakpoint" and st.point == b.id and b.hits == 1 and _line(s) == 5
+    assert s.cont().reason == "ebreak" and _line(s) == 8
+
+
+def test_reverse_replays_through_ebreak():
+    s = Session(EBREAK_SRC, interval=1000)           # only the load checkpoint
+    s.goto_instret(5)
+    assert s.m.instret == 5 and _line(s) == 8
+    end = Machine()
+    end.load(EBREAK_SRC)
+    while end.instret < 5:
+        end.step(1)
+    normalize(end)
+    assert s.state_bytes() == end.snapshot().data
+    s.goto_cycle(end.cycle)
+    assert s.m.instret == 5 and s.state_bytes() == end.snapshot().data
+
+
+def _include_tree(root: Path) -> Path:
+    (root / "lib").mkdir()
+    (root / "x.s").write_text(".text\n_start:\n  li x1, 1\n  call f\n  halt\n"
+                              '.include "lib/x.s"\n', encoding="utf-8")
+    (root / "lib" / "x.s").write_text("f:\n  addi x1, x1, 1\n  addi x1, x1, 2\n  ret\n",
+                                      encoding="utf-8")
+    return root / "x.s"
+
+
+def test_file_line_breakpoints_with_same_base_name(tmp_path):
+    main = _include_tree(tmp_path)
+    s = Session(str(main))                           # files stored as absolute paths
+    lib_f = s.m.sym("f")
+    assert s.resolve("lib/x.s:2") == lib_f
+    assert s.resolve(f"{main}:3") == 0
+    assert s.resolve(f"{tmp_path / 'lib' / 'x.s'}:3") == lib_f + 4
+    with pytest.raises(DebugError, match="ambiguous") as e:
+        s.resolve("x.s:3")
+    assert str(main) in str(e.value) and str(tmp_path / "lib" / "x.s") in str(e.value)
+    cwd = os.getcwd()
+    try:                                            # the same file on disk is an exact match
+        os.chdir(tmp_path)
+        assert s.resolve("x.s:3") == 0
+    finally:
+        os.chdir(cwd)
+
+
+def test_file_line_resolution_does_not_depend_on_the_hash_seed(tmp_path):
+    main = _include_tree(tmp_path)
+    script = ("import sys\nfrom emulator.debug import Session, DebugError\n"
+              "s = Session(sys.argv[1])\n"
+              "for spec in ('lib/x.s:2', 'x.s:3'):\n"
+              "    try:\n        print(spec, hex(s.resolve(spec)))\n"
+              "    except DebugError as e:\n        print(spec, 'error', e)\n")
+    outs = set()
+    for seed in ("0", "1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        r = subprocess.run([sys.executable, "-c", script, str(main)], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        outs.add(r.stdout)
+    assert len(outs) == 1, outs
+    assert "lib/x.s:2 0x" in outs.pop()
+
+
+def _record_console():
+    from rich.console import Console
+    return Console(width=200, record=True, file=io.StringIO(), highlight=False)
+
+
+def test_batch_echo_and_user_text_are_not_markup():
+    from emulator.debug_cli import run_lines
+    s = Session(DEMO)
+    con = _record_console()
+    run_lines(s, ["p [a]", 'log more "v[i]={x1}"', "info break", "continue"], console=con)
+    out = con.export_text()
+    assert "(nr48) p [a]" in out
+    assert "(nr48) log more \"v[i]={x1}\"" in out
+    assert out.count("v[i]=") >= 3                   # echo, the log point line, info break
+    assert "log: v[i]=" in out
+
+
+def _cli(argv):
+    import argparse
+    from emulator import debug_cli
+    p = argparse.ArgumentParser(prog="neurram")
+    debug_cli.register(p.add_subparsers(dest="command"))
+    args = p.parse_args(argv)
+    return args.func(args)
+
+
+def test_batch_file_not_utf8_or_missing(tmp_path, capsys):
+    bad = tmp_path / "cmds[1].txt"
+    bad.write_bytes(b"info regs\np \xff\xfe\n")
+    assert _cli(["debug", DEMO, "--batch", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert str(bad) in err and "not UTF-8" in err and "line 2" in err and "Traceback" not in err
+    missing = tmp_path / "nope.txt"
+    assert _cli(["debug", DEMO, "--batch", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert str(missing) in err and "No such file" in err
+
+
+@pytest.mark.parametrize("opt", [["--history-mb", "-1"], ["--history-mb", "0"],
+                                 ["--history-interval", "0"], ["--history-interval", "-1"]])
+def test_bad_history_options_are_rejected(opt, capsys):
+    with pytest.raises(SystemExit) as e:
+        _cli(["debug", DEMO, *opt, "--batch", "-"])
+    assert e.value.code == 2 and "positive integer" in capsys.readouterr().err
+    with pytest.raises(ValueError):
+        Session(DEMO, history_bytes=-1)
+
+
+def test_bad_counts_and_core_numbers_are_rejected(demo):
+    it = CommandInterpreter(demo)
+    for bad, msg in [("info core -1", "no core -1"), ("info core 48", "no core 48"),
+                     ("x/-4bx x_in", "bad format"), ("x/0b x_in", "count"),
+                     ("x/4bq x_in", "bad format"), ("x/4bhx x_in", "bad format"),
+                     ("stepi 0", "at least 1"), ("stepi -3", "at least 1"),
+                     ("cycle -5", "at least 1"), ("rsi 0", "at least 1"),
+                     ("info events -5", "at least 1"), ("ignore 1 -2", "at least 0"),
+                     ("p core(-1).h", "no core -1"), ("watch core 99 h", "no core 99"),
+                     ("print/q x1", "bad format")]:
+        out = text(it.execute(bad))
+        assert "error" in out and msg in out, (bad, out)
+    assert demo.m.instret == 0 and demo.m.cycle == 0
+    assert "core 47" in text(it.execute("info core 47"))
+    assert "0x" in text(it.execute("x/4bx x_in"))
+
+
+def test_condition_truth_is_one_rule(demo):
+    ev = demo.ev
+    arr = ev.eval("mem(wf, 16, i8)")
+    assert arr.any() and not arr.all()               # a mixed array
+    for e in ("mem(wf, 16, i8)", "mem(wf, 16, i8) and 1", "1 and mem(wf, 16, i8)",
+              "True if mem(wf, 16, i8) else False", "not not mem(wf, 16, i8)"):
+        assert ev.truth(e) is False, e
+    assert ev.truth("any(mem(wf, 16, i8))") and ev.truth("not mem(wf, 16, i8)")
+    assert ev.truth("mem(wf, 1, i8)")
+    a, b = Session(DEMO), Session(DEMO)
+    sa = a.until("mem(y_fwd, 4, i8)")
+    sb = b.until("mem(y_fwd, 4, i8) and 1")
+    assert (sa.reason, a.m.instret) == (sb.reason, b.m.instret)
+
+
+def test_docs_match_snapshot_size_and_info_commands():
+    import re
+    doc = (ROOT / "docs" / "debugger.md").read_text(encoding="utf-8")
+    mib = len(Machine().load(DEMO).snapshot().data) / 2**20
+    stated = re.search(r"raw snapshot is ≈(\d+) MiB", doc)
+    assert stated and abs(int(stated.group(1)) - mib) < 1.5
+    hist = (ROOT / "emulator" / "debug" / "history.py").read_text(encoding="utf-8")
+    assert f"≈{round(mib)} MiB" in hist
+    row = next(line for line in doc.splitlines() if line.startswith("| `info "))
+    it = CommandInterpreter(Session(DEMO))
+    for what in ("regs", "break", "watch", "cores", "core 0", "history", "events"):
+        assert "error" not in text(it.execute(f"info {what}"))
+        assert what.split()[0] in row, what
+    assert not hasattr(Session, "_step_raw")
+
+
+def test_reverse_under_the_analog_model_equals_forward():
+    """Reverse-stepping over MVMs under the analog model (relaxing conductances, stochastic
+    sampling) rebuilds the forward state byte for byte, at landing points and mid-MVM cycles."""
+    def fresh(instret=None, cycle=None):
+        m = Machine(model="analog", seed=1)
+        m.load(DEMO)
+        if instret is not None:
+            m.step(instret)
+        if cycle is not None:
+            m.run_until(cycle)
+        normalize(m)
+        return m.snapshot().data
+
+    s = Session(DEMO, model="analog", seed=1, interval=8)
+    s.add_break("demo.s:99")                         # mvm.fwd x2
+    s.cont()
+    s.delete()
+    k0 = s.m.instret
+    states = []
+    for _ in range(12):                              # over the four MVMs after demo.s:99
+        s.stepi()
+        states.append((s.m.instret, s.state_bytes()))
+    assert states[-1][1] == fresh(instret=states[-1][0])
+    for k, data in reversed(states[:-1]):
+        s.reverse_stepi()
+        assert s.m.instret == k and s.state_bytes() == data
+    s.reverse_stepi()
+    assert s.m.instret == k0 and s.state_bytes() == fresh(instret=k0)
+    s.stepi()
+    mid = s.m.cycle - 3                              # inside the first MVM's busy window
+    s.reverse_stepc(3)
+    assert s.m.cycle == mid and s.state_bytes() == fresh(cycle=mid)

@@ -124,6 +124,27 @@ def test_keys_core_selection_zoom_memory_and_help():
     run(go())
 
 
+def test_bad_core_and_zoom_commands_are_errors_and_help_mentions_ebreak():
+    async def go():
+        s = session()
+        app = DebuggerApp(s)
+        async with app.run_test(size=SIZE) as pilot:
+            cd = app.query_one(CoreDetail)
+            log = app.query_one(EventLog).lines_text
+            await pilot.press("colon", *"core 5", "enter")
+            assert cd.core == 5
+            for bad in ("core -1", "core 48", "zoom a b", "zoom -1 3"):
+                n = len(log)
+                await pilot.press("colon", *bad, "enter")
+                assert cd.core == 5, bad                 # not wrapped round to another core
+                assert any("error" in t for t in log[n:]), (bad, log[n:])
+            await pilot.press("q")
+    run(go())
+    from emulator.debug.commands import COMMANDS      # the help screen's command table
+    cont = next(c for c in COMMANDS if c.names[0] == "continue")
+    assert "ebreak" in cont.help
+
+
 def test_golden_screens():
     async def go():
         s = session()

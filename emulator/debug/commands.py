@@ -6,6 +6,7 @@ after `quit`.
 """
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -42,7 +43,7 @@ COMMANDS = [
     Command(("stepi", "si"), "stepi [N]", "N instructions", "do_stepi"),
     Command(("next", "n"), "next [N]", "one source line, over calls", "do_next"),
     Command(("finish",), "finish", "run until the return address in x1", "do_finish"),
-    Command(("continue", "c"), "continue", "run to a breakpoint, watchpoint, halt or fault", "do_continue"),
+    Command(("continue", "c"), "continue", "run to a breakpoint, watchpoint, halt, ebreak or fault", "do_continue"),
     Command(("cycle", "stepc"), "cycle [N]", "advance N cycles (default 1)", "do_cycle"),
     Command(("until", "u"), "until CYCLE | until EXPR", "run to a cycle, or until an expression is true", "do_until"),
     Command(("advance",), "advance LOC", "run to a location", "do_advance"),
@@ -59,6 +60,7 @@ COMMANDS = [
     Command(("quit", "q", "exit"), "quit", "leave the debugger", "do_quit"),
 ]
 _BY_NAME = {n: c for c in COMMANDS for n in c.names}
+_X_MAX = 1 << 16           # x/N: at most this many elements
 
 
 def _err(msg: str) -> Text:
@@ -137,9 +139,12 @@ class CommandInterpreter:
         return t
 
     @staticmethod
-    def _int(text: str, default: int = 1) -> int:
+    def _int(text: str, default: int = 1, minimum: int = 1, what: str = "N") -> int:
         text = text.strip()
-        return int(text, 0) if text else default
+        n = int(text, 0) if text else default
+        if n < minimum:
+            raise DebugError(f"{what} must be at least {minimum} (got {n})")
+        return n
 
     def _ids(self, rest: str) -> list[int] | None:
         if not rest:
@@ -183,7 +188,9 @@ class CommandInterpreter:
             what = {"h": "h", "v": "v", "config": "config", "phase": "phase", "g": "g"}.get(parts[2])
             if what is None:
                 raise DebugError("watch core N h|v|config|phase|g")
-            expr = f"core({parts[1]}).{what}"
+            if not 0 <= int(parts[1]) < NUM_CORES:
+                raise DebugError(f"no core {parts[1]} (cores 0..{NUM_CORES - 1})")
+            expr = f"core({int(parts[1])}).{what}"
         elif parts[0] == "mem" and len(parts) in (2, 3):
             expr = f"mem({parts[1]}, {parts[2] if len(parts) == 3 else 1}, u8)"
         else:
@@ -212,7 +219,7 @@ class CommandInterpreter:
 
     def do_ignore(self, rest, fmt):
         i, _, n = rest.partition(" ")
-        self.s.set_ignore(int(i), int(n or 0))
+        self.s.set_ignore(int(i), self._int(n, 0, 0, "the ignore count"))
         return [Text(f"breakpoint {i}: ignore the next {n or 0} hits")]
 
     # ------------------------------------------------------------------ running
@@ -265,17 +272,25 @@ class CommandInterpreter:
     def do_print(self, rest, fmt):
         if not rest:
             raise DebugError("usage: print[/x|/d] EXPR")
+        if fmt not in ("", "x", "d"):
+            raise DebugError(f"bad format /{fmt}: print/x or print/d")
         v = self.s.ev.eval(rest)
         return [format_value(rest, v, fmt)]
 
     def do_x(self, rest, fmt):
         if not rest:
             raise DebugError("usage: x/N{b,h,w,g}[x|d] ADDR")
-        n_txt = "".join(ch for ch in fmt if ch.isdigit())
-        letters = "".join(ch for ch in fmt if ch.isalpha())
-        size = next((ch for ch in letters if ch in "bhwg"), "b")
-        radix = "d" if "d" in letters else "x"
-        n = int(n_txt) if n_txt else 16
+        mt = re.fullmatch(r"(\d*)([bhwgxd]*)", fmt)
+        sizes = [ch for ch in (mt.group(2) if mt else "") if ch in "bhwg"]
+        radixes = [ch for ch in (mt.group(2) if mt else "") if ch in "xd"]
+        if mt is None or len(sizes) > 1 or len(radixes) > 1:
+            raise DebugError(f"bad format /{fmt}: x/N{{b,h,w,g}}[x|d] with a count N ≥ 1, "
+                             "one size letter and one radix letter")
+        size = sizes[0] if sizes else "b"
+        radix = radixes[0] if radixes else "x"
+        n = int(mt.group(1)) if mt.group(1) else 16
+        if not 1 <= n <= _X_MAX:
+            raise DebugError(f"x: the count must be 1..{_X_MAX} (got {n})")
         dt = {"b": "i1", "h": "i2", "w": "i4", "g": "i8"}[size]
         addr = int(self.s.ev.eval(rest))
         try:
@@ -305,7 +320,10 @@ class CommandInterpreter:
         if what == "cores":
             return [cores_table(s)]
         if what == "core":
-            return [core_detail(s, int(arg or 0, 0))]
+            i = int(arg or "0", 0)
+            if not 0 <= i < NUM_CORES:
+                raise DebugError(f"no core {i} (cores 0..{NUM_CORES - 1})")
+            return [core_detail(s, i)]
         if what == "history":
             h = s.history
             return [Text(f"{len(h.points)} checkpoints every {h.interval} instructions, "
@@ -314,10 +332,10 @@ class CommandInterpreter:
                          f"{(h.points[0].raw_size if h.points else 0) / 2**20:.1f} MiB uncompressed")]
         if what == "events":
             t = Text()
-            for e in s.events[-int(arg or 20):]:
+            for e in s.events[-self._int(arg, 20, 1, "the event count"):]:
                 t.append(f"{e.cycle:>10} {e.kind:<6} {e.text}\n")
             return [t]
-        raise DebugError("info regs|break|cores|core N|history|events")
+        raise DebugError("info regs|break|watch|cores|core N|history|events")
 
     def do_list(self, rest, fmt):
         s = self.s
@@ -413,12 +431,14 @@ def points_table(s: Session) -> Any:
     for c in ("id", "type", "enabled", "where / what", "hits", "condition / message"):
         t.add_column(c)
     for b in s.breaks.values():
+        # user text (conditions, messages, expressions) as Text: never parsed as rich markup
         t.add_row(str(b.id), b.kind, "y" if b.enabled else "n",
-                  f"{b.addr:#06x} {s.location(b.addr) or ''}", str(b.hits),
-                  (b.condition or "") + (f" ignore {b.ignore}" if b.ignore else "")
-                  + (b.message or ""))
+                  Text(f"{b.addr:#06x} {s.location(b.addr) or ''}"), str(b.hits),
+                  Text((b.condition or "") + (f" ignore {b.ignore}" if b.ignore else "")
+                       + (b.message or "")))
     for w in s.watches.values():
-        t.add_row(str(w.id), "watch", "y" if w.enabled else "n", w.expr, str(w.hits), _short(w.old))
+        t.add_row(str(w.id), "watch", "y" if w.enabled else "n", Text(w.expr), str(w.hits),
+                  Text(_short(w.old)))
     return t
 
 

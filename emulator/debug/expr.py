@@ -10,6 +10,9 @@ tree — never with eval().  Names and functions:
     core(i).h  .v  .g  .w  .phase  .busy  .powered  .busy_until  .mvms  .config.nrows …
     abs min max sum len any all int                        the usual helpers
     arithmetic, comparisons, and/or/not, a[i], a[i:j], a[i:j, k:l], x if c else y
+
+Truth (conditions, and/or/not, `if`, chained comparisons): an array is true when all its
+elements are non-zero, like numpy's `.all()`; `any(a)` asks for some element.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .._native import NUM_CORES
 from ..machine import DTYPES, Machine
 
 
@@ -62,6 +66,8 @@ class CoreView:
              "samples", "chain")
 
     def __init__(self, machine: Machine, index: int):
+        if not 0 <= index < NUM_CORES:           # Machine.cores also takes negative indices
+            raise ExprError(f"no core {index} (cores 0..{NUM_CORES - 1})")
         try:
             self._core = machine.cores[index]
         except (IndexError, TypeError) as e:
@@ -147,10 +153,9 @@ class Evaluator:
             raise ExprError(f"{text.strip()}: {e}") from None
 
     def truth(self, text: str) -> bool:
-        v = self.eval(text)
-        if isinstance(v, np.ndarray):
-            return bool(v.any())
-        return bool(v)
+        """A condition's value (breakpoint conditions, `until EXPR`): the same rule as
+        and/or/not/if and chained comparisons — see `_truth`."""
+        return _truth(self.eval(text))
 
     def _name(self, name: str) -> Any:
         m = self.m
@@ -234,6 +239,8 @@ class Evaluator:
                 raise ExprError(f"shifts are limited to {_MAX_SHIFT}")
             return _BINOPS[op](a, b)
         if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return not _truth(self._ev(node.operand))
             return _UNOPS[type(node.op)](self._ev(node.operand))
         if isinstance(node, ast.BoolOp):
             if isinstance(node.op, ast.And):
@@ -288,6 +295,9 @@ class Evaluator:
 
 
 def _truth(v) -> bool:
+    """The one truth rule of the expression language: an array is true when all its elements
+    are non-zero (numpy's `.all()`; an empty array is therefore true) — write `any(a)` for "some
+    element".  Everything else: Python's truth (0, False and "" are false)."""
     if isinstance(v, np.ndarray):
         return bool(v.all())
     return bool(v)

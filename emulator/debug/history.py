@@ -1,7 +1,7 @@
 """Reverse execution: compressed machine checkpoints with a memory bound.
 
-A checkpoint is `Machine.snapshot()` (≈15 MiB, dominated by the 48 cores' conductances)
-compressed with zlib level 1 (tens of KiB for typical programs, whose arrays are mostly zero).
+A checkpoint is `Machine.snapshot()` (≈30 MiB, dominated by the 48 cores' conductances)
+compressed with zlib level 1 (≈130–170 KiB for the sample programs, whose arrays are mostly zero).
 Any earlier state is rebuilt by restoring the latest checkpoint before it and running forward —
 the machine is deterministic and its state at a cycle does not depend on how it got there, so the
 rebuilt state is byte-identical to the one the forward run had.
@@ -45,6 +45,8 @@ class History:
     def __init__(self, interval: int = 32, max_bytes: int = 256 << 20):
         if interval < 1:
             raise ValueError("the checkpoint interval must be at least 1 instruction")
+        if max_bytes < 0:
+            raise ValueError("the checkpoint memory bound cannot be negative")
         self.interval = interval
         self.max_bytes = max_bytes
         self.points: list[Checkpoint] = []

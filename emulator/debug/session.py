@@ -65,7 +65,8 @@ class Event:
 
 @dataclass
 class Stop:
-    reason: str        # step, breakpoint, watchpoint, halt, fault, cycle, until, limit, start, history
+    reason: str        # step, breakpoint, watchpoint, halt, ebreak, fault, cycle, until, limit, start,
+                       # history
     text: str
     pc: int
     cycle: int
@@ -183,13 +184,7 @@ class Session:
                 fname, line = mt.group("file"), int(mt.group("line"))
             else:
                 fname, line = self.current_file(), int(s)
-            files = {f for f, _l in self._by_line}
-            match = [f for f in files if f == fname or Path(f).name == Path(fname).name
-                     or f.endswith("/" + fname)]
-            if not match:
-                raise DebugError(f"no source file {fname!r} in the program "
-                                 f"(files: {', '.join(sorted(files)) or 'none'})")
-            f = match[0]
+            f = self._match_file(fname)
             lines = sorted(l for ff, l in self._by_line if ff == f and l >= line)
             if not lines:
                 raise DebugError(f"{fname}:{line}: no code at or after this line")
@@ -210,6 +205,29 @@ class Session:
         if addr % 4 or not 0 <= addr < 4 * len(prog.words):
             raise DebugError(f"{addr:#x} is not an instruction address (0..{4 * len(prog.words) - 4:#x})")
         return addr
+
+    def _match_file(self, fname: str) -> str:
+        """The program's source file meant by `fname`: an exact path (as stored, or the same file
+        on disk), else the one file whose path ends with `/fname`; an error when none or several
+        match (e.g. `x.s` for both `x.s` and `lib/x.s` given as absolute paths)."""
+        files = sorted({f for f, _l in self._by_line})
+        exact = [f for f in files if f == fname]
+        if not exact:
+            try:
+                target = Path(fname).resolve()
+                exact = [f for f in files if not f.startswith("<") and Path(f).resolve() == target]
+            except (OSError, RuntimeError, ValueError):
+                exact = []
+        if len(exact) == 1:
+            return exact[0]
+        match = exact or [f for f in files if f.endswith("/" + fname)]
+        if not match:
+            raise DebugError(f"no source file {fname!r} in the program "
+                             f"(files: {', '.join(files) or 'none'})")
+        if len(match) > 1:
+            raise DebugError(f"{fname!r} is ambiguous: it matches {', '.join(match)} "
+                             "(give more of the path)")
+        return match[0]
 
     def current_file(self) -> str:
         loc = self.m.program.lines.get(self.m.pc)
@@ -414,10 +432,6 @@ class Session:
                 w.old = new
         return hit
 
-    def _step_raw(self, n: int = 1) -> RunResult:
-        r = self.m.step(n)
-        return r
-
     def _run_checked(self, *, until_expr: str | None = None, temp: set[int] = frozenset(),
                      line_from: tuple | None = None, over_calls: bool = False,
                      max_insns: int | None = None, fast_ok: bool = True) -> Stop:
@@ -429,9 +443,13 @@ class Session:
         start_cycle, start_instret = self.m.cycle, self.m.instret
         # an unfinished instruction cost (after a cycle step) first runs to the landing point
         if not self.at_landing():
-            self.m.run_until(self._next_issue())
+            r = self.m.run_until(self._next_issue())
+            if r.stop == "fault":
+                return self._stop_fault(r)
             if self.m.halted:
                 return self._stop_halt()
+            if r.stop == "ebreak":
+                return self._stop_ebreak(bps)
             b = self._arrive(bps)
             if b is not None:
                 return self._stop_break(b)
@@ -446,17 +464,20 @@ class Session:
         while True:
             if over_calls and self._is_call(self.m.pc):
                 ret = self.m.pc + 4
-                r = self._run_fast(bps, set(temp) | {ret}, final=False)
-                if r is not None:
-                    return r
+                st = self._run_fast(bps, set(temp) | {ret}, final=False)
+                if st is not None:
+                    return st
+                r = None
             else:
-                r = self._step_raw(1)
+                r = self.m.step(1)
                 if r.stop == "fault":
                     return self._stop_fault(r)
             done += 1
             self.history.maybe_save(self.m, landing=True)
             if self.m.halted:
                 return self._stop_halt()
+            if r is not None and r.stop == "ebreak":
+                return self._stop_ebreak(bps)
             hit = self._check_watches()
             if hit is not None:
                 w, old, new = hit
@@ -487,11 +508,13 @@ class Session:
         """Continue on the C core's breakpoints.  With final=False (next over a call), None
         when a temporary address was reached, so the caller's loop goes on."""
         # step off the current instruction first: its breakpoint already had its chance
-        r = self._step_raw(1)
+        r = self.m.step(1)
         if r.stop == "fault":
             return self._stop_fault(r)
         if self.m.halted:
             return self._stop_halt()
+        if r.stop == "ebreak":
+            return self._stop_ebreak(bps)
         addrs = set(bps) | set(temp)
         while True:
             b = self._arrive(bps) if self.m.pc in bps else None
@@ -515,7 +538,7 @@ class Session:
             if r.stop in ("halt",) or self.m.halted:
                 return self._stop_halt()
             if r.stop == "ebreak":
-                return self._finish_stop("ebreak", "stopped at ebreak")
+                return self._stop_ebreak(bps)
             if r.stop != "breakpoint":
                 return self._finish_stop(r.stop, "")
             # at a breakpoint address: evaluate it; logging or false conditions continue
@@ -527,11 +550,13 @@ class Session:
                 if not final:
                     return None
                 return self._finish_stop("step", "")
-            r = self._step_raw(1)
+            r = self.m.step(1)
             if r.stop == "fault":
                 return self._stop_fault(r)
             if self.m.halted:
                 return self._stop_halt()
+            if r.stop == "ebreak":
+                return self._stop_ebreak(bps)
 
     def _is_call(self, pc: int) -> bool:
         from asm.disasm import decode
@@ -567,6 +592,16 @@ class Session:
     def _stop_halt(self) -> Stop:
         return self._finish_stop("halt", f"program halted at cycle {self.m.cycle} "
                                  f"({self.m.instret} instructions)")
+
+    def _stop_ebreak(self, bps: dict[int, list[Breakpoint]]) -> Stop:
+        """`ebreak` retired: the machine sits on the instruction after it, where it also
+        arrives at any breakpoint there (which then reports the stop, so that the next
+        `continue`, stepping off this instruction first, does not lose it)."""
+        b = self._arrive(bps) if self.m.pc in bps else None
+        if b is not None:
+            return self._stop_break(b)
+        where = self.location(self.m.pc - 4) or f"{self.m.pc - 4:#x}"
+        return self._finish_stop("ebreak", f"stopped at ebreak ({where})")
 
     def _stop_fault(self, r: RunResult) -> Stop:
         self.fault = r
@@ -635,6 +670,8 @@ class Session:
             return self._stop_fault(r)
         if self.m.halted:
             return self._stop_halt()
+        if r.stop == "ebreak":
+            return self._stop_ebreak({})        # cycle steps do not stop at breakpoints
         return self._finish_stop("cycle", "")
 
     def restart(self) -> Stop:
@@ -649,11 +686,14 @@ class Session:
         cp = self.history.for_instret(k)
         self.history.restore(self.m, cp)
         self.fault = None
-        if k > cp.instret:
-            r = self.m.step(k - cp.instret)
+        while self.m.instret < k and not self.m.halted:
+            r = self.m.step(k - self.m.instret)      # an ebreak stops a replay early: go on
             if r.stop == "fault":
                 normalize(self.m)
                 self.fault = r
+                break
+            if r.stop != "ebreak":
+                break
         normalize(self.m)
         return self._record("step", "")
 
@@ -663,10 +703,13 @@ class Session:
         cp = self.history.for_cycle(cycle)
         self.history.restore(self.m, cp)
         self.fault = None
-        if cycle > cp.cycle:
+        while self.m.cycle < cycle and not self.m.halted:
             r = self.m.run_until(cycle)
             if r.stop == "fault":
                 self.fault = r
+                break
+            if r.stop != "ebreak":
+                break
         normalize(self.m)
         return self._record("cycle", "")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer, Header
 
+from .._native import NUM_CORES
 from ..debug.commands import CommandInterpreter
 from .command import CommandLine
 from .coredetail import CoreDetail
@@ -189,11 +191,22 @@ class DebuggerApp(App):
             if len(parts) > 1 and parts[1] in MEM_DTYPES:
                 mv.dtype = parts[1]
             mv.jump(parts[0] if parts else "0")
-        elif word == "core" and rest.strip().isdigit():
-            self.select_core(int(rest))
+        elif word == "core" and rest.strip().lstrip("-").isdigit():
+            if 0 <= int(rest) < NUM_CORES:
+                self.select_core(int(rest))
+            else:
+                self.query_one(EventLog).add_output(
+                    Text(f"error: no core {rest.strip()} (cores 0..{NUM_CORES - 1})", style="bold red"))
         elif word == "zoom" and len(rest.split()) == 2:
             cd = self.query_one(CoreDetail)
-            r, c = (int(x, 0) for x in rest.split())
+            try:
+                r, c = (int(x, 0) for x in rest.split())
+                if r < 0 or c < 0:
+                    raise ValueError("ROW and COL cannot be negative")
+            except ValueError as e:
+                self.query_one(EventLog).add_output(Text(f"error: zoom ROW COL: {e}", style="bold red"))
+                self.query_one(SourcePane).focus()
+                return
             cd.origin = (r, c)
             cd.zoom = max(cd.zoom, 2)
             cd.update_view()
