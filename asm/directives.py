@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from isa.tables import CODE_WORDS
+
 from .expr import ExprError, Undefined, evaluate
 from .nodes import Core, Mem, Num, Reg, Str, Sym
 
@@ -87,6 +89,9 @@ def d_org(asm, st, src):
     v = _known(asm, st.args[0], "the address of .org")
     if not 0 <= v < 1 << 32:
         raise DirectiveError(f".org address {v:#x} outside 0..0xffffffff", st.args[0])
+    if asm.section == TEXT and v >= CODE_WORDS * 4:
+        raise DirectiveError(f".org {v:#x} in .text is beyond the code memory "
+                             f"(0..{CODE_WORDS * 4 - 1:#x}, {CODE_WORDS} instructions)", st.args[0])
     if asm.section == TEXT and v % 4:
         raise DirectiveError(f".org {v:#x} in .text is not a multiple of 4 (code is 32-bit words)",
                              st.args[0])

@@ -30,7 +30,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from isa.tables import VERSION_WORD
+from isa.tables import CODE_WORDS, VERSION_WORD
 
 MAGIC = b"NR48IMG\0"
 FORMAT_VERSION = 1
@@ -72,7 +72,11 @@ class Image:
         texts = [s for s in self.segments if s.kind == "text"]
         if not texts:
             return []
-        mem = bytearray(max(s.end for s in texts))
+        end = max(s.end for s in texts)
+        if end > CODE_WORDS * 4:
+            raise ImageError(f"code reaches {end:#x}, beyond the {CODE_WORDS}-instruction code memory "
+                             f"(0..{CODE_WORDS * 4 - 1:#x})")
+        mem = bytearray(end)
         for s in texts:
             mem[s.addr:s.end] = s.data
         return list(struct.unpack(f"<{len(mem) // 4}I", mem))

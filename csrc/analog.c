@@ -11,6 +11,8 @@
 
 #include "nr_private.h"
 
+#define _NR_WV_PULSE_CAP 100000   /* pulses on one cell in one cprog */
+
 enum { _NR_TAG_WV = 1, _NR_TAG_RELAX = 2, _NR_TAG_READ = 3, _NR_TAG_SMP = 4, _NR_TAG_COLGAIN = 5,
        _NR_TAG_COREOFS = 6 };
 
@@ -190,7 +192,8 @@ static uint64_t _nr_wv_cell(const nr_config *cfg, uint64_t key, double g, double
         g += dir * dg;
         if (g < 0) g = 0;
         if (g > 65535) g = 65535;
-        pulses++;
+        /* a backstop behind the documented limits: no configuration can make a cell loop forever */
+        if (++pulses >= _NR_WV_PULSE_CAP) { *failed = 1; break; }
     }
     *g_out = g;
     return pulses;

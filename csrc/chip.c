@@ -11,7 +11,6 @@
 
 #define _NR_ALL_CORES ((1ull << NR_NUM_CORES) - 1)
 
-static const uint64_t _nr_dsize[4] = {1, 2, 4, 1};   /* i8, i16, i32, u8 */
 
 void _nr_core_reset_regs(nr_core *c)
 {
@@ -246,7 +245,6 @@ static int _nr_mvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
         uint64_t end = _nr_mvm_schedule(&m->cfg, c, sample, steps, t);
         c->ev_mvm_cycles += end - t;
         _nr_begin_op(c, t, end);
-        c->pend_lo = lo;
         c->pend_n = n;
         if (sample) c->n_smp++;
         else c->n_mvm++;

@@ -89,6 +89,8 @@ int nr_config_check(const nr_config *cfg)
     for (size_t i = 0; i < sizeof dv / sizeof dv[0]; i++)
         if (!(dv[i] >= 0 && dv[i] < 1e9)) return NR_ERR_CONFIG;
     if (cfg->wv_v_start > cfg->wv_v_max) return NR_ERR_CONFIG;
+    /* the ramp must reach wv_v_max, or a cell that does not move would never give up */
+    if (cfg->wv_v_step < 1e-3) return NR_ERR_CONFIG;
     if (cfg->g_tol_ns < 1 || cfg->g_tol_ns > 65535 || cfg->g_min_ns > 65535) return NR_ERR_CONFIG;
     if (cfg->wv_max_iters < 1 || cfg->wv_max_iters > 1000000 || cfg->wv_max_vmax > 1000000) return NR_ERR_CONFIG;
     if (cfg->mem_size == 0 || cfg->mem_size > (1ull << 32)) return NR_ERR_CONFIG;
@@ -107,8 +109,9 @@ int nr_config_check(const nr_config *cfg)
 /* ---------------------------------------------------------------- lifetime */
 
 /* Back to power-on: everything but the configuration and the owned buffers.  A core's large
-   arrays (programming codes, conductances, weights: 224 KiB) are cleared only if something
-   wrote them since, so that loading a program into a fresh machine does not touch 10 MiB. */
+   arrays (programming codes, conductances, weights, analog state: ~550 KiB) are cleared only if
+   something wrote them since, so that loading a program into a fresh machine does not touch
+   the 26 MiB of core arrays. */
 static void _nr_reset(nr_machine *m)
 {
     m->pc = 0;
@@ -147,7 +150,7 @@ int nr_init(nr_machine *m, const nr_config *cfg)
 
 nr_machine *nr_new(const nr_config *cfg, int *err)
 {
-    /* calloc hands out untouched zero pages: no 10 MiB memset, no page faults until used */
+    /* calloc hands out untouched zero pages: no 26 MiB memset, no page faults until used */
     nr_machine *m = calloc(1, sizeof *m);
     int rc = m ? _nr_setup(m, cfg) : NR_ERR_NOMEM;
     if (err) *err = rc;
@@ -184,7 +187,8 @@ void nr_free(nr_machine *m)
 int nr_load(nr_machine *m, const uint32_t *code, uint64_t n, const nr_segment *segs, int nsegs,
             uint64_t entry)
 {
-    if (n == 0 || n > (1ull << 28) || (entry & 3) || entry >= n * 4) return NR_ERR_ENTRY;
+    if (n == 0 || n > NR_MAX_CODE_WORDS) return NR_ERR_PROGRAM;
+    if ((entry & 3) || entry >= n * 4) return NR_ERR_ENTRY;
     for (int i = 0; i < nsegs; i++)
         if (!_nr_in_mem(m, segs[i].addr, segs[i].size)) return NR_ERR_SEGMENT;
     uint32_t *words = malloc(n * sizeof *words);

@@ -82,7 +82,8 @@ typedef enum {
     NR_ERR_SEGMENT = -4,    /* a data segment does not fit data memory */
     NR_ERR_ENTRY = -5,      /* entry point outside the program or not word-aligned */
     NR_ERR_ARG = -6,        /* an index or address argument is out of range */
-    NR_ERR_SNAPSHOT = -7    /* a snapshot of another build or memory size */
+    NR_ERR_SNAPSHOT = -7,   /* a snapshot of another build, memory size or configuration */
+    NR_ERR_PROGRAM = -8     /* the program does not fit code memory (NR_MAX_CODE_WORDS) */
 } nr_error;
 
 typedef enum {
@@ -325,7 +326,7 @@ const char *nr_param_name(int i);
 uint64_t nr_param_max(void);
 
 /* lifetime: nr_init/nr_free on a struct you own, or nr_new/nr_delete to let the core calloc it
-   (cheaper: the 10 MiB of core arrays stay untouched zero pages until used) */
+   (cheaper: the 26 MiB of core arrays stay untouched zero pages until used) */
 int nr_init(nr_machine *m, const nr_config *cfg);
 void nr_free(nr_machine *m);
 nr_machine *nr_new(const nr_config *cfg, int *err);

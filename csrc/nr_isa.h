@@ -11,6 +11,7 @@
 #define NR_ISA_VERSION 0x0100u
 #define NR_NUM_REGS 16
 #define NR_NUM_CORES 48
+#define NR_MAX_CODE_WORDS 4194304u  /* code memory, instructions */
 
 typedef enum {
     NR_OP_ILLEGAL = 0,

@@ -9,6 +9,9 @@
 #define _NR_STALL 1    /* waits for a busy core: m->next_issue moved to the retry cycle */
 #define _NR_FAULTED 2  /* nothing changed; the fault is in m->result */
 
+/* bytes per element of each dtype code (NR_DTYPE_I8, _I16, _I32, _U8) */
+static const uint64_t _nr_dsize[4] = {1, 2, 4, 1};
+
 static inline uint64_t _nr_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline uint64_t _nr_max(uint64_t a, uint64_t b) { return a > b ? a : b; }
 

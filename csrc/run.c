@@ -37,6 +37,15 @@ void _nr_complete_through(nr_machine *m, uint64_t t)
     }
 }
 
+/* The machine's clock stops at t: analog conductances are materialised as relaxed by then, so
+   the state at t is the same however the run got there (a normal stop or a fault). */
+static void _nr_settle(nr_machine *m, uint64_t t)
+{
+    m->cycle = t;
+    if (m->cfg.model == NR_MODEL_ANALOG)
+        for (int c = 0; c < NR_NUM_CORES; c++) _nr_relax_sync(m, c, t);
+}
+
 static inline int _nr_bp_hit(const nr_machine *m, uint64_t pc)
 {
     uint64_t w = pc >> 2;
@@ -254,9 +263,7 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
 #undef _NR_LIMIT
     /* t ≥ until (or a breakpoint at t = until): complete what ends by then */
     _nr_complete_through(m, until);
-    m->cycle = until;
-    if (m->cfg.model == NR_MODEL_ANALOG)   /* conductances as they have relaxed by now */
-        for (int c = 0; c < NR_NUM_CORES; c++) _nr_relax_sync(m, c, until);
+    _nr_settle(m, until);
     m->next_issue = t;
     m->pc = pc;
     m->prev_pc = prev_pc;
@@ -271,7 +278,7 @@ faulted:
     if (tr) _nr_trace_fault(m, t);
     /* the faulting instruction never issued: the state is that of cycle t */
     m->next_issue = t;
-    m->cycle = t;
+    _nr_settle(m, t);
     m->prev_pc = prev_pc;
     m->instret = instret;
     m->result.stop = NR_STOP_FAULT;

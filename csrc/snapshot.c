@@ -58,10 +58,13 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     if (size < sizeof h) return NR_ERR_SNAPSHOT;
     memcpy(&h, p, sizeof h);
     if (memcmp(h.magic, _nr_snap_magic, 8) != 0 || h.struct_size != sizeof(nr_machine) ||
-        h.mem_size != m->cfg.mem_size || h.code_n > (1ull << 28) ||
+        h.mem_size != m->cfg.mem_size || h.code_n > NR_MAX_CODE_WORDS ||
         size != sizeof h + sizeof(nr_machine) + h.mem_size + h.code_n * 4)
         return NR_ERR_SNAPSHOT;
     p += sizeof h;
+    /* a machine keeps its configuration: a snapshot of another one (model, seed, timing) would
+       leave the driver describing a machine it no longer has */
+    if (memcmp(&((const nr_machine *)p)->cfg, &m->cfg, sizeof m->cfg) != 0) return NR_ERR_SNAPSHOT;
     const uint8_t *words_src = p + sizeof(nr_machine) + h.mem_size;
     uint32_t *words = m->words;
     nr_insn *code = m->code;

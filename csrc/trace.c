@@ -9,8 +9,6 @@
 
 #include "nr_private.h"
 
-static const uint64_t _nr_dsize[4] = {1, 2, 4, 1};   /* i8, i16, i32, u8 */
-
 int nr_trace_enable(nr_machine *m, uint64_t capacity)
 {
     if (capacity <= NR_TRACE_MARGIN || capacity > (1ull << 28)) return NR_ERR_ARG;

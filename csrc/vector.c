@@ -8,7 +8,6 @@
 
 #include "nr_private.h"
 
-static const uint64_t _nr_vsize[4] = {1, 2, 4, 1};   /* i8, i16, i32, u8 */
 
 static inline int64_t _nr_vget(const uint8_t *mem, uint64_t addr, int dt)
 {
@@ -48,7 +47,7 @@ static inline int64_t _nr_clamp64(int64_t v, int64_t lim) { return v > lim ? lim
 /* one memory operand of `count` elements of type dt at addr: bounds, then alignment */
 static int _nr_voperand(nr_machine *m, uint64_t addr, uint64_t count, int dt)
 {
-    const uint64_t es = _nr_vsize[dt];
+    const uint64_t es = _nr_dsize[dt];
     if (count > m->cfg.mem_size || !_nr_in_mem(m, addr, count * es))
         return _nr_fault(m, NR_FAULT_MEM_BOUNDS, addr);
     if (addr & (es - 1)) return _nr_fault(m, NR_FAULT_MEM_ALIGN, addr);
@@ -66,7 +65,7 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
 {
     const uint64_t vl = m->vl;
     const int op = in->op, dt = in->a;
-    const uint64_t es = _nr_vsize[dt];
+    const uint64_t es = _nr_dsize[dt];
     const uint64_t d = m->x[in->rd], a = m->x[in->rs1], b = m->x[in->rs2];
     uint8_t *mem = m->mem;
     int r = _NR_DONE;
@@ -185,7 +184,7 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
     }
     case NR_OP_VCVT: {
         const int dd = in->b;
-        const uint64_t ds = _nr_vsize[dd];
+        const uint64_t ds = _nr_dsize[dd];
         for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, d + k * ds, dd, _nr_vget(mem, a + k * es, dt));
         break;
     }

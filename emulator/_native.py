@@ -59,7 +59,8 @@ _ERRORS = {
     lib.NR_ERR_SEGMENT: "data segment does not fit data memory",
     lib.NR_ERR_ENTRY: "entry point outside the program or not word-aligned",
     lib.NR_ERR_ARG: "argument out of range",
-    lib.NR_ERR_SNAPSHOT: "snapshot does not match this machine",
+    lib.NR_ERR_SNAPSHOT: "snapshot does not match this machine (build, memory size or configuration)",
+    lib.NR_ERR_PROGRAM: f"program larger than the {lib.NR_MAX_CODE_WORDS}-instruction code memory",
 }
 
 

@@ -134,6 +134,13 @@ def from_machine(machine, core: int = 0) -> Calibration:
     xs = machine.program.symbols["calib_x"][1]
     ys = machine.program.symbols["calib_y"][1]
     n = (ys - xs) // rows
+    # the convention of programs/calibrate.s: n input vectors at calib_x, directly followed by
+    # their n output vectors at calib_y
+    if ys <= xs or (ys - xs) % rows or n < 4:
+        raise ValueError(f"calibration layout: calib_x ({xs:#x}) must hold at least 4 vectors of "
+                         f"{rows} int8 inputs and be followed directly by calib_y ({ys:#x})")
+    if ys + n * cols * 2 > machine.memory.size:
+        raise ValueError(f"calibration layout: calib_y ({ys:#x}) has no room for {n} × {cols} int16 outputs")
     x = machine.mem("calib_x", n * rows, "i8").reshape(n, rows)
     y = machine.mem("calib_y", n * cols, "i16").reshape(n, cols)
     return fit(y, ideal_outputs(w, x, cfg))

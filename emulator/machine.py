@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from isa.tables import ENUMS, FIELDS
+
 from ._native import (CFG_FIELDS, CFG_NAMES, CORE_COLS, CORE_ROWS, FAULT_NAMES, LOGICAL_ROWS,
                       NO_DETAIL, NUM_CORES, NUM_REGS, PHASE_NAMES, REG_LEN, STOP_NAMES,
                       CoreError, NativeMachine, as_buffer, check, decode_op, ffi, lib, view)
@@ -492,9 +494,12 @@ class Machine:
             return f"{op} core mask {d:#x} has bits above 47"
         if fault == "bad_window":
             k = self.cores[d].config
-            return (f"{op} on core {d}: window rows {k['row0']}+{k['nrows']} (max 128), "
-                    f"columns {k['col0']}+{k['ncols']} (max {128 if op in ('mvm', 'smp') else 256}"
-                    f"{' for rec' if op in ('mvm', 'smp') else ''}) does not fit")
+            # recurrent MVMs write column j's output into H[j], so their columns stop at 128
+            hi, lo = FIELDS["dir"][:2]
+            rec = (op in ("mvm", "smp") and word is not None
+                   and (word >> lo) & ((1 << (hi - lo + 1)) - 1) == ENUMS["dir"]["rec"])
+            return (f"{op}{'.rec' if rec else ''} on core {d}: window rows {k['row0']}+{k['nrows']} "
+                    f"(max 128), columns {k['col0']}+{k['ncols']} (max {128 if rec else 256}) does not fit")
         if fault == "bad_config":
             if op == "vpmax":
                 return "vpmax group size is 0"

@@ -6,7 +6,7 @@ Assembler errors propagate as `asm.AsmError`; unreadable images as `asm.image.Im
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ class LoadedProgram:
     name: str = "<program>"
     lines: dict[int, tuple[str, int, int]] = field(default_factory=dict)   # addr → file, line, col
     symbols: dict[str, tuple[str, int]] = field(default_factory=dict)     # name → section, value
+    notes: tuple[str, ...] = ()                # warnings for the user (e.g. a source map ignored)
 
 
 def _from_image(image, name: str, lines=None, symbols=None) -> LoadedProgram:
@@ -45,7 +46,7 @@ def load_program(obj: Any) -> LoadedProgram:
     """Resolve any accepted program form into a LoadedProgram."""
     if isinstance(obj, LoadedProgram):
         return obj
-    from asm.image import Image, load_image, load_source_map, map_path_for
+    from asm.image import Image, ImageError, load_image, load_source_map, map_path_for
 
     if isinstance(obj, Image):
         return _from_image(obj, "<image>")
@@ -57,10 +58,19 @@ def load_program(obj: Any) -> LoadedProgram:
         if path.suffix == ".img":
             image = load_image(path)
             mp = map_path_for(path)
-            if mp.exists():
+            if not mp.exists():
+                return _from_image(image, str(path))
+            # a map that does not belong to this image would put wrong names on every line:
+            # without it the program still runs, with addresses instead of file:line
+            try:
                 sm = load_source_map(mp)
-                return _from_image(image, str(path), sm.lines, sm.symbols)
-            return _from_image(image, str(path))
+            except ImageError as e:
+                return replace(_from_image(image, str(path)), notes=(f"source map ignored: {e}",))
+            if sm.image_crc and sm.image_crc != image.crc32:
+                return replace(_from_image(image, str(path)),
+                               notes=(f"source map ignored: {mp} belongs to another build of the "
+                                      "image (CRC differs); reassemble to get file:line locations",))
+            return _from_image(image, str(path), sm.lines, sm.symbols)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file")
         from asm import assemble_file

@@ -129,6 +129,10 @@ def parse_dump(spec: str, machine) -> Dump:
             raise UsageError(f"--dump {spec!r}: expected NAME=ADDR:COUNT:DTYPE")
         where, count, dtype = parts
         addr = symbols[where][1] if where in symbols else _int(where, f"--dump {spec!r}: address")
+        if not count and where not in symbols:
+            raise UsageError(f"--dump {spec!r}: give a COUNT (an empty count runs to the next "
+                             "symbol, so it needs a symbol, not a number, as ADDR)")
+        extent_of = where
     else:
         if not 1 <= len(parts) <= 3:
             raise UsageError(f"--dump {spec!r}: expected SYMBOL[:COUNT[:DTYPE]]")
@@ -139,11 +143,12 @@ def parse_dump(spec: str, machine) -> Dump:
         addr = symbols[name][1]
         dtype = parts[2] if len(parts) == 3 else "i8"
         count = parts[1] if len(parts) >= 2 else None
+        extent_of = name
     if dtype not in DTYPE_NAMES:
         raise UsageError(f"--dump {spec!r}: unknown dtype {dtype!r} (one of {', '.join(DTYPE_NAMES)})")
     size = int(dtype[1:]) // 8
     if not count:   # absent or empty (SYMBOL::DTYPE): up to the next symbol
-        n = _symbol_extent(machine, name) // size
+        n = _symbol_extent(machine, extent_of) // size
     else:
         n = _int(count, f"--dump {spec!r}: count")
     if n < 0 or addr < 0 or addr + n * size > machine.memory.size:
@@ -163,6 +168,8 @@ def _load(args):
         raise UsageError(f"{path}: expected a .s source or an .img image")
     machine = Machine(model=args.model, seed=args.seed, config=args.config)
     machine.load(path)
+    for note in machine.program.notes:
+        print(f"neurram run: warning: {note}", file=sys.stderr)
     return machine
 
 
@@ -240,7 +247,10 @@ def _report(machine, result, args, dumps, values) -> dict:
     rep["energy"] = machine.energy_report()
     from emulator.calibrate import from_machine, has_calibration
     if has_calibration(machine) and result.ok:
-        rep["calibration"] = from_machine(machine).to_dict()
+        try:
+            rep["calibration"] = from_machine(machine).to_dict()
+        except ValueError as e:   # a program that only borrows the symbol names
+            print(f"neurram run: warning: no calibration report: {e}", file=sys.stderr)
     rep["dumps"] = {d.name: {"addr": d.addr, "dtype": d.dtype, "values": values[d.name]}
                     for d in dumps}
     return rep

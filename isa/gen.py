@@ -49,7 +49,8 @@ def gen_c_header(isa: Isa) -> str:
            " * defaults.  nr_decode(word) returns the instruction or NR_OP_ILLEGAL. */",
            "#ifndef NR_ISA_H", "#define NR_ISA_H", "", "#include <stdint.h>", "",
            f"#define NR_ISA_VERSION 0x{isa.version_word:04x}u",
-           f"#define NR_NUM_REGS {N_REGS}", f"#define NR_NUM_CORES {N_CORES}", "",
+           f"#define NR_NUM_REGS {N_REGS}", f"#define NR_NUM_CORES {N_CORES}",
+           f"#define NR_MAX_CODE_WORDS {isa.code_words}u  /* code memory, instructions */", "",
            "typedef enum {", "    NR_OP_ILLEGAL = 0,"]
     for ins in isa.insns.values():
         out.append(f"    NR_OP_{ins.mnemonic.upper()},")
@@ -136,7 +137,8 @@ def gen_py_tables(isa: Isa) -> str:
         return repr(x)
     lines = [f'"""{BANNER}.', "", "Plain tables for the assembler, disassembler and emulator.", '"""', "",
              f"VERSION = {isa.version!r}", f"VERSION_WORD = 0x{isa.version_word:04x}",
-             f"WORD_BITS = {isa.word_bits}", f"NUM_REGS = {N_REGS}", f"NUM_CORES = {N_CORES}", "",
+             f"WORD_BITS = {isa.word_bits}", f"NUM_REGS = {N_REGS}", f"NUM_CORES = {N_CORES}",
+             f"CODE_WORDS = {isa.code_words}   # code memory, instructions", "",
              "# name: (hi, lo, kind, lo_val, hi_val)", "FIELDS = {"]
     for f in isa.fields.values():
         lines.append(f"    {f.name!r}: ({f.hi}, {f.lo}, {f.kind!r}, {f.lo_val}, {f.hi_val}),")
@@ -184,6 +186,7 @@ def gen_json(isa: Isa) -> str:
         "generated": BANNER,
         "version": f"{isa.version[0]}.{isa.version[1]}",
         "word_bits": isa.word_bits,
+        "code_words": isa.code_words,
         "fields": {f.name: {"bits": [f.hi, f.lo], "kind": f.kind, "range": [f.lo_val, f.hi_val],
                             "doc": f.doc} for f in isa.fields.values()},
         "enums": {k: isa.enum_values(k) for k in ("dtype", "dir", "cfg")},
@@ -231,7 +234,8 @@ def gen_doc(isa: Isa) -> str:
          "Every instruction is one 32-bit little-endian word.  Bits 31:24 hold the primary opcode; the",
          "operand fields below sit in the remaining bits, and every bit that an instruction does not use",
          "must be zero (a word with a stray bit is an illegal instruction).  Registers x0–x15 are 64 bits",
-         "wide and x0 always reads zero.  Costs are controller cycles at the configured clock (100 MHz by",
+         f"wide and x0 always reads zero.  Code memory holds {isa.code_words} instructions.  Costs are",
+         "controller cycles at the configured clock (100 MHz by",
          "default); the named parameters are listed under *Timing parameters* and can be changed in the",
          "chip configuration.", "", "## Operand fields", "",
          "| field | bits | kind | values | meaning |", "|---|---|---|---|---|"]
@@ -299,8 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             drift = []
             for rel, text in files.items():
-                (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
-                (Path(tmp) / rel).write_text(text, encoding="utf-8")
+                fresh = Path(tmp) / rel
+                fresh.parent.mkdir(parents=True, exist_ok=True)
+                fresh.write_text(text, encoding="utf-8")
+                text = fresh.read_text(encoding="utf-8")   # compare what a regeneration writes
                 committed = root / rel
                 have = committed.read_text(encoding="utf-8") if committed.exists() else ""
                 if have != text:

@@ -100,6 +100,7 @@ class Pseudo:
 class Isa:
     version: tuple[int, int] = (0, 0)
     word_bits: int = 32
+    code_words: int = 1 << 22
     enums: dict[str, dict[str, int]] = field(default_factory=dict)
     cfg: dict[str, CfgField] = field(default_factory=dict)
     fields: dict[str, Field] = field(default_factory=dict)
@@ -194,6 +195,10 @@ def parse(text: str, source: str = "nr48.isa") -> Isa:
             isa.word_bits = _int(rest.strip(), where)
             if isa.word_bits != 32:
                 raise TableError(f"{where}: only 32-bit words are supported")
+        elif head == "codewords":
+            isa.code_words = _int(rest.strip(), where)
+            if not 1 <= isa.code_words <= 1 << 28:
+                raise TableError(f"{where}: codewords must be 1..2^28")
         elif head == "enum":
             parts = rest.split()
             kind, values = parts[0], {}

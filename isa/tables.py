@@ -8,6 +8,7 @@ VERSION_WORD = 0x0100
 WORD_BITS = 32
 NUM_REGS = 16
 NUM_CORES = 48
+CODE_WORDS = 4194304   # code memory, instructions
 
 # name: (hi, lo, kind, lo_val, hi_val)
 FIELDS = {

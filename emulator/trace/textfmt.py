@@ -271,6 +271,7 @@ def parse_line(number: int, raw: str, timed: bool) -> TraceLine:
         f: dict[str, str] = {}
         if timed:
             f["cycle"], rest = rest[:12], rest[13:]
+            int(f["cycle"], 16)
         f["pc"], f["word"] = rest[:8], rest[9:17]
         int(f["pc"], 16), int(f["word"], 16)
         body = rest[18:]

@@ -16,7 +16,7 @@ from .records import KIND
 
 CLOCK_LIMIT = 1 << 16
 PHASE_IDLE, PHASE_OFF = 1, 0
-N_CORES, N_CHAINS, CORES_PER_CHAIN = 48, 8, 6
+CORES_PER_CHAIN = 6   # scan chain k serves cores 6k … 6k+5
 
 
 def _timescale(clock_hz: float) -> tuple[str, int]:
