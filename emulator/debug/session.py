@@ -679,38 +679,34 @@ class Session:
         return self.goto_instret(0)
 
     # ================================================================ reverse execution
+    def _replay(self, cp, reached, advance) -> None:
+        """Restore checkpoint `cp` and run forward with `advance()` until `reached()`.  An ebreak
+        stops a replay early, so the replay goes on past it; a fault ends it."""
+        self.history.restore(self.m, cp)
+        self.fault = None
+        while not reached() and not self.m.halted:
+            r = advance()
+            if r.stop == "fault":
+                self.fault = r
+                break
+            if r.stop != "ebreak":
+                break
+        normalize(self.m)
+
     def goto_instret(self, k: int) -> Stop:
         """The landing point of k instructions (rebuilt from a checkpoint)."""
         self.mark()
         k = max(0, k)
-        cp = self.history.for_instret(k)
-        self.history.restore(self.m, cp)
-        self.fault = None
-        while self.m.instret < k and not self.m.halted:
-            r = self.m.step(k - self.m.instret)      # an ebreak stops a replay early: go on
-            if r.stop == "fault":
-                normalize(self.m)
-                self.fault = r
-                break
-            if r.stop != "ebreak":
-                break
-        normalize(self.m)
+        self._replay(self.history.for_instret(k), lambda: self.m.instret >= k,
+                     lambda: self.m.step(k - self.m.instret))
         return self._record("step", "")
 
     def goto_cycle(self, cycle: int) -> Stop:
+        """The state at `cycle` (rebuilt from a checkpoint)."""
         self.mark()
         cycle = max(0, cycle)
-        cp = self.history.for_cycle(cycle)
-        self.history.restore(self.m, cp)
-        self.fault = None
-        while self.m.cycle < cycle and not self.m.halted:
-            r = self.m.run_until(cycle)
-            if r.stop == "fault":
-                self.fault = r
-                break
-            if r.stop != "ebreak":
-                break
-        normalize(self.m)
+        self._replay(self.history.for_cycle(cycle), lambda: self.m.cycle >= cycle,
+                     lambda: self.m.run_until(cycle))
         return self._record("cycle", "")
 
     def reverse_stepi(self, n: int = 1) -> Stop:
