@@ -327,11 +327,8 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
 
     /* inputs, clamped as in the ideal model, split into 4-bit magnitude digits per pass */
     int32_t ilo, ihi;
-    const int bits = k[NR_CFG_INBITS];
-    if (k[NR_CFG_INSIGNED]) { int mb = bits - 1 > 1 ? bits - 1 : 1; ihi = (1 << mb) - 1; ilo = -ihi; }
-    else { ilo = 0; ihi = (1 << bits) - 1; }
-    int mbits = bits - k[NR_CFG_INSIGNED];
-    if (mbits < 1) mbits = 1;
+    _nr_input_range(k, &ilo, &ihi);
+    const int mbits = _nr_mag_bits(k);
     const int npass = mbits > 4 ? 2 : 1;
     int32_t xd[2][NR_REG_LEN];
     for (int i = 0; i < nin; i++) {
@@ -390,12 +387,9 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     if (sample) {
         /* z + u > 0, u uniform in [−A, A] drawn exactly as in the ideal model (docs/machine.md) */
         const int64_t R = (int64_t)k[NR_CFG_NOISE] << gs;
-        const uint64_t span = 2 * (uint64_t)R + 1;
-        const uint64_t kbase = cfg->seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)id + 1) * 0xBF58476D1CE4E5B9ull
-                             ^ (c->n_smp + 1) * 0x94D049BB133111EBull;
         const double scale = 1.0 / (double)((int64_t)1 << gs);
         for (int q = 0; q < nout; q++) {
-            double u = (double)((int64_t)(_nr_mix64(kbase ^ (uint64_t)(out_lo + q)) % span) - R) * scale;
+            double u = (double)_nr_sample_noise(cfg->seed, id, c->n_smp, (uint64_t)(out_lo + q), R) * scale;
             double zz = z[0][q] + (npass == 2 ? 16.0 * z[1][q] : 0.0);
             out[q] = (int16_t)(zz + u > 0);
         }

@@ -187,9 +187,8 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
 static void _nr_mvm_events(nr_core *c, int dir, int sample, uint64_t nout)
 {
     const int32_t *k = c->cfg;
-    int mb = k[NR_CFG_INBITS] - k[NR_CFG_INSIGNED];
-    if (mb < 1) mb = 1;
-    const int bits[2] = {mb > 4 ? 4 : mb, mb > 4 ? mb - 4 : 0};
+    int bits[2];
+    _nr_pass_bits(k, bits);
     const uint64_t nrows = (uint64_t)k[NR_CFG_NROWS], ncols = (uint64_t)k[NR_CFG_NCOLS];
     const uint64_t lines = dir == NR_DIR_BWD ? ncols : 2 * nrows;
     uint64_t passes = 0, pulses = 0;

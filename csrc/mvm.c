@@ -34,19 +34,6 @@ uint64_t _nr_mix64(uint64_t z)
     return z;
 }
 
-static void _nr_input_range(const int32_t *cfg, int32_t *lo, int32_t *hi)
-{
-    int bits = cfg[NR_CFG_INBITS];
-    if (cfg[NR_CFG_INSIGNED]) {
-        int m = bits - 1 > 1 ? bits - 1 : 1;   /* signed 1-bit inputs are ternary */
-        *hi = (1 << m) - 1;
-        *lo = -*hi;
-    } else {
-        *lo = 0;
-        *hi = (1 << bits) - 1;
-    }
-}
-
 static void _nr_clamp_inputs(const int16_t *src, int n, int32_t lo, int32_t hi, int16_t *dst)
 {
     for (int i = 0; i < n; i++) {
@@ -170,15 +157,9 @@ uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t 
         /* z + u > 0 with z = gain·acc + offset·2^gshift and u uniform in [−R, R]: the noise is
            scaled by 2^gshift instead of dividing z, so no rounding enters the comparison */
         const int64_t R = (int64_t)cfg[NR_CFG_NOISE] << gs;
-        const uint64_t span = 2 * (uint64_t)R + 1;
-        const uint64_t n_smp = c->n_smp;
-        const uint64_t kbase = seed * 0x9E3779B97F4A7C15ull
-                             ^ ((uint64_t)core_id + 1) * 0xBF58476D1CE4E5B9ull
-                             ^ (n_smp + 1) * 0x94D049BB133111EBull;
         for (int k = 0; k < nout; k++) {
             int64_t z = gain * (int64_t)acc[k] + offset * ((int64_t)1 << gs);
-            uint64_t key = kbase ^ (uint64_t)(out_lo + k);
-            int64_t u = (int64_t)(_nr_mix64(key) % span) - R;
+            int64_t u = _nr_sample_noise(seed, core_id, c->n_smp, (uint64_t)(out_lo + k), R);
             c->pend_buf[out_lo + k] = (int16_t)(z + u > 0);
         }
         return 0;

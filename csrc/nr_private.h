@@ -23,6 +23,28 @@ static inline int _nr_in_mem(const nr_machine *m, uint64_t addr, uint64_t len)
 
 int _nr_fault(nr_machine *m, int code, uint64_t detail);
 
+/* Input encoding of a core (docs/machine.md): m magnitude bits (signed codes give one to the
+   sign, but keep at least one: signed 1-bit inputs are ternary), codes clamped to ±(2^m − 1)
+   or 0 … 2^m − 1, and passes of at most 4 magnitude bits (LSBs first). */
+static inline int _nr_mag_bits(const int32_t *cfg)
+{
+    int m = cfg[NR_CFG_INBITS] - cfg[NR_CFG_INSIGNED];
+    return m < 1 ? 1 : m;
+}
+
+static inline void _nr_input_range(const int32_t *cfg, int32_t *lo, int32_t *hi)
+{
+    *hi = (1 << _nr_mag_bits(cfg)) - 1;
+    *lo = cfg[NR_CFG_INSIGNED] ? -*hi : 0;
+}
+
+static inline void _nr_pass_bits(const int32_t *cfg, int bits[2])
+{
+    const int m = _nr_mag_bits(cfg);
+    bits[0] = m > 4 ? 4 : m;
+    bits[1] = m > 4 ? m - 4 : 0;
+}
+
 /* decode.c */
 void _nr_predecode(uint32_t w, nr_insn *in);
 int _nr_writes_rd(int op);   /* the instruction writes register rd */
@@ -52,6 +74,15 @@ void _nr_core_reset_regs(nr_core *c);
 
 /* mvm.c: the ideal numerics */
 uint64_t _nr_mix64(uint64_t z);
+
+/* The noise draw of stochastic sampling (docs/machine.md), shared by both models: uniform in
+   [−R, R] for output lane `lane` of the n_smp-th sample on `core`. */
+static inline int64_t _nr_sample_noise(uint64_t seed, int core, uint64_t n_smp, uint64_t lane, int64_t R)
+{
+    const uint64_t key = seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)core + 1) * 0xBF58476D1CE4E5B9ull
+                       ^ (n_smp + 1) * 0x94D049BB133111EBull ^ lane;
+    return (int64_t)(_nr_mix64(key) % (2 * (uint64_t)R + 1)) - R;
+}
 void _nr_refresh_weights(nr_core *c, int lrow0, int lrows, int col0, int ncols, uint64_t g_lsb);
 /* Computes the outputs of an MVM (sample = 0) or a stochastic sample (sample = 1) into
    c->pend_buf[lo … lo+n) and returns the step count of a step-counting readout. */

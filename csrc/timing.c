@@ -26,9 +26,8 @@ uint64_t _nr_scan_cycles(const nr_config *cfg, int core, int v_side)
 uint64_t _nr_mvm_schedule(const nr_config *cfg, nr_core *c, int sample, uint64_t steps, uint64_t t)
 {
     const int32_t *k = c->cfg;
-    int m = k[NR_CFG_INBITS] - k[NR_CFG_INSIGNED];
-    if (m < 1) m = 1;
-    int bits[2] = {m > 4 ? 4 : m, m > 4 ? m - 4 : 0};
+    int bits[2];
+    _nr_pass_bits(k, bits);
     uint64_t readout;
     if (sample || k[NR_CFG_READOUT] == 2) readout = cfg->t_comp;
     else if (k[NR_CFG_READOUT] == 1) readout = cfg->t_comp + steps * cfg->t_step;
