@@ -362,10 +362,9 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     if (cfg->core_offset_sigma > 0)
         offset += cfg->core_offset_sigma * _nr_gauss_fast(_nr_akey(cfg->seed, id, 0, 0, _NR_TAG_COREOFS));
 
-    const int ob = k[NR_CFG_OUTBITS], mode = k[NR_CFG_READOUT];
+    const int mode = k[NR_CFG_READOUT];
     int64_t olo, ohi;
-    if (k[NR_CFG_OUTSIGNED]) { ohi = ((int64_t)1 << (ob - 1)) - 1; olo = -ohi; }
-    else { olo = 0; ohi = ((int64_t)1 << ob) - 1; }
+    _nr_output_range(k, 0, &olo, &ohi);
     const double fs = (double)(ohi > 1 ? ohi : 1);
     const double sn = cfg->read_noise * fs;
     const uint64_t nev = sample ? c->n_smp : c->n_mvm;
@@ -395,10 +394,10 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
         }
         return 0;
     }
-    const int sign = mode == 2 || (k[NR_CFG_OUTSIGNED] && ob == 1);
-    int64_t plo = olo, phi = ohi;
+    const int sign = _nr_sign_readout(k);
     const int64_t sm = k[NR_CFG_STEPMAX];
-    if (mode == 1) { if (phi > sm) phi = sm; if (plo < -sm) plo = -sm; }
+    int64_t plo, phi;
+    _nr_output_range(k, 1, &plo, &phi);
     uint64_t max_abs = 0;
     for (int q = 0; q < nout; q++) {
         if (sign) {

@@ -97,23 +97,13 @@ static void _nr_kernel_bwd(const nr_core *c, int row0, int nrows, int col0, int 
    (readout 2, or a signed 1-bit output) are +1 for y ≥ 0, else −1. */
 static uint64_t _nr_readout(const int32_t *cfg, const int32_t *acc, int n, int16_t *out)
 {
-    const int mode = cfg[NR_CFG_READOUT], ob = cfg[NR_CFG_OUTBITS], gs = cfg[NR_CFG_GSHIFT];
+    const int mode = cfg[NR_CFG_READOUT], gs = cfg[NR_CFG_GSHIFT];
     const int64_t gain = cfg[NR_CFG_GAIN], offset = cfg[NR_CFG_OFFSET];
     const int64_t rnd = gs ? (int64_t)1 << (gs - 1) : 0;
-    const int sign = mode == 2 || (cfg[NR_CFG_OUTSIGNED] && ob == 1);
-    int64_t lo, hi;
-    if (cfg[NR_CFG_OUTSIGNED]) {
-        hi = ((int64_t)1 << (ob - 1)) - 1;
-        lo = -hi;
-    } else {
-        lo = 0;
-        hi = ((int64_t)1 << ob) - 1;
-    }
+    const int sign = _nr_sign_readout(cfg);
     const int64_t sm = cfg[NR_CFG_STEPMAX];
-    if (mode == 1) {
-        if (hi > sm) hi = sm;
-        if (lo < -sm) lo = -sm;
-    }
+    int64_t lo, hi;
+    _nr_output_range(cfg, 1, &lo, &hi);
     uint64_t max_abs = 0;
     for (int k = 0; k < n; k++) {
         const int64_t y = ((gain * acc[k] + rnd) >> gs) + offset;

@@ -38,6 +38,26 @@ static inline void _nr_input_range(const int32_t *cfg, int32_t *lo, int32_t *hi)
     *lo = cfg[NR_CFG_INSIGNED] ? -*hi : 0;
 }
 
+/* Output encoding: the sign readout (readout 2, or a signed 1-bit output) gives ±1; otherwise
+   codes are clamped to ±(2^(outbits−1) − 1) or 0 … 2^outbits − 1, and step counting
+   (readout 1) also to ±stepmax when `with_steps`. */
+static inline int _nr_sign_readout(const int32_t *cfg)
+{
+    return cfg[NR_CFG_READOUT] == 2 || (cfg[NR_CFG_OUTSIGNED] && cfg[NR_CFG_OUTBITS] == 1);
+}
+
+static inline void _nr_output_range(const int32_t *cfg, int with_steps, int64_t *lo, int64_t *hi)
+{
+    const int ob = cfg[NR_CFG_OUTBITS];
+    *hi = cfg[NR_CFG_OUTSIGNED] ? ((int64_t)1 << (ob - 1)) - 1 : ((int64_t)1 << ob) - 1;
+    *lo = cfg[NR_CFG_OUTSIGNED] ? -*hi : 0;
+    if (with_steps && cfg[NR_CFG_READOUT] == 1) {
+        const int64_t sm = cfg[NR_CFG_STEPMAX];
+        if (*hi > sm) *hi = sm;
+        if (*lo < -sm) *lo = -sm;
+    }
+}
+
 static inline void _nr_pass_bits(const int32_t *cfg, int bits[2])
 {
     const int m = _nr_mag_bits(cfg);
