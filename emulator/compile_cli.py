@@ -1,9 +1,10 @@
 """`neurram compile` and `neurram digits`: the mapper and the digits workload on the command line.
 
-    neurram compile MODEL.npz -o prog.s [--inputs X.npy] [--calib X.npy] [--in-scale S] [--age-ms MS]
-    neurram digits [--seeds 3] [--n-test N] [--age-ms MS] [--retrain] [--write programs/]
+    neurram compile MODEL.npz -o prog.s [--inputs X.npy] [--calib X.npy] [--in-scale S] [--age-ms MS] [--map] [--png DIR]
+    neurram digits [--seeds 3] [--n-test N] [--age-ms MS] [--retrain] [--write programs/] [--map] [--png DIR]
     neurram rbm [--n 40] [--seeds 3] [--write programs/]
     neurram rnn [--seeds 3] [--n-test N] [--retrain] [--write programs/]
+    neurram cnn [--seeds 3] [--n-test N] [--retrain] [--write programs/]
 
 MODEL.npz holds W0, b0, W1, b1, … (float, W is n_in × n_out; every layer but the last has ReLU).
 """
@@ -25,6 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--calib", help=".npy of float inputs to calibrate activation ranges (default: --inputs)")
     p.add_argument("--in-scale", type=float, default=1.0, help="float input per 4-bit input code")
     p.add_argument("--age-ms", type=int, default=0, help="let the chip age this long after programming")
+    p.add_argument("--map", action="store_true", help="also show the core map as a coloured 8 × 6 grid")
+    p.add_argument("--png", metavar="DIR", help="also write DIR/<name>_cores.png (needs matplotlib)")
     p.set_defaults(func=_compile)
     d = subparsers.add_parser("digits", help="the digits MLP on the chip: accuracy table (float, 4-bit, ideal, analog)")
     d.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
@@ -35,6 +38,10 @@ def register(subparsers) -> None:
     d.add_argument("--copies", type=int, default=None, help="column copies per layer (default 16: fc1 ×4, fc2 ×16)")
     d.add_argument("--single", action="store_true", help="also run the analog chip with one copy per column")
     d.add_argument("--write", metavar="DIR", help="also write the compiled programs into DIR")
+    d.add_argument("--map", action="store_true",
+                   help="also show the core map grid and accuracy vs noise level as terminal graphics")
+    d.add_argument("--png", metavar="DIR", help="also write DIR/digits_cores.png and DIR/digits_accuracy.png "
+                   "(needs matplotlib)")
     d.set_defaults(func=_digits)
     r = subparsers.add_parser("rbm", help="RBM image recovery by Gibbs sampling (smp.fwd/smp.bwd) on the chip")
     r.add_argument("--n", type=int, default=40, help="test digits to corrupt and recover (default 40)")
@@ -50,6 +57,13 @@ def register(subparsers) -> None:
     n.add_argument("--train-seed", type=int, default=None, help="training seed with --retrain (default 0)")
     n.add_argument("--write", metavar="DIR", help=f"also write programs/rnn_digits.s-style program (first 50 digits) into DIR")
     n.set_defaults(func=_rnn)
+    c = subparsers.add_parser("cnn", help="small CNN (conv 3×3 im2col, vpmax pool, dense) on the digits on the chip")
+    c.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
+    c.add_argument("--n-test", type=int, default=None, help="use the first N test digits (default all 450)")
+    c.add_argument("--retrain", action="store_true", help="retrain both models instead of the shipped weights")
+    c.add_argument("--train-seed", type=int, default=None, help="training seed with --retrain (default 0)")
+    c.add_argument("--write", metavar="DIR", help="also write the programs/cnn_digits.s-style program (first 20 digits) into DIR")
+    c.set_defaults(func=_cnn)
 
 
 def _rbm(args) -> int:
@@ -97,6 +111,7 @@ def _compile(args) -> int:
         return 1
     path = c.write(args.output)
     print(c.core_map)
+    _pictures(args, c.slots, None, Path(args.output).stem)
     print(f"wrote {path} and {', '.join(c.data)}")
     print(f"run:  neurram run {path} --dump out::i16 --dump pred")
     return 0
@@ -149,6 +164,14 @@ def _digits(args) -> int:
         tab.add_row(*cells)
     con.print(tab)
     con.print(rows[0][1]["core_map"])
+    levels = [("chip ideal", {}), (f"analog ×{copies}", {})] + ([("analog ×1 copy", {})] if args.single else [])
+    for noise, r in rows:
+        k = "noise-aware" if noise else "plain"
+        levels[0][1][k] = [r["ideal"]]
+        levels[1][1][k] = r["analog"]
+        if args.single:
+            levels[2][1][k] = r["analog1"]
+    _pictures(args, rows[0][1]["slots"], levels, "digits")
     r = rows[0][1]
     con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
@@ -196,3 +219,67 @@ def _rnn(args) -> int:
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
               f"{sum(x[1]['wall'] for x in rows):.1f} s")
     return 0 if all(x[1]["ideal_exact"] for x in rows) else 1
+
+
+def _cnn(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from emulator.workloads import cnn as K
+
+    con = Console()
+    seeds = tuple(range(1, args.seeds + 1))
+    tseed = K.TRAIN_SEED if args.train_seed is None else args.train_seed
+    rows = []
+    for noise in (True, False):
+        t = time.time()
+        P = K.train(noise, seed=tseed) if args.retrain else K.shipped(noise)
+        r = K.evaluate(P, seeds=seeds, n_test=args.n_test)
+        r["wall"] = time.time() - t
+        rows.append((noise, r))
+        if args.write and noise:
+            Xte = K.load_digits_split()[2][:K.N_PROGRAM]
+            path = K.write_program(r["q"], Xte, args.write)
+            con.print(f"wrote {path}")
+    n = len(K.load_digits_split()[3][:args.n_test])
+    tab = Table(title=f"digits CNN (conv 3×3×{K.C} im2col, ReLU, 2×2 vpmax, dense {K.NPOOL}→10), {n} test "
+                      f"digits, analog seeds {list(seeds)}, chip age {K.AGE_MS / 1000:g} s, "
+                      f"{'retrained, seed %d' % tseed if args.retrain else 'shipped weights'}")
+    ms = lambda a: f"{100 * a.mean():.2f} ± {100 * a.std(ddof=1) if len(a) > 1 else 0:.2f} %"
+    for col in ["training", "float sw", "4-bit sw", "chip ideal", "chip analog (mean ± sd)", "per seed",
+                "drop vs 4-bit"]:
+        tab.add_column(col)
+    for noise, r in rows:
+        a = np.array(r["analog"]) if r["analog"] else np.array([np.nan])
+        tab.add_row("noise-aware (chip σ)" if noise else "plain (no noise)", _fmt(r["float"]),
+                    _fmt(r["sw4"]), _fmt(r["ideal"]) + ("" if r["ideal_exact"] else " (≠ reference!)"),
+                    ms(a), " ".join(f"{100 * v:.1f}" for v in a), f"{100 * (r['sw4'] - a.mean()):.2f} pt")
+    con.print(tab)
+    r = rows[0][1]
+    con.print(K.core_map(r["q"]))
+    con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
+              f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
+              f"{sum(x[1]['wall'] for x in rows):.1f} s")
+    return 0 if all(x[1]["ideal_exact"] for x in rows) else 1
+
+
+def _pictures(args, slots, levels, name) -> None:
+    """--map: rich core grid (+ accuracy bars); --png DIR: the same as PNG files (optional matplotlib)."""
+    from rich.console import Console
+
+    from emulator.mapper import pictures as PIC
+
+    cores = PIC.slots_cores(slots)
+    if getattr(args, "map", False):
+        con = Console()
+        con.print(PIC.core_grid(cores, f"{name} core map"))
+        if levels:
+            con.print(PIC.accuracy_bars(levels, f"{name}: test accuracy vs noise level"))
+    if getattr(args, "png", None) and not PIC.have_matplotlib():
+        print(PIC.MISSING)
+    elif getattr(args, "png", None):
+        for p in [PIC.png_core_map(cores, Path(args.png) / f"{name}_cores.png", f"{name} core map")] + (
+                [PIC.png_accuracy(levels, Path(args.png) / f"{name}_accuracy.png",
+                                  f"{name}: test accuracy vs noise level")] if levels else []):
+            if p is not None:
+                print(f"wrote {p}")

@@ -99,4 +99,5 @@ def evaluate(model: Model, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_d
             _, pred, _ = run_compiled(c1, Path(workdir) / f"{c1.name}.s", model="analog", seed=s)
             res["analog1"].append(float(np.mean(pred == yte)))
     res["core_map"] = c.core_map
+    res["slots"] = c.slots
     return res
