@@ -30,3 +30,13 @@ def test_png_without_matplotlib_says_so(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(PIC, "have_matplotlib", lambda: False)
     assert PIC.png_core_map([(0, "x", 0.5)], tmp_path / "c.png") is None
     assert "matplotlib" in capsys.readouterr().out and not (tmp_path / "c.png").exists()
+
+
+def test_png_files_when_matplotlib_is_installed(tmp_path):
+    import pytest
+    pytest.importorskip("matplotlib")   # an optional extra (pip install '.[plots]')
+    c = PIC.png_core_map([(0, "conv", 0.05), (6, "fc", 0.38)], tmp_path / "c.png")
+    a = PIC.png_accuracy([("ideal", {"a": [0.96]}), ("analog", {"a": [0.95, 0.94]})], tmp_path / "a.png")
+    for path in (c, a):
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
