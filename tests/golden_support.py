@@ -31,18 +31,18 @@ def advance(m: Machine, mode: str):
     """Run a loaded machine to its end: in one go, by instructions, or by cycles."""
     if mode == "run":
         return m.run()
-    while True:
-        if mode == "step":
+    if mode == "step":
+        while True:
             r = m.step(1)
-        else:
-            r = None
-            for n in _CYCLE_STEPS:
-                r = m.step_cycles(n)
-                if r.stop not in ("cycle",):
-                    break
-            else:
-                r = m.run_until(m.cycle + 1_000_000)
-        if r.stop not in ("step", "cycle"):
+            if r.stop != "step":
+                return r
+    for n in _CYCLE_STEPS:
+        r = m.step_cycles(n)
+        if r.stop != "cycle":
+            return r
+    while True:   # long programs: the rest in large, odd-sized slices
+        r = m.step_cycles(1_000_003)
+        if r.stop != "cycle":
             return r
 
 
