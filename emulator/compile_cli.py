@@ -26,6 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--calib", help=".npy of float inputs to calibrate activation ranges (default: --inputs)")
     p.add_argument("--in-scale", type=float, default=1.0, help="float input per 4-bit input code")
     p.add_argument("--age-ms", type=int, default=0, help="let the chip age this long after programming")
+    p.add_argument("--replicate", type=int, default=1, metavar="N",
+                   help="place N copies of the network on idle cores and split the batch across them")
     p.add_argument("--map", action="store_true", help="also show the core map as a coloured 8 × 6 grid")
     p.add_argument("--png", metavar="DIR", help="also write DIR/<name>_cores.png (needs matplotlib)")
     p.set_defaults(func=_compile)
@@ -105,7 +107,8 @@ def _compile(args) -> int:
     C = np.load(args.calib).astype(float) if args.calib else X
     try:
         q = quantise(m, C)
-        c = compile_model(q, q.encode(X), name=Path(args.output).stem, age_ms=args.age_ms)
+        c = compile_model(q, q.encode(X), name=Path(args.output).stem, age_ms=args.age_ms,
+                          **({"replicate": args.replicate} if args.replicate != 1 else {}))
     except MapError as e:
         con.print(f"[red]neurram compile: {e}[/]")
         return 1
