@@ -10,7 +10,6 @@ MODEL.npz holds W0, b0, W1, b1, … (float, W is n_in × n_out; every layer but 
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -182,71 +181,30 @@ def _digits(args) -> int:
     return 0 if all(x[1]["ideal_exact"] for x in rows) else 1
 
 
-def _rnn(args) -> int:
+def _classifier_table(args, W, title: str, noise_label: str) -> int:
+    """Train (or load) a workload module W's noise-aware and plain models, measure both on the
+    chip, print the accuracy table, core map and times; exit 1 unless the ideal chip equals the
+    integer reference."""
     from rich.console import Console
     from rich.table import Table
 
-    from emulator.workloads import rnn as R
-
     con = Console()
     seeds = tuple(range(1, args.seeds + 1))
-    tseed = R.TRAIN_SEED if args.train_seed is None else args.train_seed
+    tseed = W.TRAIN_SEED if args.train_seed is None else args.train_seed
     rows = []
     for noise in (True, False):
         t = time.time()
-        P = R.train(noise, seed=tseed) if args.retrain else R.shipped(noise)
-        r = R.evaluate(P, seeds=seeds, n_test=args.n_test)
+        P = W.train(noise, seed=tseed) if args.retrain else W.shipped(noise)
+        r = W.evaluate(P, seeds=seeds, n_test=args.n_test)
         r["wall"] = time.time() - t
         rows.append((noise, r))
         if args.write and noise:
-            Xte = R.load_digits_split()[2][:R.N_PROGRAM]
-            path = R.write_program(r["q"], Xte, args.write)
+            Xte = W.load_digits_split()[2][:W.N_PROGRAM]
+            path = W.write_program(r["q"], Xte, args.write)
             con.print(f"wrote {path}")
-    n = len(R.load_digits_split()[3][:args.n_test])
-    tab = Table(title=f"digits RNN (8 steps × 8 pixels, {R.NH} hidden ×{R.HCOPY} copies, mvm.rec), {n} test "
-                      f"digits, analog seeds {list(seeds)}, chip age {R.AGE_MS / 1000:g} s, "
-                      f"{'retrained, seed %d' % tseed if args.retrain else 'shipped weights'}")
-    ms = lambda a: f"{100 * a.mean():.2f} ± {100 * a.std(ddof=1) if len(a) > 1 else 0:.2f} %"
-    for col in ["training", "float sw", "4-bit sw", "chip ideal", "chip analog (mean ± sd)", "per seed",
-                "drop vs 4-bit"]:
-        tab.add_column(col)
-    for noise, r in rows:
-        a = np.array(r["analog"])
-        tab.add_row(f"noise-aware ({R.NOISE_MULT:g} × chip σ)" if noise else "plain (no noise)", _fmt(r["float"]),
-                    _fmt(r["sw4"]), _fmt(r["ideal"]) + ("" if r["ideal_exact"] else " (≠ reference!)"),
-                    ms(a), " ".join(f"{100 * v:.1f}" for v in a), f"{100 * (r['sw4'] - a.mean()):.2f} pt")
-    con.print(tab)
-    r = rows[0][1]
-    con.print(R.core_map(r["q"]))
-    con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
-              f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
-              f"{sum(x[1]['wall'] for x in rows):.1f} s")
-    return 0 if all(x[1]["ideal_exact"] for x in rows) else 1
-
-
-def _cnn(args) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    from emulator.workloads import cnn as K
-
-    con = Console()
-    seeds = tuple(range(1, args.seeds + 1))
-    tseed = K.TRAIN_SEED if args.train_seed is None else args.train_seed
-    rows = []
-    for noise in (True, False):
-        t = time.time()
-        P = K.train(noise, seed=tseed) if args.retrain else K.shipped(noise)
-        r = K.evaluate(P, seeds=seeds, n_test=args.n_test)
-        r["wall"] = time.time() - t
-        rows.append((noise, r))
-        if args.write and noise:
-            Xte = K.load_digits_split()[2][:K.N_PROGRAM]
-            path = K.write_program(r["q"], Xte, args.write)
-            con.print(f"wrote {path}")
-    n = len(K.load_digits_split()[3][:args.n_test])
-    tab = Table(title=f"digits CNN (conv 3×3×{K.C} im2col, ReLU, 2×2 vpmax, dense {K.NPOOL}→10), {n} test "
-                      f"digits, analog seeds {list(seeds)}, chip age {K.AGE_MS / 1000:g} s, "
+    n = len(W.load_digits_split()[3][:args.n_test])
+    tab = Table(title=f"{title}, {n} test digits, analog seeds {list(seeds)}, chip age "
+                      f"{W.AGE_MS / 1000:g} s, "
                       f"{'retrained, seed %d' % tseed if args.retrain else 'shipped weights'}")
     ms = lambda a: f"{100 * a.mean():.2f} ± {100 * a.std(ddof=1) if len(a) > 1 else 0:.2f} %"
     for col in ["training", "float sw", "4-bit sw", "chip ideal", "chip analog (mean ± sd)", "per seed",
@@ -254,16 +212,30 @@ def _cnn(args) -> int:
         tab.add_column(col)
     for noise, r in rows:
         a = np.array(r["analog"]) if r["analog"] else np.array([np.nan])
-        tab.add_row("noise-aware (chip σ)" if noise else "plain (no noise)", _fmt(r["float"]),
+        tab.add_row(noise_label if noise else "plain (no noise)", _fmt(r["float"]),
                     _fmt(r["sw4"]), _fmt(r["ideal"]) + ("" if r["ideal_exact"] else " (≠ reference!)"),
                     ms(a), " ".join(f"{100 * v:.1f}" for v in a), f"{100 * (r['sw4'] - a.mean()):.2f} pt")
     con.print(tab)
     r = rows[0][1]
-    con.print(K.core_map(r["q"]))
+    con.print(W.core_map(r["q"]))
     con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
               f"{sum(x[1]['wall'] for x in rows):.1f} s")
     return 0 if all(x[1]["ideal_exact"] for x in rows) else 1
+
+
+def _rnn(args) -> int:
+    from emulator.workloads import rnn as R
+
+    return _classifier_table(args, R, f"digits RNN (8 steps × 8 pixels, {R.NH} hidden ×{R.HCOPY} "
+                             "copies, mvm.rec)", f"noise-aware ({R.NOISE_MULT:g} × chip σ)")
+
+
+def _cnn(args) -> int:
+    from emulator.workloads import cnn as K
+
+    return _classifier_table(args, K, f"digits CNN (conv 3×3×{K.C} im2col, ReLU, 2×2 vpmax, dense "
+                             f"{K.NPOOL}→10)", "noise-aware (chip σ)")
 
 
 def _pictures(args, slots, levels, name) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emulator.workloads.chiprun import run_program, save_program
 from emulator.workloads.digits import load_digits_split
 
 NV, NH = 64, 48
@@ -188,22 +189,10 @@ skip:   addi    x15, x15, -1
 def run(M, n=40, frac=0.2, steps=16, keep=8, model="analog", seed=1, workdir="/tmp/neurram_rbm",
         name="rbm_recover", write=None):
     """Corrupt n test digits, recover them on the chip; returns a dict of errors and timings."""
-    from emulator.machine import Machine
-
     V = binarise(load_digits_split()[2][:n])
     C, mask = corrupt(V, frac, seed=0)
-    asm, data = program(M, C, mask, steps, keep, name)
-    d = Path(write or workdir)
-    d.mkdir(parents=True, exist_ok=True)
-    for f, a in data.items():
-        np.save(d / f, a)
-    (d / f"{name}.s").write_text(asm)
-    t = time.time()
-    m = Machine(model=model, seed=seed)
-    m.load(d / f"{name}.s")
-    r = m.run()
-    if not r.ok:
-        raise RuntimeError(f"rbm program stopped: {r}")
+    path = save_program(*program(M, C, mask, steps, keep, name), write or workdir, name)
+    m, r, t = run_program(path, "rbm", model, seed)
     cnt = m.mem(m.sym("count"), n * (NV + 1), "u8").reshape(n, NV + 1)[:, :NV]
     rec = (cnt.astype(int) * 2 > keep).astype(np.int64)
     e_in, e_out = int((C != V).sum()), int((rec != V).sum())

@@ -26,13 +26,13 @@ weight noise of emulator.mapper.chipnoise per 4-bit level (noise-aware) or none 
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from emulator.mapper.model import MAX_ROWS, MapError, gain_shift, quantise_weights
+from emulator.workloads.chiprun import run_classifier, save_program
 from emulator.workloads.digits import AGE_MS, DATA, IN_SCALE, load_digits_split
 
 NH = 48                     # hidden units
@@ -382,28 +382,11 @@ step:   ccfg.row0 x1, HH               # the pixel window …
 
 
 def write_program(q, X, d, name="rnn_digits") -> Path:
-    asm, data = program(q, X, name)
-    d = Path(d)
-    d.mkdir(parents=True, exist_ok=True)
-    for f, a in data.items():
-        np.save(d / f, a)
-    (d / f"{name}.s").write_text(asm)
-    return d / f"{name}.s"
+    return save_program(*program(q, X, name), d, name)
 
 
 def run_chip(q, X, model="ideal", seed=1, workdir="/tmp/neurram_rnn", name="rnn_digits", config=None):
-    from emulator.machine import Machine
-
-    path = write_program(q, X, workdir, name)
-    t = time.time()
-    m = Machine(model=model, seed=seed, config=config)
-    m.load(path)
-    r = m.run()
-    if not r.ok:
-        raise RuntimeError(f"rnn program stopped: {r}")
-    out = m.mem(m.sym("out"), len(X) * NCLS, "i16").reshape(len(X), NCLS).astype(np.int64)
-    pred = m.mem(m.sym("pred"), len(X), "u8").astype(np.int64)
-    return out, pred, r, time.time() - t
+    return run_classifier(write_program(q, X, workdir, name), len(X), NCLS, "rnn", model, seed, config)
 
 
 def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_rnn", analog=True, copies=COPIES):
