@@ -98,7 +98,7 @@ def _compile(args) -> int:
     from emulator.mapper import MapError, compile_model, quantise
     from emulator.workloads.digits import load_model
 
-    con = Console(stderr=True)
+    con = Console(stderr=True, soft_wrap=True)
     m = load_model(args.model)
     m.in_scale = args.in_scale
     n_in = m.layers[0].W.shape[0]

@@ -54,7 +54,7 @@ def main(args) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def fail(msg: str) -> int:
         err.print(Text(f"neurram debug: {msg}", style="red"))     # never parsed as markup

@@ -273,10 +273,11 @@ def _print_summary(machine, result, dumps, values, to_stderr: bool = False) -> N
     stop = result.fault if result.stop == "fault" else result.stop
     style = "green" if result.ok else "red"
     con.print(f"[bold]{name}[/]: [{style}]{stop}[/] after {result.cycles:,} cycles "
-              f"= {_time(result.time_s)} at {machine.config.clock_hz / 1e6:g} MHz")
+              f"= {_time(result.time_s)} at {machine.config.clock_hz / 1e6:g} MHz", soft_wrap=True)
     stall_pct = 100 * result.stall_cycles / result.cycles if result.cycles else 0.0
     con.print(f"instructions {result.instructions:,}   stall cycles {result.stall_cycles:,} "
-              f"({stall_pct:.1f} %)   model {machine.config['model']}, seed {machine.config['seed']}")
+              f"({stall_pct:.1f} %)   model {machine.config['model']}, seed {machine.config['seed']}",
+              soft_wrap=True)
     rows = list(_core_rows(machine, result))
     if rows:
         t = Table(title="cores used", title_justify="left")
@@ -327,7 +328,7 @@ def _print_report(rep: dict, to_stderr: bool = False) -> None:
     con.print(t)
     con.print(f"total energy {_eng(e['total_pj'])} (cores {_eng(e['cores_pj'])}, controller "
               f"{_eng(e['controller_pj'])}) over {_time(e['time_s']) if e['time_s'] else '0 s'}, "
-              f"average power {e['average_power_w'] * 1e3:.4g} mW")
+              f"average power {e['average_power_w'] * 1e3:.4g} mW", soft_wrap=True)
     con.print(f"throughput {e['tops']:.4g} TOPS over the run, {e['tops_mvm']:.4g} TOPS while "
               f"MVMs run; efficiency {e['tops_per_w']:.4g} TOPS/W (whole chip), "
               f"{e['tops_per_w_mvm']:.4g} TOPS/W (array + neurons)   [1 MAC = 2 ops; energies "

@@ -102,6 +102,13 @@ def test_json_report_has_the_summary_numbers(capsys, tmp_path):
     assert f"{rep['cores']['7']['busy_cycles']:,}" in out
 
 
+def test_summary_lines_are_not_broken_on_a_narrow_terminal(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    _, out = report(capsys, tmp_path, "demo.s", "y_fwd")
+    first = out.splitlines()[0]
+    assert first.endswith("demo.s: halt after 324,460 cycles = 3.245 ms at 100 MHz")
+
+
 def test_json_to_stdout_is_pure_json(capsys):
     rc, out, err = run_cli(capsys, PROGRAMS / "forward.s", "--json", "-")
     assert rc == 0 and json.loads(out)["stop"] == "halt" and "cycles" in err

@@ -384,7 +384,8 @@ def _cli(argv):
     return args.func(args)
 
 
-def test_batch_file_not_utf8_or_missing(tmp_path, capsys):
+def test_batch_file_not_utf8_or_missing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")        # a narrow terminal must not break the path apart
     bad = tmp_path / "cmds[1].txt"
     bad.write_bytes(b"info regs\np \xff\xfe\n")
     assert _cli(["debug", DEMO, "--batch", str(bad)]) == 1
