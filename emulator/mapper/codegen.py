@@ -97,6 +97,11 @@ class Compiled:
     core_map: str = ""
     extra: dict = field(default_factory=dict)
 
+    @property
+    def n_out(self) -> int:
+        """Outputs per sample in `out` (extra["n_out"] for compilers whose qmodel has no layers)."""
+        return self.extra.get("n_out") or self.qmodel.layers[-1].n_out
+
     def write(self, path) -> Path:
         """Write the program as `path` (a .s file) and its .npy files next to it."""
         path = Path(path)
@@ -350,7 +355,7 @@ def run_compiled(c: Compiled, path, model="ideal", seed=0, config=None, age_s=No
     r = m.run()
     if not r.ok:
         raise RuntimeError(f"{p}: run stopped: {r}")
-    nout = c.qmodel.layers[-1].n_out
+    nout = c.n_out
     out = m.mem(m.sym("out"), c.n * nout, "i16").reshape(c.n, nout)
     pred = m.mem(m.sym("pred"), c.n, "u8")
     return out.astype(np.int64), pred.astype(np.int64), r
