@@ -1,32 +1,51 @@
-"""`neurram compile` and `neurram digits`: the mapper and the digits workload on the command line.
+"""`neurram compile` and the workload commands: the mapper and the paper's workloads on the command line.
 
-    neurram compile MODEL.npz -o prog.s [--inputs X.npy] [--calib X.npy] [--in-scale S] [--age-ms MS] [--map] [--png DIR]
+    neurram compile MODEL.npz -o prog.s [--inputs X.npy] [--calib X.npy] [--in-scale S] [--copies R]
+                    [--age-ms MS] [--replicate N] [--known MASK.npy --steps S --keep K] [--map] [--png DIR]
     neurram digits [--seeds 3] [--n-test N] [--age-ms MS] [--retrain] [--write programs/] [--map] [--png DIR]
-    neurram rbm [--n 40] [--seeds 3] [--write programs/]
-    neurram rnn [--seeds 3] [--n-test N] [--retrain] [--write programs/]
-    neurram cnn [--seeds 3] [--n-test N] [--retrain] [--write programs/]
+    neurram rbm [--n 40] [--seeds 3] [--unknown] [--write programs/] [--map]
+    neurram rnn [--seeds 3] [--n-test N] [--retrain] [--write programs/] [--map]
+    neurram cnn [--seeds 3] [--n-test N] [--retrain] [--write programs/] [--map]
 
-MODEL.npz holds W0, b0, W1, b1, … (float, W is n_in × n_out; every layer but the last has ReLU).
+MODEL.npz is a model file (docs/mapper.md): a __model__ JSON description of dense, conv2d,
+maxpool2d and rnn layers, or of an RBM, with the float arrays beside it — written by
+emulator.mapper.save_model — or plain W0, b0, W1, b1, … (dense layers, ReLU on all but the last).
 """
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
 import numpy as np
 
 
+def _picture_options(p) -> None:
+    p.add_argument("--map", action="store_true",
+                   help="also show the core map grid and the accuracies as terminal graphics")
+    p.add_argument("--png", metavar="DIR", help="also write the same pictures as PNG files into DIR (needs matplotlib)")
+
+
 def register(subparsers) -> None:
-    p = subparsers.add_parser("compile", help="map a numpy network (.npz of W0,b0,W1,b1,…) to an NR48 program",
-                              description=__doc__)
-    p.add_argument("model", help=".npz with W0, b0, W1, b1, … (W: n_in × n_out float)")
+    p = subparsers.add_parser("compile", help="map a numpy model file (.npz, docs/mapper.md) to an NR48 program",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="model file: .npz with a __model__ description (emulator.mapper.save_model) "
+                   "or plain W0, b0, W1, b1, … dense layers")
     p.add_argument("-o", "--output", required=True, help="the .s file to write (its .npy data go next to it)")
-    p.add_argument("--inputs", help=".npy of float inputs (N × n_in) to run as the batch (default: zeros, N=1)")
+    p.add_argument("--inputs", help=".npy of float inputs (N × n_in) to run as the batch (default: zeros, N=1); "
+                   "for an RBM the binary images to recover")
     p.add_argument("--calib", help=".npy of float inputs to calibrate activation ranges (default: --inputs)")
-    p.add_argument("--in-scale", type=float, default=1.0, help="float input per 4-bit input code")
+    p.add_argument("--in-scale", type=float, default=None,
+                   help="float input per input code (default: the model file's; 1.0 for plain W0/b0 files)")
+    p.add_argument("--copies", type=int, default=1, metavar="R",
+                   help="column copies per layer where they fit (a power of two; averages analog noise)")
     p.add_argument("--age-ms", type=int, default=0, help="let the chip age this long after programming")
     p.add_argument("--replicate", type=int, default=1, metavar="N",
                    help="place N copies of the network on idle cores and split the batch across them")
+    p.add_argument("--known", help="RBM: .npy mask (N × n_v) of pixels known to be right (clamped); "
+                   "without it every pixel is resampled (corruption positions unknown)")
+    p.add_argument("--steps", type=int, default=16, help="RBM: Gibbs steps per image (default 16)")
+    p.add_argument("--keep", type=int, default=8, help="RBM: vote over the last K samples (default 8)")
     p.add_argument("--map", action="store_true", help="also show the core map as a coloured 8 × 6 grid")
     p.add_argument("--png", metavar="DIR", help="also write DIR/<name>_cores.png (needs matplotlib)")
     p.set_defaults(func=_compile)
@@ -57,6 +76,7 @@ def register(subparsers) -> None:
     n.add_argument("--retrain", action="store_true", help="retrain both models instead of the shipped weights")
     n.add_argument("--train-seed", type=int, default=None, help="training seed with --retrain (default 0)")
     n.add_argument("--write", metavar="DIR", help=f"also write programs/rnn_digits.s-style program (first 50 digits) into DIR")
+    _picture_options(n)
     n.set_defaults(func=_rnn)
     c = subparsers.add_parser("cnn", help="small CNN (conv 3×3 im2col, vpmax pool, dense) on the digits on the chip")
     c.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
@@ -64,6 +84,7 @@ def register(subparsers) -> None:
     c.add_argument("--retrain", action="store_true", help="retrain both models instead of the shipped weights")
     c.add_argument("--train-seed", type=int, default=None, help="training seed with --retrain (default 0)")
     c.add_argument("--write", metavar="DIR", help="also write the programs/cnn_digits.s-style program (first 20 digits) into DIR")
+    _picture_options(c)
     c.set_defaults(func=_cnn)
 
 
@@ -92,30 +113,75 @@ def _rbm(args) -> int:
     return 0
 
 
+def _npy(path: str, what: str, width: int | None = None) -> np.ndarray:
+    """A 2-D numeric .npy given on the command line, or a MapError naming the file and the problem."""
+    from emulator.mapper import MapError
+
+    try:
+        a = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise MapError(f"{path}: no such file ({what})") from None
+    except (ValueError, OSError) as e:
+        raise MapError(f"{path}: not a .npy array ({what}): {e}") from None
+    if a.dtype.kind not in "biuf" or a.ndim != 2:
+        raise MapError(f"{path}: {what} must be a 2-D numeric array (N × values), got {a.ndim}-D {a.dtype}")
+    if width is not None and a.shape[1] != width:
+        raise MapError(f"{path}: {what} must have {width} values per row (the model's input), got {a.shape[1]}")
+    return a.astype(float)
+
+
 def _compile(args) -> int:
     from rich.console import Console
+    from rich.text import Text
 
     from emulator.mapper import MapError, compile_model, quantise
-    from emulator.workloads.digits import load_model
+    from emulator.mapper.modelfile import load_model
 
     con = Console(stderr=True, soft_wrap=True)
-    m = load_model(args.model)
-    m.in_scale = args.in_scale
-    n_in = m.layers[0].W.shape[0]
-    X = np.load(args.inputs).astype(float) if args.inputs else np.zeros((1, n_in))
-    C = np.load(args.calib).astype(float) if args.calib else X
+    name = Path(args.output).stem
     try:
-        q = quantise(m, C)
-        c = compile_model(q, q.encode(X), name=Path(args.output).stem, age_ms=args.age_ms,
-                          **({"replicate": args.replicate} if args.replicate != 1 else {}))
+        m = load_model(args.model, args.in_scale)
+        kind = type(m).__name__ if type(m).__name__ == "RBM" else type(m.layers[0]).__name__
+        if kind != "Dense" and kind != "Conv2D" and kind != "MaxPool2D" and args.replicate != 1:
+            raise MapError(f"--replicate is for dense and conv models, not a model starting with {kind}")
+        if kind == "RBM":
+            from emulator.mapper.rbm import compile_rbm, quantise_rbm
+
+            n_v = m.W.shape[0]
+            V = _npy(args.inputs, "--inputs (binary images)", n_v) if args.inputs else np.zeros((1, n_v))
+            known = _npy(args.known, "--known (mask of known pixels)", n_v) if args.known else None
+            if known is not None and known.shape != V.shape:
+                raise MapError(f"{args.known}: --known must have the shape of --inputs {V.shape}, got {known.shape}")
+            q = quantise_rbm(m)
+            c = compile_rbm(q, (V > 0).astype(np.int64), None if known is None else known > 0,
+                            steps=args.steps, keep=args.keep, name=name, age_ms=args.age_ms)
+            hint = f"--dump {c.extra['result']}"
+        else:
+            n_in = (int(np.prod(m.in_shape)) if m.in_shape is not None else
+                    m.layers[0].steps * m.layers[0].Wx.shape[0] if kind == "SimpleRNN" else m.layers[0].W.shape[0])
+            X = _npy(args.inputs, "--inputs", n_in) if args.inputs else np.zeros((1, n_in))
+            C = _npy(args.calib, "--calib", n_in) if args.calib else X
+            if kind == "SimpleRNN":
+                from emulator.mapper.rnn import compile_rnn, quantise_rnn
+
+                q = quantise_rnn(m, C, copies=args.copies)
+                c = compile_rnn(q, q.encode(X), name=name, age_ms=args.age_ms)
+            else:
+                q = quantise(m, C, copies=args.copies)
+                c = compile_model(q, q.encode(X), name=name, age_ms=args.age_ms,
+                                  **({"replicate": args.replicate} if args.replicate != 1 else {}))
+            hint = "--dump out::i16 --dump pred"
+        path = c.write(args.output)
     except MapError as e:
-        con.print(f"[red]neurram compile: {e}[/]")
+        con.print(Text(f"neurram compile: {e}", style="red"))
         return 1
-    path = c.write(args.output)
+    except OSError as e:
+        con.print(Text(f"neurram compile: cannot write {args.output}: {e.strerror or e}", style="red"))
+        return 1
     print(c.core_map)
-    _pictures(args, c.slots, None, Path(args.output).stem)
+    _pictures(args, _slot_cores(c.slots), None, name)
     print(f"wrote {path} and {', '.join(c.data)}")
-    print(f"run:  neurram run {path} --dump out::i16 --dump pred")
+    print(f"run:  neurram run {path} {hint}")
     return 0
 
 
@@ -173,7 +239,7 @@ def _digits(args) -> int:
         levels[1][1][k] = r["analog"]
         if args.single:
             levels[2][1][k] = r["analog1"]
-    _pictures(args, rows[0][1]["slots"], levels, "digits")
+    _pictures(args, _slot_cores(rows[0][1]["slots"]), levels, "digits")
     r = rows[0][1]
     con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
@@ -218,6 +284,11 @@ def _classifier_table(args, W, title: str, noise_label: str) -> int:
     con.print(tab)
     r = rows[0][1]
     con.print(W.core_map(r["q"]))
+    levels = [("chip ideal", {}), ("chip analog", {})]
+    for noise, x in rows:
+        k = "noise-aware" if noise else "plain"
+        levels[0][1][k], levels[1][1][k] = [x["ideal"]], x["analog"]
+    _pictures(args, W.cores(r["q"]), levels if seeds else levels[:1], W.NAME)
     con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
               f"{sum(x[1]['wall'] for x in rows):.1f} s")
@@ -238,13 +309,19 @@ def _cnn(args) -> int:
                              f"{K.NPOOL}→10)", "noise-aware (chip σ)")
 
 
-def _pictures(args, slots, levels, name) -> None:
-    """--map: rich core grid (+ accuracy bars); --png DIR: the same as PNG files (optional matplotlib)."""
+def _slot_cores(slots) -> list:
+    from emulator.mapper.pictures import slots_cores
+
+    return slots_cores(slots)
+
+
+def _pictures(args, cores, levels, name) -> None:
+    """--map: rich core grid (+ accuracy bars); --png DIR: the same as PNG files (optional matplotlib).
+    cores: [(core, label, utilisation)] (pictures.slots_cores for a mapper program)."""
     from rich.console import Console
 
     from emulator.mapper import pictures as PIC
 
-    cores = PIC.slots_cores(slots)
     if getattr(args, "map", False):
         con = Console()
         con.print(PIC.core_grid(cores, f"{name} core map"))

@@ -40,3 +40,12 @@ def test_png_files_when_matplotlib_is_installed(tmp_path):
     for path in (c, a):
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_cnn_and_rnn_commands_draw_their_core_map(capsys):
+    from emulator.cli import main
+    for cmd, label in (("cnn", "1 fc"), ("rnn", "0 rnn")):
+        assert main([cmd, "--n-test", "12", "--seeds", "1", "--map"]) == 0
+        out = capsys.readouterr().out
+        assert f"{cmd} core map: " in out and label in out
+        assert "chip analog" in out and "noise-aware" in out and "plain" in out

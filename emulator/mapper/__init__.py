@@ -1,7 +1,12 @@
 """The NR48 mapper: numpy networks → readable NR48 assembly + .npy weight codes (docs/mapper.md)."""
-from .model import Dense, MapError, Model, QDense, QModel, quantise, reference, split_even
+from .model import (Conv2D, Dense, MapError, MaxPool2D, Model, QConv, QDense, QModel, QPool, quantise,
+                    reference, split_even)
 from .codegen import Compiled, balance_rows, compile_model, core_map_text, measure_cycles, place, run_compiled
+from .modelfile import ModelFileError, load_model, save_model
+from .rnn import QRNNModel, SimpleRNN, compile_rnn, quantise_rnn
+from .rnn import reference as rnn_reference
 
-__all__ = ["Dense", "MapError", "Model", "QDense", "QModel", "quantise", "reference", "split_even",
-           "Compiled", "balance_rows", "compile_model", "core_map_text", "measure_cycles", "place",
-           "run_compiled"]
+__all__ = ["Conv2D", "Dense", "MapError", "MaxPool2D", "Model", "QConv", "QDense", "QModel", "QPool",
+           "quantise", "reference", "split_even", "Compiled", "balance_rows", "compile_model",
+           "core_map_text", "measure_cycles", "place", "run_compiled", "ModelFileError", "load_model",
+           "save_model", "QRNNModel", "SimpleRNN", "compile_rnn", "quantise_rnn", "rnn_reference"]

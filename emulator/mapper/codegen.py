@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import MAX_COLS, MAX_ROWS, MapError, QModel
+from .model import MAX_COLS, MAX_ROWS, MapError, QConv, QDense, QModel, QPool, has_weights
 
 N_CORES = 48
 # scan cost by chain position (H shifts 1,3,5,6,4,2): cheapest positions first, chains interleaved
@@ -40,7 +40,7 @@ def place(q: QModel, cores=None, replicate=1) -> list[Slot]:
     the next cores in the cheapest-scan order, so the replicas' cores sit on different chains
     where possible)."""
     order = list(cores) if cores is not None else CORE_ORDER
-    need = [(k, L) for k, L in enumerate(q.layers)]
+    need = [(k, L) for k, L in enumerate(q.layers) if has_weights(L)]
     total = sum(len(L.segments) * len(L.colblocks) for _, L in need)
     if replicate < 1:
         raise MapError(f"replicate must be ≥ 1, got {replicate}")
@@ -119,6 +119,21 @@ def _mask(cores):
 PAD_CODE = 112      # largest |code| of a balancing row (the weight code range)
 
 
+def _spread(deficit, P: int) -> np.ndarray:
+    """P balancing rows (int8) whose codes add up to each column's deficit of Σ|code|, as evenly
+    as possible (partial balance when P rows of ≤ PAD_CODE cannot cover it)."""
+    d = np.minimum(np.asarray(deficit, np.int64), P * PAD_CODE)
+    base, rem = d // max(P, 1), d % max(P, 1)
+    return (np.tile(base, (P, 1)) + (np.arange(P)[:, None] < rem[None, :])).astype(np.int8)
+
+
+def pad_rows(block, P: int) -> np.ndarray:
+    """P balancing rows for a block of weight codes (rows × columns) on its own core: they bring
+    every column's Σ|code| up to the block's largest (see balance_rows)."""
+    tot = np.abs(np.asarray(block, np.int64)).sum(0)
+    return _spread(tot.max() - tot, P)
+
+
 def balance_rows(q: QModel, slots: list[Slot]) -> dict:
     """Column-total balancing rows (docs/mapper.md): voltage-mode sensing divides each output
     line by its total conductance Σ(G⁺+G⁻) and references the gain to the window's mean total,
@@ -130,6 +145,8 @@ def balance_rows(q: QModel, slots: list[Slot]) -> dict:
     same for every column block of a segment, ≤ 128 − rows)."""
     out = {}
     for k, L in enumerate(q.layers):
+        if not has_weights(L):
+            continue
         for si, (r0, nr) in enumerate(L.segments):
             need, deficits = 0, {}
             for bi, (c0, nc) in enumerate(L.colblocks):
@@ -141,14 +158,36 @@ def balance_rows(q: QModel, slots: list[Slot]) -> dict:
             P = min(need, MAX_ROWS - nr)
             if P <= 0:
                 continue
-            blocks = {}
-            for bi, d in deficits.items():
-                d = np.minimum(d, P * PAD_CODE)          # partial balance when rows run out
-                base, rem = d // P, d % P
-                pad = np.tile(base, (P, 1)) + (np.arange(P)[:, None] < rem[None, :])
-                blocks[bi] = pad.astype(np.int8)
-            out[(k, si)] = (P, blocks)
+            out[(k, si)] = (P, {bi: _spread(d, P) for bi, d in deficits.items()})
     return out
+
+
+def _describe(q: QModel) -> str:
+    kinds = {type(L) for L in q.layers}
+    if kinds == {QDense}:
+        return f"{len(q.layers)} dense layers"
+    return " → ".join("pool" if isinstance(L, QPool) else "conv" if isinstance(L, QConv) else "dense"
+                      for L in q.layers)
+
+
+def _pool_passes(L: QPool) -> list:
+    """The vpmax passes of a max-pool on a (y, x, c) map: log2(size) passes over x pairs (groups
+    of C), then as many over y pairs (groups of a row); [(direction, group, outputs, dst label)]."""
+    (H, W, C), m = L.in_shape, L.size.bit_length() - 1
+    out, h, w = [], H, W
+    for j in range(2 * m):
+        if j < m:
+            w //= 2
+            g, d = C, "x"
+        else:
+            h //= 2
+            g, d = w * C, "y"
+        out.append((d, g, h * w * C, f"{L.name}_fmap" if j == 2 * m - 1 else f"{L.name}_t{j}"))
+    return out
+
+
+def _copy_u8(dst: str, src: str, comment: str) -> str:
+    return f"        vsra.u8 {dst}, {src}, 0          # {comment}"
 
 
 def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=True,
@@ -158,15 +197,24 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
     the vector unit adds the partial sums and applies ReLU/requantise; the last layer's i16
     outputs go to `out` (N × n_out) and their argmax to `pred` (N bytes).  With `balance`
     every core also gets zero-input rows that equalise its column totals (balance_rows).
+    A conv layer loops over its output positions: the vector unit copies each position's patch
+    out of the input feature map (im2col on the chip) into the segment input buffers, the cores
+    run, the requantised channels go to the layer's feature map `<name>_fmap` (u8, y, x, c);
+    a max-pool is `vpmax.u8` passes over the feature map.
     `replicate` = R > 1 places R copies of the network on otherwise idle cores (data parallelism):
     each loop iteration runs R samples, one per replica, whose scans and MVMs overlap; the batch
-    is padded with zero rows to a multiple of R (the padding's results are ignored)."""
+    is padded with zero rows to a multiple of R (the padding's results are ignored).  Dense-only
+    models."""
     inputs = np.ascontiguousarray(inputs, np.uint8)
     n = inputs.shape[0]
     L0 = q.layers[0]
-    if inputs.ndim != 2 or inputs.shape[1] != L0.n_rows:
-        raise MapError(f"inputs must be N × {L0.n_rows} codes (QModel.encode), got {inputs.shape}")
+    if inputs.ndim != 2 or inputs.shape[1] != q.rows_in:
+        raise MapError(f"inputs must be N × {q.rows_in} codes (QModel.encode), got {inputs.shape}")
     R = int(replicate)
+    spatial = any(not type(L) is QDense for L in q.layers)
+    if spatial and R != 1:
+        raise MapError(f"replicate={R}: data-parallel replication is for dense-only models "
+                       "(a conv layer's position loop runs on one set of cores)")
     slots = place(q, cores, R) if R != 1 else place(q, cores)
     n_run = n
     if R > 1 and n % R:
@@ -178,19 +226,24 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
     padn = lambda k, si: pads.get((k, si), (0, {}))[0]
     last = q.layers[-1]
     nout = last.n_out
-    # the first layer's input rows: each segment's rows followed by its balancing rows' zeros
+    # the input rows: a first dense layer's segments, each followed by its balancing rows'
+    # zeros; a first conv / pool layer reads the image codes as they are
     xoff, parts, o = [], [], 0
-    for si, (r0, nr) in enumerate(L0.segments):
-        xoff.append(o)
-        parts += [inputs[:, r0:r0 + nr], np.zeros((n_run, padn(0, si)), np.uint8)]
-        o += nr + padn(0, si)
+    if type(L0) is QDense:
+        for si, (r0, nr) in enumerate(L0.segments):
+            xoff.append(o)
+            parts += [inputs[:, r0:r0 + nr], np.zeros((n_run, padn(0, si)), np.uint8)]
+            o += nr + padn(0, si)
+    else:
+        parts, o = [inputs], inputs.shape[1]
     xrow = o
     data = {f"{name}_x.npy": np.ascontiguousarray(np.concatenate(parts, 1))}
     A = []                         # assembly lines
     cm = core_map_text(q, slots)
+    what = ("bias inputs and balancing zeros included" if type(L0) is QDense
+            else "image codes, y, x, c")
     A += [f"# {name}.s — generated by the NR48 mapper (emulator.mapper); edit freely.",
-          "#", f"# {len(q.layers)} dense layers, batch of {n} inputs (x: {n} × {xrow} u8 codes, "
-          "bias inputs and balancing zeros included).",
+          "#", f"# {_describe(q)}, batch of {n} inputs (x: {n} × {xrow} u8 codes, {what}).",
           "# Results: out (N × %d i16 logits), pred (N u8 argmax)." % nout,
           "#", "# Core map:"] + ["#   " + l for l in cm.splitlines()] + ["#"]
     if R > 1:
@@ -198,6 +251,16 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
               f"i … i+{R - 1}, one per replica", f"# (batch padded to {n_run}); their scans and "
               "MVMs overlap.  Replica r's buffers are prefixed r<r>_.", "#"]
     for k, L in enumerate(q.layers):
+        if isinstance(L, QPool):
+            (H, W, C), (Ho, Wo, _) = L.in_shape, L.out_shape
+            A.append(f"# {L.name}: {L.size}×{L.size} max-pool of the {H}×{W}×{C} codes → {Ho}×{Wo}×{C} "
+                     f"({L.name}_fmap), vpmax.u8 over x pairs then y pairs")
+            continue
+        if isinstance(L, QConv):
+            (H, W, C), (Ho, Wo, Co) = L.in_shape, L.out_shape
+            A.append(f"# {L.name}: conv {L.kh}×{L.kw}, stride {L.stride}, padding {L.pad}, over the {H}×{W}×{C} "
+                     f"codes → {Ho}×{Wo}×{Co} ({L.name}_fmap); per output position the vector unit "
+                     f"copies the {L.kh}×{L.kw}×{C} patch (im2col) into the segment inputs; then as a dense layer:")
         A.append(f"# {L.name}: {L.n_in} inputs + {L.n_bias} bias rows (inputs {L.bias_input}) → "
                  f"{L.n_out} outputs; {L.in_bits}-bit unsigned inputs; neuron y = round({L.gain}·acc"
                  f"/2^{L.gshift}) per segment" + (f" and copy (×{L.rep}, summed)" if L.rep > 1 else "") + "; "
@@ -218,6 +281,8 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
     A += ["", "        .data"]
     A.append(f"x:      .npy \"{name}_x.npy\", u8")
     for k, L in enumerate(q.layers):
+        if not has_weights(L):
+            continue
         # one .npy per layer: the core blocks in slot order, each row-major (weights, then pads)
         blocks = []
         for s in rsl(k, 0):
@@ -228,31 +293,53 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
         data[f"{name}_{L.name}_w.npy"] = np.concatenate(blocks).astype(np.int8)
         A.append(f"{L.name}_w: .npy \"{name}_{L.name}_w.npy\", i8")
     A.append("        .align 2")
+
+    def in_buffers(k, r, src):
+        """Layer k's segment input buffers: activation bytes, bias inputs, balancing zeros."""
+        L, B = q.layers[k], []
+        for si, (r0, nr) in enumerate(L.segments):
+            na = max(0, min(r0 + nr, L.n_in) - r0)
+            bias = [L.bias_input[i - L.n_in] for i in range(max(r0, L.n_in), r0 + nr)]
+            B.append(f"{nm(r, L.name)}_in{si}: .zero {na}         # {L.name} segment {si} inputs: "
+                     f"{src} {r0}…{r0 + na - 1} (u8) …")
+            if bias:
+                B.append(f"        .byte {', '.join(map(str, bias))}   # … bias inputs")
+            if padn(k, si):
+                B.append(f"        .zero {padn(k, si)}   # … zeros for the balancing rows")
+        return B + ["        .align 2"]
+
+    if isinstance(L0, QConv):
+        A += in_buffers(0, 0, f"{L0.name} patch rows")
     for r in range(R):
       for k, L in enumerate(q.layers):
-        for s in rsl(k, r):
-            A.append(f"{nm(r, L.name)}_p{s.seg}_{s.blk}: .zero {2 * s.cols * s.rep}       # core {s.core} partials (i16)"
-                     + (f", {s.rep} copies" if s.rep > 1 else ""))
-        A.append(f"{nm(r, L.name)}_sum: .zero {2 * L.n_out}")
-        if L.residual is not None:
-            A.append(f"{nm(r, L.name)}_res: .zero {2 * L.n_out}   # scaled residual (i16)")
-        if k < len(q.layers) - 1:
+        if isinstance(L, (QConv, QPool)):
+            if isinstance(L, QConv) and L.pad:
+                Hp, Wp, C = L.padded_shape
+                A.append(f"{L.name}_src: .zero {Hp * Wp * C}     # {L.name} input, zero padded to {Hp}×{Wp}×{C}")
+            if isinstance(L, QPool):
+                for i, (d, _, cnt, dst) in enumerate(_pool_passes(L)[:-1]):
+                    A.append(f"{dst}: .zero {cnt}    # pooling pass {i + 1} (max over {d} pairs)")
+            A += [f"{L.name}_fmap: .zero {int(np.prod(L.out_shape))}     # {L.name} output codes ({'×'.join(map(str, L.out_shape))}, y, x, c)",
+                  "        .align 2"]
+        if has_weights(L):
+            for s in rsl(k, r):
+                A.append(f"{nm(r, L.name)}_p{s.seg}_{s.blk}: .zero {2 * s.cols * s.rep}       # core {s.core} partials (i16)"
+                         + (f", {s.rep} copies" if s.rep > 1 else ""))
+            A.append(f"{nm(r, L.name)}_sum: .zero {2 * L.n_out}")
+            if L.residual is not None:
+                A.append(f"{nm(r, L.name)}_res: .zero {2 * L.n_out}   # scaled residual (i16)")
+        if k < len(q.layers) - 1 and has_weights(q.layers[k + 1]):
             nxt = q.layers[k + 1]
-            for si, (r0, nr) in enumerate(nxt.segments):
-                na = max(0, min(r0 + nr, nxt.n_in) - r0)
-                bias = [nxt.bias_input[i - nxt.n_in] for i in range(max(r0, nxt.n_in), r0 + nr)]
-                A.append(f"{nm(r, nxt.name)}_in{si}: .zero {na}         # {nxt.name} segment {si} inputs: "
-                         f"{L.name} output codes {r0}…{r0 + na - 1} (u8) …")
-                if bias:
-                    A.append(f"        .byte {', '.join(map(str, bias))}   # … bias inputs")
-                if padn(k + 1, si):
-                    A.append(f"        .zero {padn(k + 1, si)}   # … zeros for the balancing rows")
-            A.append("        .align 2")
+            src = (f"{nxt.name} patch rows" if isinstance(nxt, QConv) else
+                   f"{L.name} output codes" if type(L) is QDense else f"{L.name}_fmap")
+            A += in_buffers(k + 1, r, src)
     A += [f"out:    .zero N * NOUT * 2", "pred:   .zero N", "", "        .text", "_start:"]
     allc = [s.core for s in slots]
     A += [f"        li      x1, {_mask(allc)}", "        cpon    x1                  # the used cores; the rest stay off"]
     for r in range(R):
      for k, L in enumerate(q.layers):
+        if not has_weights(L):
+            continue
         A.append(f"        # ---- {L.name}: configure and program its cores" + (f" (replica {r})" if R > 1 else ""))
         o = 0
         for s in rsl(k, r):
@@ -280,48 +367,126 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
                 f"        la      x8, {nm(r, L.name)}_res", "        vmuls.i16 x8, x7, x9",
                 f"        vsra.i16 x8, x8, {L.res_shift}", "        vadd.i16 x6, x6, x8    # saturating add"]
 
-    for k, L in enumerate(q.layers):
-        ls = [s for s in slots if s.layer == k]
-        A.append(f"        # ---- {L.name}" + (f" (all {R} replicas)" if R > 1 else ""))
+    def scan_mvm(k, L):
+        """Scan every segment's inputs in, one mvm.fwd over the layer's cores, scan partials out."""
+        ls, B = [s for s in slots if s.layer == k], []
         for s in ls:
-            if k == 0:
+            if k == 0 and type(L) is QDense:
                 off = xoff[s.seg] + s.replica * xrow
-                A.append(f"        addi    x3, x10, {off}" if off else "        mv      x3, x10")
+                B.append(f"        addi    x3, x10, {off}" if off else "        mv      x3, x10")
             else:
-                A.append(f"        la      x3, {nm(s.replica, L.name)}_in{s.seg}")
-            A.append(f"        hin.u8  c{s.core}, x3")
-        A += [f"        li      x4, {_mask([s.core for s in ls])}", "        mvm.fwd x4"]
+                B.append(f"        la      x3, {nm(s.replica, L.name)}_in{s.seg}")
+            B.append(f"        hin.u8  c{s.core}, x3")
+        B += [f"        li      x4, {_mask([s.core for s in ls])}", "        mvm.fwd x4"]
         for s in ls:
-            A += [f"        la      x5, {nm(s.replica, L.name)}_p{s.seg}_{s.blk}", f"        vout.i16 c{s.core}, x5"]
-        A.append("        sync    x4")
+            B += [f"        la      x5, {nm(s.replica, L.name)}_p{s.seg}_{s.blk}", f"        vout.i16 c{s.core}, x5"]
+        return B + ["        sync    x4"]
+
+    def combine(k, L, r):
+        """Sum the column copies and the segments' partials into <layer>_sum; leaves x6 on it."""
+        Ln, B = nm(r, L.name), []
+        for s in rsl(k, r):
+            h = s.cols * s.rep
+            while h > s.cols:          # sum the copies: add the upper half onto the lower half
+                h //= 2
+                B += [f"        setvli  {h}", f"        la      x5, {Ln}_p{s.seg}_{s.blk}",
+                      f"        addi    x8, x5, {2 * h}", f"        vadd.i16 x5, x5, x8    # copies"]
+        for bi, (c0, nc) in enumerate(L.colblocks):
+            B += [f"        setvli  {nc}", f"        la      x6, {Ln}_sum + {2 * c0}",
+                  f"        la      x7, {Ln}_p0_{bi}"]
+            if len(L.segments) == 1:
+                B.append("        vsra.i16 x6, x7, 0          # copy")
+            for si in range(1, len(L.segments)):
+                B += [f"        la      x8, {Ln}_p{si}_{bi}",
+                      f"        vadd.i16 x6, {'x7' if si == 1 else 'x6'}, x8    # + segment {si}"]
+        B += [f"        setvli  {L.n_out}", f"        la      x6, {Ln}_sum"]
+        if L.residual is not None and L.residual_at == "pre":
+            B += residual(L, r)
+        return B
+
+    def requant(L, r):
+        B = ["        vrelu.i16 x6, x6", f"        vsra.i16 x6, x6, {L.part_shift + L.rep_shift}"]
+        if L.residual is not None and L.residual_at == "post":
+            B += residual(L, r)
+        return B + [f"        vclipu.i16 x6, x6, {L.out_bits}"]
+
+    def fmap_of(k):
+        """Where layer k reads its (unpadded) input feature map / flat codes from."""
+        return None if k == 0 else f"{q.layers[k - 1].name}_fmap"
+
+    def la(reg, addr, comment=""):
+        c = f"          # {comment}" if comment else ""
+        return f"        mv      {reg}, x10{c}" if addr is None else f"        la      {reg}, {addr}{c}"
+
+    def conv_stage(k, L):
+        (H, W, C), (Hp, Wp, _), (Ho, Wo, Co) = L.in_shape, L.padded_shape, L.out_shape
+        Ln = L.name
+        B = [f"        # ---- {Ln}: conv {L.kh}×{L.kw} over {H}×{W}×{C} → {Ho}×{Wo}×{Co}, "
+                         f"one output position at a time"]
+        base = fmap_of(k)
+        if L.pad:
+            B += [f"        setvli  {W * C}", la("x5", base, "input rows …"),
+                  f"        la      x6, {Ln}_src + {(L.pad * Wp + L.pad) * C}", f"        li      x7, {H}",
+                  f"{Ln}_pad:" + _copy_u8("x6", "x5", f"… into the interior of the padded {Hp}×{Wp} map")[7:],
+                  f"        addi    x5, x5, {W * C}", f"        addi    x6, x6, {Wp * C}",
+                  "        addi    x7, x7, -1", f"        bnez    x7, {Ln}_pad"]
+            base = f"{Ln}_src"
+        B += [la("x15", base, "x15: the patch's top-left input code"),
+              f"        la      x1, {Ln}_fmap          # x1: this position's output channels",
+              f"        li      x14, {Ho}                # x14: rows left", f"{Ln}_y:  li      x2, {Wo}     # x2: columns left",
+              f"{Ln}_x:"]
+        vl = None
+        for dy in range(L.kh):         # im2col: patch row dy = kw·C consecutive input codes
+            j0, off = dy * L.kw * C, dy * Wp * C
+            for si, (r0, nr) in enumerate(L.segments):
+                lo, hi = max(j0, r0), min(j0 + L.kw * C, r0 + nr, L.n_in)
+                if lo >= hi:
+                    continue
+                if hi - lo != vl:
+                    vl = hi - lo
+                    B.append(f"        setvli  {vl}")
+                B += [f"        addi    x5, x15, {off + lo - j0}", f"        la      x6, {Ln}_in{si} + {lo - r0}",
+                      _copy_u8("x6", "x5", f"patch row {dy}" + (f" → segment {si}" if len(L.segments) > 1 else ""))]
+        B += scan_mvm(k, L) + combine(k, L, 0) + requant(L, 0)
+        B += ["        vcvt.u8.i16 x1, x6          # the position's channels → fmap",
+              f"        addi    x1, x1, {Co}", f"        addi    x15, x15, {L.stride * C}",
+              "        addi    x2, x2, -1", f"        bnez    x2, {Ln}_x",
+              f"        addi    x15, x15, {(L.stride * Wp - Wo * L.stride) * C}",
+              "        addi    x14, x14, -1", f"        bnez    x14, {Ln}_y"]
+        return B
+
+    def pool_stage(k, L):
+        (H, W, C), s = L.in_shape, L.size
+        B, src = [f"        # ---- {L.name}: {s}×{s} max-pool, {H}×{W}×{C} → {'×'.join(map(str, L.out_shape))}"], fmap_of(k)
+        for d, g, cnt, dst in _pool_passes(L):
+            B += [f"        setvli  {cnt}", la("x5", src), f"        la      x6, {dst}",
+                  f"        li      x7, {g}", f"        vpmax.u8 x6, x5, x7          # max over {d} pairs"]
+            src = dst
+        return B
+
+    for k, L in enumerate(q.layers):
+        if isinstance(L, QPool):
+            A += pool_stage(k, L)
+            continue
+        if isinstance(L, QConv):
+            A += conv_stage(k, L)
+            continue
+        A.append(f"        # ---- {L.name}" + (f" (all {R} replicas)" if R > 1 else ""))
+        if k > 0 and type(q.layers[k - 1]) is not QDense:          # flat feature map → segment inputs
+            for si, (r0, nr) in enumerate(L.segments):
+                na = max(0, min(r0 + nr, L.n_in) - r0)
+                if na:
+                    A += [f"        setvli  {na}", f"        la      x5, {fmap_of(k)} + {r0}",
+                          f"        la      x6, {L.name}_in{si}", _copy_u8("x6", "x5", f"codes {r0}…{r0 + na - 1}")]
+        A += scan_mvm(k, L)
         for r in range(R):
           Ln = nm(r, L.name)
           if R > 1:
               A.append(f"        # {L.name}, replica {r}: sample i+{r}")
-          for s in rsl(k, r):
-            h = s.cols * s.rep
-            while h > s.cols:          # sum the copies: add the upper half onto the lower half
-                h //= 2
-                A += [f"        setvli  {h}", f"        la      x5, {Ln}_p{s.seg}_{s.blk}",
-                      f"        addi    x8, x5, {2 * h}", f"        vadd.i16 x5, x5, x8    # copies"]
-          for bi, (c0, nc) in enumerate(L.colblocks):
-            A += [f"        setvli  {nc}", f"        la      x6, {Ln}_sum + {2 * c0}",
-                  f"        la      x7, {Ln}_p0_{bi}"]
-            if len(L.segments) == 1:
-                A.append("        vsra.i16 x6, x7, 0          # copy")
-            for si in range(1, len(L.segments)):
-                A += [f"        la      x8, {Ln}_p{si}_{bi}",
-                      f"        vadd.i16 x6, {'x7' if si == 1 else 'x6'}, x8    # + segment {si}"]
-          A.append(f"        setvli  {L.n_out}")
-          A.append(f"        la      x6, {Ln}_sum")
-          if L.residual is not None and L.residual_at == "pre":
-            A += residual(L, r)
+          A += combine(k, L, r)
           if k < len(q.layers) - 1:
             nxt = q.layers[k + 1]
-            A += ["        vrelu.i16 x6, x6", f"        vsra.i16 x6, x6, {L.part_shift + L.rep_shift}"]
-            if L.residual is not None and L.residual_at == "post":
-                A += residual(L, r)
-            A += [f"        vclipu.i16 x6, x6, {L.out_bits}"]
+            A += requant(L, r)
             for si, (r0, nr) in enumerate(nxt.segments):
                 na = max(0, min(r0 + nr, nxt.n_in) - r0)
                 if not na:

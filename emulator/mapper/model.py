@@ -32,11 +32,68 @@ class Dense:
     residual_at: str = "pre"        # "pre": before the ReLU; "post": after it (before the clip)
 
     def forward(self, x, res=None):
-        y = x @ self.W + (0 if self.b is None else self.b)
+        y = x.reshape(len(x), -1) @ self.W + (0 if self.b is None else self.b)
         if res is not None and self.residual_at == "pre":
             y = y + res
         y = np.maximum(y, 0) if self.relu else y
         return y + res if res is not None and self.residual_at == "post" else y
+
+
+def patches(x, kh: int, kw: int, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """im2col: N × H × W × C feature maps → N × Ho × Wo × (kh·kw·C) patches, zero padded,
+    patch order (dy, dx, c) — the row order of a Conv2D weight reshaped to (kh·kw·C) × C_out."""
+    x = np.asarray(x)
+    if pad:
+        x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    n, H, W, C = x.shape
+    ho, wo = (H - kh) // stride + 1, (W - kw) // stride + 1
+    cols = [x[:, dy:dy + stride * (ho - 1) + 1:stride, dx:dx + stride * (wo - 1) + 1:stride]
+            for dy in range(kh) for dx in range(kw)]
+    return np.concatenate(cols, -1) if cols else np.zeros((n, ho, wo, 0), x.dtype)
+
+
+def max_pool(x, size: int) -> np.ndarray:
+    """size × size max-pool (stride = size) of N × H × W × C feature maps (H, W divisible)."""
+    n, H, W, C = x.shape
+    return x.reshape(n, H // size, size, W // size, size, C).max((2, 4))
+
+
+@dataclass
+class Conv2D:
+    """2-D convolution over (H, W, C) feature maps, mapped as a dense layer over im2col patches."""
+    W: np.ndarray                   # kh × kw × C_in × C_out float
+    b: np.ndarray | None = None     # C_out float
+    stride: int = 1
+    padding: int = 0                # zero padding on every side
+    relu: bool = True
+    name: str = ""
+
+    def out_shape(self, shape) -> tuple:
+        H, W, _ = shape
+        kh, kw = self.W.shape[:2]
+        return ((H + 2 * self.padding - kh) // self.stride + 1,
+                (W + 2 * self.padding - kw) // self.stride + 1, self.W.shape[3])
+
+    def forward(self, x):
+        kh, kw, ci, co = self.W.shape
+        p = patches(x, kh, kw, self.stride, self.padding)
+        y = p @ self.W.reshape(kh * kw * ci, co) + (0 if self.b is None else self.b)
+        return np.maximum(y, 0) if self.relu else y
+
+
+@dataclass
+class MaxPool2D:
+    """size × size max-pool, stride = size (the vector unit's pairwise vpmax, log2(size) passes
+    per direction, so size is a power of two)."""
+    size: int = 2
+    name: str = ""
+
+    def out_shape(self, shape) -> tuple:
+        H, W, C = shape
+        return H // self.size, W // self.size, C
+
+    def forward(self, x):
+        return max_pool(x, self.size)
 
 
 @dataclass
@@ -45,8 +102,12 @@ class Model:
     in_scale: float = 1.0           # float input = in_scale · input code
     in_bits: int = 4
     act_bits: int = 4
+    in_shape: tuple | None = None   # (H, W, C) for models that start with Conv2D / MaxPool2D
 
     def forward(self, x):
+        x = np.asarray(x, float)
+        if self.in_shape is not None:
+            x = x.reshape(len(x), *self.in_shape)
         outs = []
         for L in self.layers:
             res = outs[L.residual] if getattr(L, "residual", None) is not None else None
@@ -54,12 +115,86 @@ class Model:
             outs.append(x)
         return x
 
+    def shapes(self) -> list:
+        """Check that the layers chain and return every layer's output shape ((H, W, C) for
+        feature maps, (n,) for vectors); raises MapError naming the layer and what it expected."""
+        shape = tuple(self.in_shape) if self.in_shape is not None else None
+        if shape is not None and (len(shape) != 3 or min(shape) < 1):
+            raise MapError(f"in_shape must be (H, W, C) with positive sizes, got {self.in_shape}")
+        if not self.layers:
+            raise MapError("the model has no layers")
+        out = []
+        for k, L in enumerate(self.layers):
+            name = getattr(L, "name", "") or f"L{k + 1}"
+            if not name.isidentifier():
+                raise MapError(f"layer {k}: name {name!r} must be an identifier (it names buffers and labels)")
+            if isinstance(L, (Conv2D, MaxPool2D)):
+                what = "conv2d" if isinstance(L, Conv2D) else "max-pool"
+                if shape is None or len(shape) != 3:
+                    raise MapError(f"{name}: a {what} layer needs an (H, W, C) feature map as input; "
+                                   + ("give the model an in_shape" if k == 0 else
+                                      f"layer {k - 1} produces a flat vector"))
+                if k == len(self.layers) - 1:
+                    raise MapError(f"{name}: the last layer must be dense (it produces the logits)")
+            if isinstance(L, Conv2D):
+                W = np.asarray(L.W)
+                if W.ndim != 4:
+                    raise MapError(f"{name}: conv2d weights must be kh × kw × C_in × C_out, got shape {W.shape}")
+                if W.shape[2] != shape[2]:
+                    raise MapError(f"{name}: conv2d expects {W.shape[2]} input channels, its input has {shape[2]}")
+                if L.stride < 1 or L.padding < 0:
+                    raise MapError(f"{name}: stride must be ≥ 1 and padding ≥ 0")
+                if L.b is not None and np.shape(L.b) != (W.shape[3],):
+                    raise MapError(f"{name}: bias must have {W.shape[3]} values, got shape {np.shape(L.b)}")
+                if not L.relu:
+                    raise MapError(f"{name}: conv2d layers need relu (unsigned activation codes)")
+                shape = L.out_shape(shape)
+                if min(shape[:2]) < 1:
+                    raise MapError(f"{name}: a {W.shape[0]}×{W.shape[1]} kernel does not fit the padded input")
+            elif isinstance(L, MaxPool2D):
+                s = L.size
+                if s < 2 or s & (s - 1):
+                    raise MapError(f"{name}: max-pool size must be a power of two ≥ 2 (pairwise vpmax), got {s}")
+                if shape[0] % s or shape[1] % s:
+                    raise MapError(f"{name}: a {s}×{s} max-pool needs H and W divisible by {s}, "
+                                   f"the input is {shape[0]}×{shape[1]}")
+                shape = L.out_shape(shape)
+            elif isinstance(L, Dense):
+                W = np.asarray(L.W)
+                if W.ndim != 2:
+                    raise MapError(f"{name}: dense weights must be n_in × n_out, got shape {W.shape}")
+                n = int(np.prod(shape)) if shape is not None else W.shape[0]
+                if W.shape[0] != n:
+                    raise MapError(f"{name}: dense layer has {W.shape[0]} inputs, its input has {n} values"
+                                   + (f" (the {'×'.join(map(str, shape))} feature map, flattened y, x, c)"
+                                      if shape is not None and len(shape) == 3 else ""))
+                if L.b is not None and np.shape(L.b) != (W.shape[1],):
+                    raise MapError(f"{name}: bias must have {W.shape[1]} values, got shape {np.shape(L.b)}")
+                shape = (W.shape[1],)
+            else:
+                raise MapError(f"layer {k}: the mapper cannot place a {type(L).__name__} here")
+            out.append(shape)
+        return out
+
 
 def quantise_weights(W, wbits=4):
     """Symmetric per-layer quantisation to integer levels ±(2^(wbits−1)−1); returns (levels, scale)."""
     qmax = 2 ** (wbits - 1) - 1
     s = float(np.max(np.abs(W))) / qmax or 1.0
     return np.clip(np.round(W / s), -qmax, qmax).astype(np.int64), s
+
+
+def bias_levels(B, K, qmax=7, hi=15):
+    """Integer biases B (in weight levels × one input code) → (K + 1) × n levels: K coarse rows
+    driven by `hi`, one fine row driven by 1, exact while |B| ≤ K·hi·qmax + qmax."""
+    B = np.asarray(B, np.int64)
+    coarse = np.clip(np.round(B / hi).astype(np.int64), -K * qmax, K * qmax)
+    rows = np.zeros((K + 1, len(B)), np.int64)
+    for k in range(K):                                   # spread the coarse levels over K rows
+        rows[k] = np.trunc(coarse / (K - k)).astype(np.int64)
+        coarse = coarse - rows[k]
+    rows[K] = np.clip(B - rows[:K].sum(0) * hi, -qmax, qmax)
+    return rows
 
 
 def split_even(n: int, limit: int) -> list[tuple[int, int]]:
@@ -121,15 +256,72 @@ class QDense:
 
 
 @dataclass
+class QConv(QDense):
+    """A quantised Conv2D: a QDense over the im2col patch (kh·kw·C_in rows + bias rows), run
+    once per output position; `in_shape` is its input feature map (unpadded)."""
+    in_shape: tuple = ()
+    kh: int = 1
+    kw: int = 1
+    stride: int = 1
+    pad: int = 0
+
+    @property
+    def out_shape(self):
+        H, W, _ = self.in_shape
+        return ((H + 2 * self.pad - self.kh) // self.stride + 1,
+                (W + 2 * self.pad - self.kw) // self.stride + 1, self.n_out)
+
+    @property
+    def padded_shape(self):
+        H, W, C = self.in_shape
+        return H + 2 * self.pad, W + 2 * self.pad, C
+
+
+@dataclass
+class QPool:
+    """A max-pool on activation codes (max commutes with the monotone requantisation)."""
+    name: str
+    in_shape: tuple
+    size: int
+
+    @property
+    def out_shape(self):
+        H, W, C = self.in_shape
+        return H // self.size, W // self.size, C
+
+    @property
+    def n_out(self):
+        return int(np.prod(self.out_shape))
+
+
+def has_weights(L) -> bool:
+    return isinstance(L, QDense)
+
+
+@dataclass
 class QModel:
     layers: list
     in_scale: float
     in_bits: int
+    in_shape: tuple | None = None
+
+    @property
+    def rows_in(self) -> int:
+        """Bytes of one encoded input sample (image codes, or codes + bias constants)."""
+        L0 = self.layers[0]
+        if isinstance(L0, (QConv, QPool)):
+            return int(np.prod(L0.in_shape))
+        return L0.n_rows
 
     def encode(self, X) -> np.ndarray:
-        """Float inputs → the first layer's input rows (codes + bias constants), uint8."""
+        """Float inputs → the program's input bytes per sample, uint8: the first dense layer's
+        input rows (codes + bias constants), or the image's codes (y, x, c) for a model that
+        starts with a conv2d / max-pool (the program builds the patches itself)."""
         L0 = self.layers[0]
-        c = np.clip(np.round(np.asarray(X, float) / self.in_scale), 0, 2**self.in_bits - 1)
+        X = np.asarray(X, float)
+        c = np.clip(np.round(X.reshape(len(X), -1) / self.in_scale), 0, 2**self.in_bits - 1)
+        if isinstance(L0, (QConv, QPool)):
+            return c.astype(np.uint8)
         b = np.tile(np.array(L0.bias_input, np.int64), (c.shape[0], 1))
         return np.concatenate([c, b], axis=1).astype(np.uint8)
 
@@ -147,31 +339,53 @@ def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9, copies=1
     """Quantise a float model, calibrating activation ranges on X_calib (float inputs).
     `copies` (a power of two): every layer whose outputs leave room is stored that many times
     side by side on its cores (column replication); the vector unit sums the copies, which
-    averages the independent device and read noise of each copy (σ/√copies)."""
+    averages the independent device and read noise of each copy (σ/√copies).
+    A Conv2D is quantised as a dense layer over its im2col patches (calibrated over every output
+    position); a MaxPool2D works on the codes and keeps its input's scale."""
     qmax = 2 ** (wbits - 1) - 1
     if code_scale is None:
         code_scale = 112 // qmax        # levels × code_scale ≤ 112 codes ≈ 35 µS
     if qmax * code_scale > 127:
         raise MapError(f"weight levels ±{qmax} × code scale {code_scale} exceed int8 codes")
+    shapes = model.shapes()
     s_x, bits_in = model.in_scale, model.in_bits
-    x = np.clip(np.round(np.asarray(X_calib, float) / s_x), 0, 2**bits_in - 1) * s_x
+    X_calib = np.asarray(X_calib, float)
+    n_in0 = int(np.prod(model.in_shape)) if model.in_shape is not None else np.asarray(model.layers[0].W).shape[0]
+    if X_calib.ndim != 2 or X_calib.shape[1] != n_in0:
+        raise MapError(f"calibration inputs must be N × {n_in0}, got shape {X_calib.shape}")
+    x = np.clip(np.round(X_calib / s_x), 0, 2**bits_in - 1) * s_x
+    N = len(x)
+    shape = tuple(model.in_shape) if model.in_shape is not None else (x.shape[1],)
     out, nl, xs = [], len(model.layers), []
     for k, L in enumerate(model.layers):
-        if not isinstance(L, Dense):
-            raise MapError(f"layer {k}: the mapper cannot place a {type(L).__name__} here")
         name = L.name or f"L{k + 1}"
-        rj = L.residual
+        last = k == nl - 1
+        if isinstance(L, MaxPool2D):
+            x = max_pool(x.reshape(N, *shape), L.size).reshape(N, -1)
+            out.append(QPool(name, shape, L.size))
+            xs.append((x, s_x, bits_in))
+            shape = shapes[k]
+            continue
+        if isinstance(L, Conv2D):
+            kh, kw, ci, co = L.W.shape
+            xin = patches(x.reshape(N, *shape), kh, kw, L.stride, L.padding).reshape(-1, kh * kw * ci)
+            Wm = np.asarray(L.W, float).reshape(kh * kw * ci, co)
+            rj = None
+        else:
+            xin, Wm, rj = x, np.asarray(L.W, float), L.residual
         if rj is not None:
             if not (0 <= rj < k) or rj >= len(xs):
                 raise MapError(f"{name}: residual source {rj} must be an earlier hidden layer")
-            if out[rj].n_out != L.W.shape[1]:
+            if type(out[rj]) is not QDense:
+                raise MapError(f"{name}: residual source {out[rj].name} must be a dense layer")
+            if out[rj].n_out != Wm.shape[1]:
                 raise MapError(f"{name}: residual from {out[rj].name} has width {out[rj].n_out}, "
-                               f"this layer has {L.W.shape[1]} outputs (they must match)")
+                               f"this layer has {Wm.shape[1]} outputs (they must match)")
             if L.residual_at not in ("pre", "post"):
                 raise MapError(f"{name}: residual_at must be 'pre' or 'post'")
-            if L.residual_at == "post" and k == nl - 1:
+            if L.residual_at == "post" and last:
                 raise MapError(f"{name}: the last layer's residual must be added 'pre' (it has no activation)")
-        lev, s_w = quantise_weights(L.W, wbits)
+        lev, s_w = quantise_weights(Wm, wbits)
         n_in, n_out = lev.shape
         hi = 2**bits_in - 1
         b = np.zeros(n_out) if L.b is None else np.asarray(L.b, float)
@@ -189,31 +403,41 @@ def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9, copies=1
             rows.append(B.clip(-qmax, qmax))
             bias_in.append(1)
         nb = len(bias_in)
+        if nb > MAX_ROWS // 2:
+            raise MapError(f"{name}: the bias needs {nb} bias rows (|b| up to {np.max(np.abs(b)):.3g} "
+                           f"against weight level {s_w:.3g} × input code {s_x:.3g}); rescale the layer "
+                           f"or calibrate on inputs that exercise it")
         codes = (np.concatenate([r.reshape(-1, n_out) for r in rows]) * code_scale).astype(np.int8)
         segs = split_even(n_in + nb, MAX_ROWS)
-        last = k == nl - 1
         # float reference of this quantised layer (for the next layer's range calibration)
-        xq = np.concatenate([x / s_x, np.tile(np.array(bias_in, float), (len(x), 1))], 1)
+        xq = np.concatenate([xin / s_x, np.tile(np.array(bias_in, float), (len(xin), 1))], 1)
         pre = xq @ codes.astype(float) * (s_w * s_x / code_scale)
         res = xs[rj][0] if rj is not None else 0
         if rj is not None and L.residual_at == "pre":
             pre = pre + res
         if last:
-            s_y = max(np.max(np.abs(pre)), 1e-9) / 100.0 * len(segs)
+            s_y = np.max(np.abs(pre)) / 100.0 * len(segs)
             p, obits, relu = 0, 16, L.relu
         else:
             a = np.maximum(pre, 0) if L.relu else pre
             if rj is not None and L.residual_at == "post":
                 a = a + res
             obits = model.act_bits
-            s_y = max(np.percentile(a, pct), 1e-9) / (2**obits - 1)
+            s_y = (np.percentile(a, pct) or np.max(a)) / (2**obits - 1)
             p, relu = (3 if len(segs) == 1 else 2), L.relu
             if not L.relu:
                 raise MapError(f"{name}: hidden layers need relu (unsigned activation codes)")
-        gain, gshift = gain_shift(s_w * s_x / code_scale * 2**p / s_y)
+        unit = s_w * s_x / code_scale * 2**p        # one accumulator LSB in output units · s_y
+        if not s_y >= unit / 32767:                  # a dead layer on the calibration inputs:
+            s_y = unit                               # gain 1, the next layer's scale stays sane
+        gain, gshift = gain_shift(unit / s_y)
         rep = copies_for(n_out, copies)
-        q = QDense(name, codes, n_in, nb, bias_in, bits_in, 0, gain, gshift, p, relu, obits,
-                   segs, split_even(n_out, MAX_COLS // rep), rep)
+        args = (name, codes, n_in, nb, bias_in, bits_in, 0, gain, gshift, p, relu, obits,
+                segs, split_even(n_out, MAX_COLS // rep), rep)
+        if isinstance(L, Conv2D):
+            q = QConv(*args, in_shape=shape, kh=kh, kw=kw, stride=L.stride, pad=L.padding)
+        else:
+            q = QDense(*args)
         if rj is not None:
             # residual codes (units s_j) → this layer's summed-partial units (pre: s_y / 2^(p+rep)),
             # or its output code units (post, after the vsra: s_y)
@@ -226,10 +450,12 @@ def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9, copies=1
             a = np.maximum(pre, 0)
             if rj is not None and L.residual_at == "post":
                 a = a + res
-            x = np.clip(np.round(a / s_y), 0, 2**obits - 1) * s_y
+            x = (np.clip(np.round(a / s_y), 0, 2**obits - 1) * s_y).reshape(N, -1)
             s_x, bits_in = s_y, obits
             xs.append((x, s_y, obits))
-    return QModel(out, model.in_scale, model.in_bits)
+        shape = shapes[k]
+    return QModel(out, model.in_scale, model.in_bits,
+                  tuple(model.in_shape) if model.in_shape is not None else None)
 
 
 def _res_scale(ratio: float, mmax: int) -> tuple[int, int]:
@@ -270,14 +496,29 @@ def layer_reference(L: QDense, rows: np.ndarray, res=None) -> np.ndarray:
     return np.clip(y, 0, 2**L.out_bits - 1)
 
 
+def conv_rows(L: QConv, x) -> np.ndarray:
+    """A conv layer's input rows: the im2col patches of the N × (H·W·C) codes x, then the bias
+    inputs — (N·Ho·Wo) × n_rows, in the program's position order (row-major y, x)."""
+    n = len(x)
+    p = patches(np.asarray(x, np.int64).reshape(n, *L.in_shape), L.kh, L.kw, L.stride, L.pad)
+    p = p.reshape(-1, L.n_in)
+    return np.concatenate([p, np.tile(np.array(L.bias_input, np.int64), (len(p), 1))], 1)
+
+
 def reference(q: QModel, rows0: np.ndarray) -> np.ndarray:
-    """The numpy integer reference of the whole quantised network (N × n_out int64 logits)."""
+    """The numpy integer reference of the whole quantised network (N × n_out int64 logits);
+    rows0 is QModel.encode's output."""
     x, ys = np.asarray(rows0, np.int64), []
+    n = len(x)
     for k, L in enumerate(q.layers):
-        res = ys[L.residual] if L.residual is not None else None
-        y = layer_reference(L, x, res) if res is not None else layer_reference(L, x)
+        if isinstance(L, QPool):
+            y = max_pool(x.reshape(n, *L.in_shape), L.size).reshape(n, -1)
+        elif isinstance(L, QConv):
+            y = layer_reference(L, conv_rows(L, x)).reshape(n, -1)
+        else:
+            rows = x if k == 0 else np.concatenate([x, np.tile(np.array(L.bias_input, np.int64), (n, 1))], 1)
+            res = ys[L.residual] if L.residual is not None else None
+            y = layer_reference(L, rows, res) if res is not None else layer_reference(L, rows)
         ys.append(y)
-        if k < len(q.layers) - 1:
-            nxt = q.layers[k + 1]
-            x = np.concatenate([y, np.tile(np.array(nxt.bias_input, np.int64), (len(y), 1))], 1)
+        x = y
     return y

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.mapper.model import MAX_ROWS, MapError, gain_shift, quantise_weights
+from emulator.mapper.codegen import pad_rows
+from emulator.mapper.model import MAX_ROWS, MapError, bias_levels, gain_shift, quantise_weights
 from emulator.workloads.chiprun import run_classifier, save_program
 from emulator.workloads.digits import AGE_MS, DATA, IN_SCALE, load_digits_split
-from emulator.workloads.rnn import _pads, _rs, _softmax, bias_levels
+from emulator.workloads.rnn import _rs, _softmax
 
 C = 8                       # conv channels
 KS = 3                      # kernel size
@@ -139,6 +140,17 @@ def shipped(noise: bool) -> dict:
     return {k: z[k].astype(float) for k in z.files}
 
 
+def as_model(P: dict):
+    """The same network as a mapper model description (Conv2D → MaxPool2D → Dense over pixels),
+    for `neurram compile` / emulator.mapper.compile_model; the conv weights are in code units
+    here, so they are divided by the input scale."""
+    from emulator.mapper import Conv2D, Dense, MaxPool2D, Model
+
+    return Model([Conv2D(P["Wc"].reshape(KS, KS, 1, C) / IN_SCALE, P["bc"], name="conv"),
+                  MaxPool2D(2, name="pool"), Dense(P["Wf"], P["bf"], relu=False, name="fc")],
+                 in_scale=IN_SCALE, in_shape=(8, 8, 1))
+
+
 def save(P, path):
     np.savez(path, **{k: v.astype(np.float32) for k, v in P.items()})
 
@@ -196,7 +208,7 @@ def quantise_cnn(Pm: dict, X_calib, balance=True, rc=CONV_COPIES, rf=FC_COPIES) 
         tot = np.abs(blk).sum(0)
         need = int(-(-(tot.max() - tot).max() // 112)) if balance else 0
         P = min(need, MAX_ROWS - len(blk))
-        pads.append(_pads(blk.astype(np.int8), P) if P else np.zeros((0, blk.shape[1]), np.int8))
+        pads.append(pad_rows(blk.astype(np.int8), P) if P else np.zeros((0, blk.shape[1]), np.int8))
     conv = np.concatenate([conv.astype(np.int8), pads[0]])
     fc = np.concatenate([fc.astype(np.int8), pads[1]])
     return QCNN(conv, fc, Kc, Kf, len(pads[0]), len(pads[1]), cgain, cgshift, fgain, fgshift, rc, rf)
@@ -361,6 +373,14 @@ def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_cnn", analo
             res["analog"].append(float(np.mean(pred == yte)))
             res["analog_wall_s"] = wall
     return res
+
+
+NAME = "cnn"
+
+
+def cores(q: QCNN) -> list:
+    """[(core, label, utilisation)] for the core-map pictures."""
+    return [(0, "conv", q.nrc * C * q.rc / (MAX_ROWS * 256)), (1, "fc", q.nrf * NCLS * q.rf / (MAX_ROWS * 256))]
 
 
 def core_map(q: QCNN) -> str:

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.mapper.model import MAX_ROWS, MapError, gain_shift, quantise_weights
+from emulator.mapper.codegen import pad_rows
+from emulator.mapper.model import MAX_ROWS, MapError, bias_levels, gain_shift, quantise_weights
 from emulator.workloads.chiprun import run_classifier, save_program
 from emulator.workloads.digits import AGE_MS, DATA, IN_SCALE, load_digits_split
 
@@ -156,19 +157,6 @@ def save(P, path):
 
 # ---------------------------------------------------------------------------------- quantisation
 
-def bias_levels(B, K, qmax=7, hi=HMAX):
-    """Integer biases B (in weight levels × one input code) → (K + 1) × n levels: K coarse rows
-    driven by `hi`, one fine row driven by 1, exact while |B| ≤ K·hi·qmax + qmax."""
-    B = np.asarray(B, np.int64)
-    coarse = np.clip(np.round(B / hi).astype(np.int64), -K * qmax, K * qmax)
-    rows = np.zeros((K + 1, len(B)), np.int64)
-    for k in range(K):                                   # spread the coarse levels over K rows
-        rows[k] = np.trunc(coarse / (K - k)).astype(np.int64)
-        coarse = coarse - rows[k]
-    rows[K] = np.clip(B - rows[:K].sum(0) * hi, -qmax, qmax)
-    return rows
-
-
 @dataclass
 class QRNN:
     rec: np.ndarray         # NR × NH int8 codes (hidden, pixels, bias rows, balancing rows)
@@ -198,13 +186,6 @@ class QRNN:
 
     def out_block(self):
         return np.concatenate([np.tile(self.out, (1, self.rep)), self.pad_out]).astype(np.int8)
-
-
-def _pads(block, P):
-    tot = np.abs(block.astype(np.int64)).sum(0)
-    d = np.minimum(tot.max() - tot, P * 112)
-    base, rem = d // max(P, 1), d % max(P, 1)
-    return (np.tile(base, (P, 1)) + (np.arange(P)[:, None] < rem[None, :])).astype(np.int8)
 
 
 def _rows_tile(M, hc, K):
@@ -245,7 +226,7 @@ def quantise_rnn(Pm: dict, X_calib, copies=COPIES, balance=True, hc=HCOPY) -> QR
     if nr0 > MAX_ROWS:
         raise MapError(f"the recurrent core needs {nr0} rows (> {MAX_ROWS})")
     recc, outc = rec.astype(np.int8), out.astype(np.int8)
-    return QRNN(recc, outc, K, P, _pads(recc, P), _pads(np.tile(outc, (1, rep)), P),
+    return QRNN(recc, outc, K, P, pad_rows(recc, P), pad_rows(np.tile(outc, (1, rep)), P),
                 gain, gshift, ogain, ogshift, rep, hc)
 
 
@@ -407,6 +388,14 @@ def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_rnn", analo
             res["analog"].append(float(np.mean(pred == yte)))
             res["analog_wall_s"] = wall
     return res
+
+
+NAME = "rnn"
+
+
+def cores(q: QRNN) -> list:
+    """[(core, label, utilisation)] for the core-map pictures (one core: recurrent + readout)."""
+    return [(0, "rnn", q.nr * (q.hc * NH + NCLS * q.rep) / (MAX_ROWS * 256))]
 
 
 def core_map(q: QRNN) -> str:

@@ -1,0 +1,542 @@
+"""A general recurrent layer for the mapper: `Model([SimpleRNN(…), Dense(…, relu=False)])` on one
+core in the chip's recurrent MVM mode (`mvm.rec`, docs/machine.md), for any sizes that fit.
+
+Float model: h_0 = 0, h_t = relu(x_t·Wx + h_(t−1)·Wh + b) for t = 1 … T (optionally clipped at
+`h_max`), logits = h_T·W + b of the Dense readout.  The input is step-major: step t is columns
+t·n_x … (t+1)·n_x − 1.
+
+Quantised (`quantise_rnn`), everything sits on one core whose H register is the cell's whole
+input vector (the hidden state never leaves the core between steps):
+
+    H[0 … HH)            hidden state: `hcopy` copies of n_h unsigned act_bits-bit codes,
+                         written back by mvm.rec (HH = hcopy·n_h ≤ 128: column j lands in H[j])
+    H[HH … HH+XW)        this step's inputs: hcopy copies of n_x in_bits-bit codes (XW = hcopy·n_x)
+    then the bias inputs (coarse rows driven by `hi`, one fine row driven by 1) and zeros for the
+    balancing rows (docs/mapper.md).
+
+Columns 0 … HH−1 hold the cell [Wh; Wx; bias] (every hidden unit hcopy times: each copy has its
+own cells and the next step's MVM sums all copies, the gain divided by hcopy — noise averaged
+without leaving the core); the unsigned readout of mvm.rec is the ReLU and the clip.  Columns
+128 … 128 + n_out·copies − 1 hold the readout, `copies` column copies summed by the vector unit
+as in compile_model.  `reference` is the numpy integer reference of exactly what the program
+computes on the ideal model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .codegen import PAD_CODE, Compiled, Slot, core_map_text, pad_rows
+from .model import MAX_ROWS, MapError, Dense, Model, _round_shift, bias_levels, gain_shift, quantise_weights
+
+QMAX = 7                    # 4-bit weight levels ±7 …
+CODE_SCALE = 112 // QMAX    # … times 16: codes ±112 ≈ 35 µS (as quantise)
+OUT_COL0 = 128              # readout columns start here (mvm.rec columns must stay below 128)
+OUT_COLS = 256 - OUT_COL0   # columns left for the readout and its copies
+PART_MAX = 127              # signed 8-bit readout partials
+LOGIT_LSB = 100.0           # the largest calibration logit is ≈ this many LSB per copy (as quantise)
+N_CORES = 48
+
+
+@dataclass
+class SimpleRNN:
+    Wx: np.ndarray                  # n_x × n_h float
+    Wh: np.ndarray                  # n_h × n_h float
+    b: np.ndarray | None            # n_h float, or None
+    steps: int                      # T
+    name: str = ""
+    h_max: float | None = None      # optional ceiling of the hidden state (a clipped ReLU); the
+    #                                 quantised hidden codes then span exactly 0 … h_max
+
+    @property
+    def n_x(self) -> int:
+        return np.shape(self.Wx)[0]
+
+    @property
+    def n_h(self) -> int:
+        return np.shape(self.Wh)[0]
+
+    def states(self, x) -> list:
+        """[h_1, …, h_T] for inputs x (N × T·n_x, step-major)."""
+        x = np.asarray(x, float)
+        nx, h, out = self.n_x, np.zeros((len(x), self.n_h)), []
+        for t in range(self.steps):
+            z = x[:, t * nx:(t + 1) * nx] @ self.Wx + h @ self.Wh + (0 if self.b is None else self.b)
+            h = np.maximum(z, 0) if self.h_max is None else np.clip(z, 0, self.h_max)
+            out.append(h)
+        return out
+
+    def forward(self, x):
+        """h_T (N × n_h)."""
+        return self.states(x)[-1]
+
+
+@dataclass
+class QRNNModel:
+    """A quantised [SimpleRNN, Dense] model on one core (see the module docstring)."""
+    name: str                       # the recurrent layer's name (labels, core map)
+    out_name: str                   # the readout's name
+    n_x: int
+    n_h: int
+    n_out: int
+    steps: int
+    hcopy: int                      # copies of every hidden unit (rows and columns)
+    rep: int                        # readout column copies (a power of two)
+    in_scale: float                 # float input = in_scale · input code
+    in_bits: int                    # input code bits (encode)
+    act_bits: int                   # hidden code bits (the unsigned mvm.rec readout)
+    core_bits: int                  # the core's inbits: max(in_bits, act_bits)
+    rec: np.ndarray                 # rows × hcopy·n_h int8: hidden ×hcopy, inputs ×hcopy, bias rows
+    out: np.ndarray                 # rows × n_out int8 (one copy; zero on the input rows)
+    bias_input: list                # the constant input code of each bias row
+    gain: int                       # recurrent neuron: h ← clip(round(gain·acc/2^gshift), 0, 2^act_bits−1)
+    gshift: int
+    ogain: int = 1                  # readout neuron: partial = clip(round(ogain·acc/2^ogshift), ±127)
+    ogshift: int = 0
+    pad_rec: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int8))   # P × hcopy·n_h
+    pad_out: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int8))   # P × n_out·rep
+    pad_need: int = 0               # balancing rows a full balance would need (P may be fewer)
+    s_h: float = 1.0                # float value of one hidden code
+    s_y: float = 1.0                # float value of one logit LSB per copy
+    h_max: float | None = None      # the float cell's ceiling (None: a plain ReLU)
+
+    @property
+    def P(self) -> int:
+        """Balancing rows (input 0) below the weights."""
+        return self.pad_rec.shape[0]
+
+    @property
+    def hh(self) -> int:
+        return self.hcopy * self.n_h
+
+    @property
+    def xw(self) -> int:
+        return self.hcopy * self.n_x
+
+    @property
+    def n_bias(self) -> int:
+        return len(self.bias_input)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of weights (hidden, inputs, bias), without the balancing rows."""
+        return self.hh + self.xw + self.n_bias
+
+    @property
+    def nr(self) -> int:
+        """Rows of the core's window (balancing rows included)."""
+        return self.n_rows + self.P
+
+    @property
+    def in_width(self) -> int:
+        return self.steps * self.n_x
+
+    def encode(self, X) -> np.ndarray:
+        """Float inputs (N × T·n_x, step-major) → input codes (N × T·n_x, uint8)."""
+        X = np.asarray(X, float)
+        if X.ndim != 2 or X.shape[1] != self.in_width:
+            raise MapError(f"{self.name}: inputs must be N × {self.in_width} (T = {self.steps} steps "
+                           f"× {self.n_x} inputs), got {X.shape}")
+        return np.clip(np.round(X / self.in_scale), 0, 2**self.in_bits - 1).astype(np.uint8)
+
+    def hinit(self) -> np.ndarray:
+        """H at the start of every sample: hidden 0, inputs 0, the bias constants, zeros."""
+        return np.array([0] * (self.hh + self.xw) + list(self.bias_input) + [0] * self.P, np.uint8)
+
+    def rec_block(self) -> np.ndarray:
+        """nr × hcopy·n_h codes programmed into columns 0 …"""
+        return np.concatenate([self.rec, self.pad_rec]).astype(np.int8)
+
+    def out_block(self) -> np.ndarray:
+        """nr × n_out·rep codes programmed into columns 128 …"""
+        return np.concatenate([np.tile(self.out, (1, self.rep)), self.pad_out]).astype(np.int8)
+
+
+# ------------------------------------------------------------------------------------ quantisation
+
+def _check_model(model) -> tuple[SimpleRNN, Dense]:
+    layers = list(getattr(model, "layers", []))
+    kinds = ", ".join(type(L).__name__ for L in layers)
+    if len(layers) != 2 or not isinstance(layers[0], SimpleRNN) or not isinstance(layers[1], Dense):
+        raise MapError(f"the recurrent mapper takes Model([SimpleRNN, Dense]) (one recurrent layer and "
+                       f"its readout); got [{kinds}]")
+    cell, ro = layers
+    nm, rn = cell.name or "rnn", ro.name or "readout"
+    Wx, Wh = np.asarray(cell.Wx, float), np.asarray(cell.Wh, float)
+    if Wx.ndim != 2 or Wh.ndim != 2 or Wh.shape[0] != Wh.shape[1] or Wx.shape[1] != Wh.shape[0]:
+        raise MapError(f"{nm}: Wx must be n_x × n_h and Wh n_h × n_h; got Wx {Wx.shape}, Wh {Wh.shape}")
+    n_h = Wh.shape[0]
+    if min(Wx.shape) < 1:
+        raise MapError(f"{nm}: needs at least one input and one hidden unit; got Wx {Wx.shape}")
+    if cell.b is not None and np.shape(cell.b) != (n_h,):
+        raise MapError(f"{nm}: b must have n_h = {n_h} entries, got shape {np.shape(cell.b)}")
+    if int(cell.steps) != cell.steps or cell.steps < 1:
+        raise MapError(f"{nm}: steps must be a whole number ≥ 1, got {cell.steps}")
+    if cell.h_max is not None and not cell.h_max > 0:
+        raise MapError(f"{nm}: h_max must be > 0, got {cell.h_max}")
+    W = np.asarray(ro.W, float)
+    if W.ndim != 2 or W.shape[0] != n_h or W.shape[1] < 1:
+        raise MapError(f"{rn}: the readout's W must be n_h × n_out = {n_h} × …, got {W.shape}")
+    if ro.b is not None and np.shape(ro.b) != (W.shape[1],):
+        raise MapError(f"{rn}: b must have n_out = {W.shape[1]} entries, got shape {np.shape(ro.b)}")
+    if ro.relu:
+        raise MapError(f"{rn}: the readout must have relu=False (its outputs are the logits)")
+    if ro.residual is not None:
+        raise MapError(f"{rn}: the recurrent mapper has no residual adds")
+    if not model.in_scale > 0:
+        raise MapError(f"{nm}: in_scale must be > 0, got {model.in_scale}")
+    for what, v in (("in_bits", model.in_bits), ("act_bits", model.act_bits)):
+        if not 1 <= v <= 8:
+            raise MapError(f"{nm}: {what} must be 1 … 8 (the core's input and output codes), got {v}")
+    return cell, ro
+
+
+def _copies(n_out: int, copies: int) -> int:
+    """Readout column copies: the largest power of two ≤ `copies` whose copies fit columns 128 …"""
+    r = 1
+    while r * 2 <= copies and n_out * r * 2 <= OUT_COLS:
+        r *= 2
+    return r
+
+
+def _bias_hi(core_bits: int) -> int:
+    """The coarse bias rows' input code: full scale, but at most 2·QMAX + 1 so that the fine row
+    (input 1, levels ±QMAX) covers what the coarse rows leave."""
+    return min(2**core_bits - 1, 2 * QMAX + 1)
+
+
+def _bias_rows(B_rec, B_out, hi):
+    """Integer biases of the recurrent and readout columns (levels × one input code) → bias rows
+    shared by both: (levels rec, levels out, input codes); coarse rows driven by `hi` and one fine
+    row driven by 1, exact; rows that are zero in every column are left out."""
+
+    B = np.concatenate([B_rec, B_out]).astype(np.int64)
+    K = int(-(-np.max(np.abs(np.round(B / hi)), initial=0) // QMAX))
+    lev = bias_levels(B, K, QMAX, hi)
+    inputs = [hi] * K + [1]
+    keep = [i for i in range(K + 1) if np.any(lev[i])]
+    n_h = len(B_rec)
+    return lev[keep, :n_h], lev[keep, n_h:], [inputs[i] for i in keep]
+
+
+def _balance(q: QRNNModel, balance: bool) -> None:
+    """Balancing rows (docs/mapper.md) shared by the two windows: each window's columns are
+    brought up to that window's largest Σ|code| (the gain is referenced per window)."""
+
+    blocks = (q.rec, np.tile(q.out, (1, q.rep)))
+    need = 0
+    for blk in blocks:
+        tot = np.abs(blk.astype(np.int64)).sum(0)
+        need = max(need, int(-(-int((tot.max() - tot).max()) // PAD_CODE)))
+    q.pad_need = need
+    P = min(need, MAX_ROWS - q.n_rows) if balance else 0
+    q.pad_rec, q.pad_out = (pad_rows(blk, P) for blk in blocks)
+
+
+def _final_inputs(q: QRNNModel, codes) -> np.ndarray:
+    """The core's input vector H[0 … nr) after the last step, per sample (N × nr int64): the hidden
+    codes h_T (hcopy copies), the last step's input codes, the bias constants and zeros."""
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.shape[1] != q.in_width:
+        raise MapError(f"{q.name}: input codes must be N × {q.in_width} (QRNNModel.encode), got {codes.shape}")
+    n = len(codes)
+    x = np.clip(codes.astype(np.int64), 0, 2**q.core_bits - 1).reshape(n, q.steps, q.n_x)
+    const = np.tile(q.hinit()[q.hh + q.xw:].astype(np.int64), (n, 1))
+    W = q.rec_block().astype(float)     # float products are exact: |acc| < 2^53
+    h = np.zeros((n, q.hh), np.int64)
+    for t in range(q.steps):
+        u = np.concatenate([h, np.tile(x[:, t], (1, q.hcopy)), const], 1)
+        acc = np.rint(u.astype(float) @ W).astype(np.int64)
+        h = np.clip(_round_shift(q.gain * acc, q.gshift), 0, 2**q.act_bits - 1)
+    return np.concatenate([h, np.tile(x[:, -1], (1, q.hcopy)), const], 1)
+
+
+def reference(q: QRNNModel, codes) -> np.ndarray:
+    """The numpy integer reference of exactly what compile_rnn's program computes on the ideal
+    model: int64 logits, N × n_out (the sum of the readout copies' clipped 8-bit partials)."""
+    u = _final_inputs(q, codes)
+    acc = np.rint(u.astype(float) @ q.out_block().astype(float)).astype(np.int64)
+    part = np.clip(_round_shift(q.ogain * acc, q.ogshift), -PART_MAX, PART_MAX)
+    return part.reshape(len(u), q.rep, q.n_out).sum(1)
+
+
+def _quantise_at(cell, ro, model, codes_cal, s_h, hc, rep, balance) -> QRNNModel:
+    """The quantised model with `hc` hidden copies (rows may exceed the core: the caller checks)."""
+    n_h, n_x = cell.n_h, cell.n_x
+    core_bits = max(model.in_bits, model.act_bits)
+    hi = _bias_hi(core_bits)
+    # one gain for the whole MVM: weights per input code, hidden rows and input rows together
+    lev, s_w = quantise_weights(np.concatenate([np.asarray(cell.Wh, float) * s_h,
+                                                np.asarray(cell.Wx, float) * model.in_scale]))
+    lo, s_o = quantise_weights(np.asarray(ro.W, float) * s_h)
+    # the hc copies of every row are summed, so the biases get hc× finer resolution
+    Br = np.round(hc * (np.zeros(n_h) if cell.b is None else np.asarray(cell.b, float)) / s_w)
+    Bo = np.round(hc * (np.zeros(lo.shape[1]) if ro.b is None else np.asarray(ro.b, float)) / s_o)
+    br, bo, bias_in = _bias_rows(Br, Bo, hi)
+    rec = np.concatenate([np.tile(lev[:n_h], (hc, 1)), np.tile(lev[n_h:], (hc, 1)), br])
+    out = np.concatenate([np.tile(lo, (hc, 1)), np.zeros((hc * n_x, lo.shape[1]), np.int64), bo])
+    gain, gshift = gain_shift(s_w / (CODE_SCALE * hc * s_h))
+    q = QRNNModel(cell.name or "rnn", ro.name or "readout", n_x, n_h, lo.shape[1], int(cell.steps), hc,
+                  rep, model.in_scale, model.in_bits, model.act_bits, core_bits,
+                  np.tile(rec * CODE_SCALE, (1, hc)).astype(np.int8), (out * CODE_SCALE).astype(np.int8),
+                  bias_in, gain, gshift, s_h=s_h, h_max=cell.h_max)
+    if q.hh <= MAX_ROWS and q.n_rows <= MAX_ROWS:
+        _balance(q, balance)
+        # logit scale as quantise does for the last layer: the largest calibration logit ≈ 100 LSB
+        u = _final_inputs(q, codes_cal)
+        logits = (u[:, :q.n_rows].astype(float) @ q.out.astype(float)) * (s_o / (CODE_SCALE * hc))
+        q.s_y = max(float(np.max(np.abs(logits))), 1e-9) / LOGIT_LSB
+        q.ogain, q.ogshift = gain_shift(s_o / (CODE_SCALE * hc * q.s_y))
+    return q
+
+
+def _rows_text(q: QRNNModel) -> str:
+    return (f"hcopy {q.hcopy} × ({q.n_h} hidden + {q.n_x} inputs) + {q.n_bias} bias rows "
+            f"= {q.n_rows} rows")
+
+
+def quantise_rnn(model: Model, X_calib, copies=16, hcopy=None, balance=True, pct=99.9) -> QRNNModel:
+    """Quantise Model([SimpleRNN, Dense(relu=False)]) for one core, calibrating on X_calib (float,
+    N × T·n_x).  The hidden-state scale: h_max / (2^act_bits − 1) when the cell has `h_max`, else
+    the `pct` percentile of the float hidden states over all steps; the logit scale as quantise.
+    `copies`: readout column copies (largest power of two ≤ copies that fits columns 128 … 255).
+    `hcopy`: hidden-unit copies; None = the largest whose rows fit the core (the balancing rows
+    get what is left: on the digits RNN two hidden copies with 14 of the 17 balancing rows beat
+    one copy with all 9 in the analog model).  Raises MapError for what does not fit."""
+    cell, ro = _check_model(model)
+    nm, n_h, n_x, T = cell.name or "rnn", cell.n_h, cell.n_x, int(cell.steps)
+    n_out = np.shape(ro.W)[1]
+    X = np.asarray(X_calib, float)
+    if X.ndim != 2 or X.shape[1] != T * n_x or len(X) < 1:
+        raise MapError(f"{nm}: calibration inputs must be N × {T * n_x} (T = {T} steps × {n_x} inputs), "
+                       f"got {X.shape}")
+    if n_h > MAX_ROWS:
+        raise MapError(f"{nm}: {n_h} hidden units do not fit: mvm.rec writes hidden column j into H[j], "
+                       f"so hcopy × n_h must be ≤ {MAX_ROWS}")
+    if n_out > OUT_COLS:
+        raise MapError(f"{ro.name or 'readout'}: {n_out} outputs need {n_out} readout columns at col0 "
+                       f"{OUT_COL0}, but only {OUT_COLS} are left (columns {OUT_COL0} … 255)")
+    if int(copies) != copies or copies < 1:
+        raise MapError(f"{nm}: copies must be a whole number ≥ 1, got {copies}")
+    hmax = 2**model.act_bits - 1
+    codes_cal = np.clip(np.round(X / model.in_scale), 0, 2**model.in_bits - 1)
+    if cell.h_max is not None:
+        s_h = float(cell.h_max) / hmax
+    else:
+        hs = np.stack(cell.states(codes_cal * model.in_scale))
+        s_h = max(float(np.percentile(hs, pct)), 1e-9) / hmax
+    rep = _copies(n_out, int(copies))
+    build = lambda hc: _quantise_at(cell, ro, model, codes_cal, s_h, hc, rep, balance)
+    if hcopy is not None:
+        if int(hcopy) != hcopy or hcopy < 1:
+            raise MapError(f"{nm}: hcopy must be a whole number ≥ 1, got {hcopy}")
+        hc = int(hcopy)
+        if hc * n_h > MAX_ROWS:
+            raise MapError(f"{nm}: hcopy × n_h = {hc} × {n_h} = {hc * n_h} hidden columns, but mvm.rec "
+                           f"writes hidden column j into H[j], so at most {MAX_ROWS} fit; "
+                           f"use hcopy ≤ {MAX_ROWS // n_h}")
+        q = build(hc)
+        if q.n_rows > MAX_ROWS:
+            raise MapError(f"{nm}: the core needs {_rows_text(q)}, but a core has {MAX_ROWS}"
+                           + ("; use fewer hidden copies" if hc > 1 else
+                              "; use fewer hidden units or inputs per step"))
+        return q
+    for hc in range(MAX_ROWS // n_h, 0, -1):
+        q = build(hc)
+        if q.n_rows <= MAX_ROWS:
+            return q
+    raise MapError(f"{nm}: the core needs {_rows_text(q)}, but a core has {MAX_ROWS}; "
+                   "use fewer hidden units or inputs per step")
+
+
+# -------------------------------------------------------------------------------------- codegen
+
+def _slot(q: QRNNModel, core: int) -> Slot:
+    """The core as one mapper slot: all weight rows, the recurrent and the readout columns."""
+    return Slot(core, 0, q.name, 0, 0, 0, q.n_rows, 0, q.hh + q.n_out * q.rep, 1)
+
+
+def core_map(q: QRNNModel, core=0) -> str:
+    """The core map (as codegen.core_map_text): the core's two windows (rows: weights, + balancing
+    rows; cols: first column + columns of one copy, × copies), then the chip grid."""
+    pad = f" (+{q.P})" if q.P else ""
+    rows = f"0+{q.n_rows}{pad}"
+    lines = ["core chain pos  layer    window      rows            cols        copies",
+             f"{core:4d} {core // 6:5d} {core % 6:3d}  {q.name:<8s} recurrent   {rows:<15s} "
+             f"{0:3d}+{q.n_h:<4d}    ×{q.hcopy}",
+             f"{core:4d} {core // 6:5d} {core % 6:3d}  {q.out_name:<8s} readout     {rows:<15s} "
+             f"{OUT_COL0:3d}+{q.n_out:<4d}    ×{q.rep}"]
+    cells = q.nr * (q.hh + q.n_out * q.rep)
+    lines.append(f"1 of {N_CORES} cores used ({N_CORES - 1} left powered off); {cells} cells programmed "
+                 f"({q.P} balancing rows included), {100 * cells / (MAX_ROWS * 256):.1f} % of the core")
+    grid = core_map_text(q, [_slot(q, core)]).split("\n\n", 1)[1]
+    return "\n".join(lines) + "\n\n" + grid
+
+
+def _span(reg: str, a: int, b: int, what: str, empty: str = "") -> str:
+    """One line of the header's H/column layout: `#   H[a … b−1]   what` (a continuation line
+    when a = b = 0 and no `empty` text; `empty` when the range is empty)."""
+    if a == b:
+        return f"#   {'':16s} {what}" if not empty else f"#   {empty}"
+    lab = f"{reg}[{a} … {b - 1}]" if reg else f"{a} … {b - 1}"
+    return f"#   {lab:<16s} {what}"
+
+
+def _ins(text: str, comment: str = "") -> str:
+    return f"        {text:<30s}# {comment}" if comment else f"        {text}"
+
+
+def compile_rnn(q: QRNNModel, codes, name="rnn", age_ms=0, core=0) -> Compiled:
+    """Compile a quantised [SimpleRNN, Dense] model with a batch of input codes (N × T·n_x, from
+    QRNNModel.encode) into a program on one core: per sample `hin` the initial H, then per step
+    `hin` the step's inputs and `mvm.rec`; after the last step `mvm.fwd` on the readout columns,
+    the vector unit sums the copies into `out` (N × n_out i16) and `vargmax` gives `pred` (N u8)."""
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.shape[1] != q.in_width or len(codes) < 1:
+        raise MapError(f"{q.name}: input codes must be N × {q.in_width} (QRNNModel.encode), got {codes.shape}")
+    if codes.min() < 0 or codes.max() > 255:
+        raise MapError(f"{q.name}: input codes must be bytes 0 … 255 (QRNNModel.encode), got "
+                       f"{codes.min()} … {codes.max()}")
+    if int(core) != core or not 0 <= core < N_CORES:
+        raise MapError(f"core must be 0 … {N_CORES - 1}, got {core}")
+    core = int(core)
+    n, T, hc, rep = len(codes), q.steps, q.hcopy, q.rep
+    HH, XW, NR, ocols = q.hh, q.xw, q.nr, q.n_out * q.rep
+    b0, p0 = HH + XW, HH + XW + q.n_bias
+    amax = 2**q.act_bits - 1
+    x = np.tile(np.ascontiguousarray(codes, np.uint8).reshape(n, T, q.n_x), (1, 1, hc)).reshape(n, T * XW)
+    data = {f"{name}_x.npy": x, f"{name}_rec.npy": q.rec_block().ravel(),
+            f"{name}_out.npy": q.out_block().ravel(), f"{name}_h0.npy": q.hinit()}
+    slots = [_slot(q, core)]
+    cm = core_map(q, core)
+    c = f"c{core}"
+    bias_txt = "(" + ", ".join(map(str, q.bias_input)) + ")"
+    A = [f"# {name}.s — generated by the NR48 mapper (emulator.mapper.rnn); edit freely.",
+         "#",
+         f"# A recurrent network on one core (core {core}), batch of {n} inputs, {T} steps of {q.n_x} inputs:",
+         f"#   h_0 = 0;  h_t = {'relu' if q.h_max is None else 'min(relu'}(x_t·Wx + h_(t−1)·Wh + b)"
+         + ("" if q.h_max is None else f", {q.h_max:g})") + f"  ({q.name}, {q.n_h} hidden units)",
+         f"#   logits = h_{T}·W + b  ({q.out_name}, {q.n_out} outputs)",
+         "# Results: out (N × %d i16 logits), pred (N u8 argmax)." % q.n_out,
+         "#", "# Core map:"] + [("#   " + l).rstrip() for l in cm.splitlines()] + [
+         "#",
+         "# H, the core's input register, is the cell's whole input vector (rows of the window):",
+         _span("H", 0, HH, f"hidden state: {hc} copies of {q.n_h} unsigned {q.act_bits}-bit codes (copy c, unit j"),
+         _span("", 0, 0, f"at c·{q.n_h} + j), written by mvm.rec — the state never leaves the core"),
+         _span("H", HH, b0, f"this step's inputs: {hc} copies of {q.n_x} {q.in_bits}-bit codes, scanned in"),
+         _span("", 0, 0, f"each step (hin on the {XW}-row window at row0 = {HH})"),
+         _span("H", b0, p0, f"bias inputs {bias_txt}: coarse bias rows driven by "
+               f"{_bias_hi(q.core_bits)}, the fine row by 1", "(no bias rows: the biases are zero)"),
+         _span("H", p0, NR, f"0: the inputs of {q.P} balancing rows (docs/mapper.md)", "(no balancing rows)"),
+         "# Columns:",
+         _span("", 0, HH, f"the recurrent cell [Wh; Wx; bias], every hidden unit {hc}× (the copies have"),
+         _span("", 0, 0, f"their own cells; the next step sums them, so the gain is divided by {hc})."),
+         _span("", 0, 0, f"mvm.rec writes column j into H[j]: h ← clip(round({q.gain}·acc / 2^{q.gshift}), 0, {amax});"),
+         _span("", 0, 0, f"the unsigned {q.act_bits}-bit readout is the ReLU and the clip, no vector unit needed"),
+         _span("", OUT_COL0, OUT_COL0 + ocols, f"the readout, {rep} copies of {q.n_out} columns (zero on the input rows):"),
+         _span("", 0, 0, f"after step {T} mvm.fwd gives signed 8-bit partials round({q.ogain}·acc / 2^{q.ogshift});"),
+         _span("", 0, 0, "the vector unit adds the copies into i16 logits and takes the argmax"),
+         f"# Per sample: hin h0 (h = 0, bias constants, zeros); {T} × (hin the step's inputs, mvm.rec);",
+         "# reconfigure for the readout, mvm.fwd, vout, sum the copies, store logits and class.",
+         f"# Scales: input code {q.in_scale:.6g}, hidden code {q.s_h:.6g}, logit LSB {q.s_y:.6g} (per copy).",
+         "",
+         f"        .equ N, {n}", f"        .equ T, {T}", f"        .equ NR, {NR}", f"        .equ HH, {HH}",
+         f"        .equ XW, {XW}", f"        .equ OCOL, {OUT_COL0}", f"        .equ OCOLS, {ocols}",
+         f"        .equ NOUT, {q.n_out}",
+         "", "        .data",
+         f"x:      .npy \"{name}_x.npy\", u8        # N × T × XW input codes (each step's {hc} times)",
+         f"wrec:   .npy \"{name}_rec.npy\", i8      # NR × HH recurrent codes",
+         f"wout:   .npy \"{name}_out.npy\", i8      # NR × OCOLS readout codes ({rep} copies)",
+         f"h0:     .npy \"{name}_h0.npy\", u8       # H at the start of every sample",
+         "        .align 2",
+         f"part:   .zero {2 * ocols}                 # readout partials (i16), {rep} copies",
+         "out:    .zero N * NOUT * 2", "pred:   .zero N",
+         "", "        .text", "_start:",
+         _ins(f"li      x1, 1 << {core}", f"x1: the RNN's core (core {core})"),
+         _ins("cpon    x1", "the only core powered on"),
+         _ins("ccfg.nrows x1, NR", "window: all rows (hidden, inputs, bias, balancing)"),
+         _ins(f"ccfg.inbits x1, {q.core_bits}", "unsigned input codes"),
+         _ins("ccfg.insigned x1, 0"),
+         _ins("ccfg.col0 x1, OCOL", "program the readout columns …"),
+         _ins("ccfg.ncols x1, OCOLS"),
+         _ins("la      x2, wout"),
+         _ins(f"cprog   {c}, x2"),
+         _ins("ccfg.col0 x1, 0", "… and the recurrent ones"),
+         _ins("ccfg.ncols x1, HH"),
+         _ins("la      x2, wrec"),
+         _ins(f"cprog   {c}, x2")]
+    if age_ms:
+        A += [_ins("sync    x0", "programming done (cprog is asynchronous) …"),
+              _ins(f"li      x2, {int(age_ms)}"),
+              _ins("cage    x2", f"… let the conductances relax for {age_ms / 1000:g} s before inference")]
+    A += [_ins("la      x10, x", "x10: the next step's input codes"),
+          _ins("la      x11, out", "x11: this sample's logits"),
+          _ins("la      x12, pred", "x12: this sample's class"),
+          _ins("li      x13, N", "x13: samples left"),
+          "loop:",
+          _ins(f"ccfg.outbits x1, {q.act_bits}", f"recurrent cell: unsigned {q.act_bits}-bit outputs (ReLU + clip)"),
+          _ins("ccfg.outsigned x1, 0"),
+          _ins(f"ccfg.gain x1, {q.gain}"),
+          _ins(f"ccfg.gshift x1, {q.gshift}"),
+          _ins("la      x2, h0"),
+          _ins(f"hin.u8  {c}, x2", "H ← h0: h = 0, bias constants, zeros"),
+          _ins("li      x14, T", "x14: steps left"),
+          "step:",
+          _ins("ccfg.row0 x1, HH", "the input window …"),
+          _ins("ccfg.nrows x1, XW"),
+          _ins(f"hin.u8  {c}, x10", "… gets this step's codes"),
+          _ins("ccfg.row0 x1, 0", "back to all rows"),
+          _ins("ccfg.nrows x1, NR"),
+          _ins("mvm.rec x1", "H[0 … HH) ← h_t = f(W·[h_(t−1), x_t, 1])"),
+          _ins("addi    x10, x10, XW"),
+          _ins("addi    x14, x14, -1"),
+          _ins("bnez    x14, step"),
+          _ins("ccfg.col0 x1, OCOL", "readout: forward MVM on h_T …"),
+          _ins("ccfg.ncols x1, OCOLS"),
+          _ins("ccfg.outbits x1, 8", "… signed 8-bit partials"),
+          _ins("ccfg.outsigned x1, 1"),
+          _ins(f"ccfg.gain x1, {q.ogain}"),
+          _ins(f"ccfg.gshift x1, {q.ogshift}"),
+          _ins("mvm.fwd x1"),
+          _ins("la      x5, part"),
+          _ins(f"vout.i16 {c}, x5", "the partials of all copies"),
+          _ins("sync    x1"),
+          _ins("ccfg.col0 x1, 0", "back to the recurrent columns"),
+          _ins("ccfg.ncols x1, HH")]
+    h = ocols
+    while h > q.n_out:          # sum the copies: add the upper half onto the lower half
+        h //= 2
+        A += [_ins(f"setvli  {h}"), _ins(f"addi    x8, x5, {2 * h}"),
+              _ins("vadd.i16 x5, x5, x8", "add the upper copies onto the lower")]
+    A += [_ins("setvli  NOUT"),
+          _ins("vsra.i16 x11, x5, 0", "logits → out[i]"),
+          _ins("vargmax.i16 x9, x5", "class → pred[i]"),
+          _ins("sb      x9, 0(x12)"),
+          _ins("addi    x11, x11, NOUT * 2"),
+          _ins("addi    x12, x12, 1"),
+          _ins("addi    x13, x13, -1"),
+          _ins("bnez    x13, loop"),
+          _ins("sync    x0"),
+          _ins("halt"), ""]
+    extra = {"n_out": q.n_out, "hcopy": hc, "copies": rep, "pads": q.P}
+    return Compiled(name, "\n".join(A), data, slots, q, n, cm, extra)
+
+
+# ------------------------------------------------------------------------- the digits workload
+
+def from_workload_params(P: dict, in_scale=None, steps=None) -> Model:
+    """The hand-written digits RNN's weights (emulator.workloads.rnn: `Wr` (n_h + n_x) × n_h with
+    the hidden rows first, `b`, `Wo`, `bo`, all in code units: hidden state = its 4-bit code
+    0 … 15, inputs = pixel codes) as Model([SimpleRNN, Dense]) on float pixels.  The input scale
+    (pixel units per code, IN_SCALE) is folded into Wx; the cell gets h_max = 15 (the workload's
+    clip), so the hidden code of the quantised model is the workload's."""
+    from emulator.workloads import rnn as W           # imported here: workloads import the mapper
+
+    in_scale = W.IN_SCALE if in_scale is None else in_scale
+    Wr = np.asarray(P["Wr"], float)
+    n_h = Wr.shape[1]
+    cell = SimpleRNN(Wr[n_h:] / in_scale, Wr[:n_h], np.asarray(P["b"], float),
+                     W.STEPS if steps is None else steps, "rnn", float(W.HMAX))
+    ro = Dense(np.asarray(P["Wo"], float), np.asarray(P["bo"], float), relu=False, name="readout")
+    return Model([cell, ro], in_scale=in_scale, in_bits=4, act_bits=4)
