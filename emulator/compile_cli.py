@@ -68,7 +68,10 @@ def register(subparsers) -> None:
     r.add_argument("--frac", type=float, default=0.2, help="fraction of pixels corrupted (default 0.2)")
     r.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
     r.add_argument("--retrain", action="store_true", help="retrain the RBM instead of the shipped weights")
+    r.add_argument("--unknown", action="store_true",
+                   help="corruption positions unknown: flip the pixels and resample every one")
     r.add_argument("--write", metavar="DIR", help="also write the program into DIR")
+    _picture_options(r)
     r.set_defaults(func=_rbm)
     n = subparsers.add_parser("rnn", help="recurrent network on the digits read row by row (mvm.rec) on the chip")
     n.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
@@ -92,16 +95,22 @@ def _rbm(args) -> int:
     from emulator.workloads import rbm as R
 
     M = R.train_rbm() if args.retrain else R.shipped()
-    print(f"RBM 64 visible × 48 hidden on core 0; {args.n} test digits, {100 * args.frac:g} % of the "
-          f"pixels replaced by random bits (positions known), 16 Gibbs steps, vote of the last 8")
-    res = [("ideal", 0, R.run(M, args.n, args.frac, model="ideal", seed=1, write=args.write))]
-    res += [("analog", s, R.run(M, args.n, args.frac, model="analog", seed=s)) for s in range(1, args.seeds + 1)]
+    known = not args.unknown
+    how = ("replaced by random bits (positions known)" if known else
+           "flipped (positions unknown: every pixel resampled, evidence columns tie it to the input)")
+    print(f"RBM 64 visible × 48 hidden; {args.n} test digits, {100 * args.frac:g} % of the pixels {how}, "
+          f"16 Gibbs steps, vote of the last 8")
+    run = lambda model, s, write=None: R.run(M, args.n, args.frac, model=model, seed=s, write=write,
+                                             known_positions=known)
+    res = [("ideal", 0, run("ideal", 1, args.write))]
+    res += [("analog", s, run("analog", s)) for s in range(1, args.seeds + 1)]
     for model, s, r in res:
         print(f"  {model:6s} seed {s}: wrong pixels per image {r['err_corrupted']:.2f} corrupted → "
               f"{r['err_recovered']:.2f} recovered: error −{100 * r['reduction']:.1f} %  "
               f"(chip {r['chip_s']:.3f} s, wall {r['wall_s']:.2f} s)")
     red = np.array([r["reduction"] for m, _, r in res if m == "analog"])
-    print(f"analog mean reduction {100 * red.mean():.1f} ± {100 * red.std(ddof=1) if len(red) > 1 else 0:.1f} %")
+    if len(red):
+        print(f"analog mean reduction {100 * red.mean():.1f} ± {100 * red.std(ddof=1) if len(red) > 1 else 0:.1f} %")
     r = res[0][2]
     for i in range(min(3, args.n)):
         rows = []
@@ -110,6 +119,9 @@ def _rbm(args) -> int:
         print("  clean     corrupted  recovered (ideal)" if i == 0 else "")
         for k in range(8):
             print("  " + "   ".join(rr[k] for rr in rows))
+    if args.map:
+        print(r["core_map"])
+    _pictures(args, _slot_cores(r["slots"]), None, "rbm")
     return 0
 
 

@@ -1,14 +1,12 @@
-"""Conv2D and MaxPool2D layers of the mapper, and the model file `neurram compile` reads."""
-import json
-
+"""Conv2D and MaxPool2D layers of the mapper: float forward, quantisation, the program's on-chip
+im2col and pooling checked bit for bit against the integer reference, and refusals."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator.cli import main
-from emulator.mapper import (Conv2D, Dense, MapError, MaxPool2D, Model, ModelFileError, QConv, QPool,
-                             compile_model, load_model, quantise, reference, run_compiled, save_model)
+from emulator.mapper import (Conv2D, Dense, MapError, MaxPool2D, Model, QConv, QPool, compile_model, quantise,
+                             reference, run_compiled)
 from emulator.mapper.model import patches
 
 
@@ -132,127 +130,3 @@ def test_replicate_is_refused_for_conv_models(tmp_path):
         compile_model(q, q.encode(np.ones((2, 64))), replicate=2)
     with pytest.raises(MapError, match="inputs must be N × 64"):
         compile_model(q, np.zeros((2, 65), np.uint8))
-
-
-# ------------------------------------------------------------------------------- model files
-
-def test_model_file_round_trip(tmp_path):
-    rng = np.random.default_rng(3)
-    m = Model([_conv(rng, 3, 2, 4, name="c1", padding=1, stride=2), MaxPool2D(2, name="p"),
-               _dense(rng, 16, 6, True, "h"), Dense(rng.normal(size=(6, 6)), None, False, "out", residual=2)],
-              in_scale=0.5, in_bits=3, act_bits=5, in_shape=(8, 8, 2))
-    p = save_model(m, tmp_path / "m.model")          # no .npz suffix added
-    assert p.exists() and not (tmp_path / "m.model.npz").exists()
-    m2 = load_model(p)
-    assert (m2.in_shape, m2.in_scale, m2.in_bits, m2.act_bits) == ((8, 8, 2), 0.5, 3, 5)
-    assert [type(L) for L in m2.layers] == [Conv2D, MaxPool2D, Dense, Dense]
-    assert (m2.layers[0].stride, m2.layers[0].padding, m2.layers[3].residual, m2.layers[3].b) == (2, 1, 2, None)
-    X = rng.random((4, 128)) * 7
-    assert np.allclose(m.forward(X), m2.forward(X), atol=1e-3)       # float32 storage
-    assert load_model(p, in_scale=2.0).in_scale == 2.0
-
-
-def test_plain_w0_b0_files_still_load(tmp_path):
-    rng = np.random.default_rng(0)
-    np.savez(tmp_path / "p.npz", W0=rng.normal(size=(5, 4)), b0=np.zeros(4), W1=rng.normal(size=(4, 3)))
-    m = load_model(tmp_path / "p.npz")
-    assert [L.relu for L in m.layers] == [True, False] and m.layers[1].b is None and m.in_scale == 1.0
-
-
-def _spec_file(tmp_path, spec, **arrays):
-    p = tmp_path / "bad.npz"
-    np.savez(p, __model__=np.array(json.dumps(spec) if not isinstance(spec, str) else spec), **arrays)
-    return p
-
-
-GOOD = {"format": "nr48-model", "version": 1, "input": {"shape": None, "scale": 1.0, "bits": 4},
-        "layers": [{"type": "dense", "W": "0.W", "b": None, "relu": False, "name": "fc"}]}
-
-
-@pytest.mark.parametrize("change,msg", [
-    (lambda s: s.update(version=7), "version 7"),
-    (lambda s: s.update(format="other"), "not an nr48-model description"),
-    (lambda s: s.update(kind="graph"), "unknown model kind 'graph'"),
-    (lambda s: s.update(layers=[]), "non-empty list"),
-    (lambda s: s["layers"][0].update(type="lstm"), "layer 0: type 'lstm' is not one of dense, conv2d"),
-    (lambda s: s["layers"][0].update(W="nope"), "names array 'nope', which the file does not hold"),
-    (lambda s: s["layers"][0].update(kernel=3), "unknown field\\(s\\) kernel"),
-    (lambda s: s["layers"][0].pop("W"), "missing field\\(s\\) W"),
-    (lambda s: s["input"].update(shape=[8, 8]), "input shape must be \\[H, W, C\\]"),
-    (lambda s: s["layers"][0].update(relu=[1]), "field relu must be a number"),
-])
-def test_bad_model_files_are_reported_with_the_file_and_the_place(tmp_path, change, msg):
-    spec = json.loads(json.dumps(GOOD))
-    change(spec)
-    p = _spec_file(tmp_path, spec, **{"0.W": np.ones((4, 2))})
-    with pytest.raises(ModelFileError, match=msg) as e:
-        load_model(p)
-    assert str(p) in str(e.value)
-
-
-def test_unreadable_model_files(tmp_path):
-    with pytest.raises(ModelFileError, match="no such file"):
-        load_model(tmp_path / "missing.npz")
-    (tmp_path / "t.npz").write_text("hello")
-    with pytest.raises(ModelFileError, match="not a model file"):
-        load_model(tmp_path / "t.npz")
-    with pytest.raises(ModelFileError, match="not valid JSON"):
-        load_model(_spec_file(tmp_path, "{nope"))
-    np.savez(tmp_path / "x.npz", A=np.ones(3))
-    with pytest.raises(ModelFileError, match="expected arrays W0, b0"):
-        load_model(tmp_path / "x.npz")
-    np.savez(tmp_path / "w.npz", W0=np.ones((3, 2)), W1=np.ones((3, 2)))
-    with pytest.raises(ModelFileError, match="fc2: dense layer has 3 inputs, its input has 2"):
-        load_model(tmp_path / "w.npz")
-
-
-def test_compile_cli_with_a_conv_model_file(tmp_path, capsys):
-    rng = np.random.default_rng(5)
-    m = Model([_conv(rng, 3, 1, 6, name="conv"), MaxPool2D(2, name="pool"), _dense(rng, 54, 4)],
-              in_scale=1.0, in_shape=(8, 8, 1))
-    save_model(m, tmp_path / "cnn.npz")
-    X = rng.random((3, 64)) * 15
-    np.save(tmp_path / "x.npy", X)
-    out = tmp_path / "prog" / "cnn.s"
-    assert main(["compile", str(tmp_path / "cnn.npz"), "-o", str(out), "--inputs", str(tmp_path / "x.npy"),
-                 "--copies", "4"]) == 0
-    text = capsys.readouterr().out
-    assert "2 of 48 cores used" in text and out.exists()      # the pool needs no core
-    assert "vpmax.u8" in out.read_text() and "conv_fmap" in out.read_text()
-    q = quantise(m, X, copies=4)
-    logits, _, _ = run_compiled(compile_model(q, q.encode(X), name="cnn"), tmp_path / "again" / "cnn.s")
-    assert (logits == reference(q, q.encode(X))).all()
-    # bad inputs: a clear message naming the file, no traceback
-    np.save(tmp_path / "bad.npy", np.ones((2, 10)))
-    assert main(["compile", str(tmp_path / "cnn.npz"), "-o", str(out), "--inputs", str(tmp_path / "bad.npy")]) == 1
-    err = capsys.readouterr().err
-    assert "bad.npy" in err and "64 values per row" in err and "Traceback" not in err
-    assert main(["compile", str(tmp_path / "none.npz"), "-o", str(out)]) == 1
-    assert "none.npz: no such file" in capsys.readouterr().err
-    assert main(["compile", str(tmp_path / "cnn.npz"), "-o", str(out), "--replicate", "2"]) == 1
-    assert "dense-only" in capsys.readouterr().err
-
-
-def test_model_file_with_a_recurrent_layer(tmp_path, capsys):
-    from emulator.mapper import SimpleRNN, quantise_rnn, rnn_reference
-    from emulator.mapper.rnn import from_workload_params
-    from emulator.workloads import rnn
-    from emulator.workloads.digits import load_digits_split
-
-    m = from_workload_params(rnn.shipped(noise=True))
-    m2 = load_model(save_model(m, tmp_path / "rnn.npz"))
-    assert isinstance(m2.layers[0], SimpleRNN) and (m2.layers[0].steps, m2.layers[0].h_max) == (8, 15.0)
-    Xtr, _, Xte, _ = load_digits_split()
-    np.save(tmp_path / "x.npy", Xte[:6])
-    np.save(tmp_path / "cal.npy", Xtr)
-    out = tmp_path / "rnn.s"
-    assert main(["compile", str(tmp_path / "rnn.npz"), "-o", str(out), "--inputs", str(tmp_path / "x.npy"),
-                 "--calib", str(tmp_path / "cal.npy"), "--copies", "8"]) == 0
-    assert "mvm.rec" in out.read_text() and "1 of 48 cores used" in capsys.readouterr().out
-    from emulator.machine import Machine
-    mach = Machine()
-    mach.load(out)
-    assert mach.run().ok
-    q = quantise_rnn(m2, Xtr, copies=8)
-    want = rnn_reference(q, q.encode(Xte[:6]))
-    assert (mach.mem(mach.sym("out"), want.size, "i16").reshape(want.shape) == want).all()

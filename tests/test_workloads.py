@@ -87,3 +87,25 @@ def test_rbm_program_samples_both_directions():
     from emulator.workloads import rbm as R
     asm, data = R.program(R.shipped(), np.zeros((2, 64), np.int64), np.zeros((2, 64), bool))
     assert "smp.fwd" in asm and "smp.bwd" in asm and data["rbm_recover_w.npy"].shape == (65, 49)
+
+
+def test_rbm_shipped_program_matches_the_generator():
+    """programs/rbm_recover.s and its .npy are what `neurram rbm --write programs` produces
+    (the mapper's single-core program, emulator/mapper/rbm.py)."""
+    from pathlib import Path
+
+    from emulator.workloads import rbm as R
+    progs = Path(__file__).resolve().parent.parent / "programs"
+    C, mask = R.corrupt(R.binarise(R.load_digits_split()[2][:40]), 0.2, seed=0)
+    asm, data = R.program(R.shipped(), C, mask)
+    assert (progs / "rbm_recover.s").read_text() == asm
+    for f, a in data.items():
+        b = np.load(progs / f)
+        assert b.dtype == a.dtype and np.array_equal(b, a), f
+
+
+def test_rbm_unknown_positions_on_chip(tmp_path):
+    from emulator.workloads import rbm as R
+    r = R.run(R.shipped(), n=20, model="analog", seed=1, workdir=tmp_path, known_positions=False)
+    assert r["corruption"] == "flip" and r["err_corrupted"] == 13      # 20 % of 64 pixels flipped
+    assert r["reduction"] > 0.35                     # measured 51 % (20 digits), 52 % (40 digits)
