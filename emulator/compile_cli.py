@@ -154,8 +154,9 @@ def _compile(args) -> int:
     try:
         m = load_model(args.model, args.in_scale)
         kind = type(m).__name__ if type(m).__name__ == "RBM" else type(m.layers[0]).__name__
-        if kind != "Dense" and kind != "Conv2D" and kind != "MaxPool2D" and args.replicate != 1:
-            raise MapError(f"--replicate is for dense and conv models, not a model starting with {kind}")
+        if kind != "Dense" and args.replicate != 1:
+            raise MapError(f"--replicate: data-parallel replication is for dense-only models, "
+                           f"not a model starting with {kind}")
         if kind == "RBM":
             from emulator.mapper.rbm import compile_rbm, quantise_rbm
 

@@ -96,3 +96,24 @@ def test_tutorial_analog_section(tmp_path):
     raw = Machine(model="analog", seed=1).load(_code_block(ROOT / "README.md", "asm"))
     raw.run()
     assert np.abs(raw.mem(raw.sym("y"), 4, "i8").astype(int) - [5, -5, 8, 4]).max() > 2
+
+
+def test_readme_bring_your_own_model_works(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    exec(compile(_code_block(ROOT / "README.md", "python"), "README.md", "exec"), {})
+    sh = _code_block(ROOT / "README.md", "sh", 3).splitlines()
+    compile_args = sh[0].split("#")[0].split()[1:]
+    assert compile_args[0] == "compile" and cli_main(compile_args) == 0
+    assert "2 of 48 cores used" in capsys.readouterr().out
+    run_args = sh[1].split()[1:]
+    assert cli_main(run_args) == 0
+    assert "pred (4 ×" in capsys.readouterr().out
+
+
+def test_tutorial_own_network_section(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    exec(compile(_code_block(ROOT / "docs" / "tutorial.md", "python", 1), "tutorial.md", "exec"), {})
+    out = capsys.readouterr().out
+    acc = {m: float(a) for m, a in re.findall(r"(ideal|analog) accuracy ([0-9.]+)", out)}
+    assert acc["ideal"] >= 0.85 and acc["analog"] >= 0.8 and "cores used" in out
+    assert (tmp_path / "mlp.npz").exists() and (tmp_path / "mlp" / "mlp.s").exists()
