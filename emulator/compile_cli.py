@@ -14,6 +14,7 @@ emulator.mapper.save_model — or plain W0, b0, W1, b1, … (dense layers, ReLU 
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -133,13 +134,21 @@ def _npy(path: str, what: str, width: int | None = None) -> np.ndarray:
         a = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise MapError(f"{path}: no such file ({what})") from None
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, EOFError) as e:
         raise MapError(f"{path}: not a .npy array ({what}): {e}") from None
+    if not isinstance(a, np.ndarray):
+        a.close()
+        raise MapError(f"{path}: {what} must be a .npy array, not an .npz archive")
     if a.dtype.kind not in "biuf" or a.ndim != 2:
         raise MapError(f"{path}: {what} must be a 2-D numeric array (N × values), got {a.ndim}-D {a.dtype}")
     if width is not None and a.shape[1] != width:
         raise MapError(f"{path}: {what} must have {width} values per row (the model's input), got {a.shape[1]}")
-    return a.astype(float)
+    if len(a) == 0:
+        raise MapError(f"{path}: {what} has no rows; give at least one")
+    a = a.astype(float)
+    if not np.isfinite(a).all():
+        raise MapError(f"{path}: {what} contains non-finite values (NaN or inf)")
+    return a
 
 
 def _compile(args) -> int:
@@ -152,6 +161,14 @@ def _compile(args) -> int:
     con = Console(stderr=True, soft_wrap=True)
     name = Path(args.output).stem
     try:
+        out = Path(args.output)
+        if out.suffix != ".s" or not re.fullmatch(r"[\w.+-]+", out.stem):
+            raise MapError(f"-o {args.output}: the output must be a .s file whose name uses letters, digits, "
+                           "'_', '-', '+' or '.' (it also names the .npy data files)")
+        for opt, v, lo in (("--age-ms", args.age_ms, 0), ("--copies", args.copies, 1),
+                           ("--replicate", args.replicate, 1), ("--steps", args.steps, 1), ("--keep", args.keep, 1)):
+            if v < lo:
+                raise MapError(f"{opt} must be ≥ {lo}, got {v}")
         m = load_model(args.model, args.in_scale)
         kind = type(m).__name__ if type(m).__name__ == "RBM" else type(m.layers[0]).__name__
         if kind != "Dense" and args.replicate != 1:
@@ -192,7 +209,11 @@ def _compile(args) -> int:
         con.print(Text(f"neurram compile: cannot write {args.output}: {e.strerror or e}", style="red"))
         return 1
     print(c.core_map)
-    _pictures(args, _slot_cores(c.slots), None, name)
+    try:
+        _pictures(args, _slot_cores(c.slots), None, name)
+    except OSError as e:
+        con.print(Text(f"neurram compile: cannot write the pictures into {args.png}: {e.strerror or e}", style="red"))
+        return 1
     print(f"wrote {path} and {', '.join(c.data)}")
     print(f"run:  neurram run {path} {hint}")
     return 0

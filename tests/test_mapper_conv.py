@@ -112,8 +112,8 @@ def test_the_shipped_cnn_through_the_general_mapper(tmp_path):
     (lambda r: [_conv(r, 3, 1, 4), _dense(r, 100, 2)], (8, 8, 1), "144 values \\(the 6×6×4 feature map"),
     (lambda r: [_conv(r, 9, 1, 4), _dense(r, 4, 2)], (8, 8, 1), "does not fit the padded input"),
     (lambda r: [Conv2D(r.normal(size=(3, 3, 1, 4)), None, relu=False), _dense(r, 144, 2)], (8, 8, 1), "need relu"),
-    (lambda r: [Conv2D(r.normal(size=(3, 3, 4)), None), _dense(r, 144, 2)], (8, 8, 1), "kh × kw × C_in × C_out"),
-    (lambda r: [_conv(r, 3, 1, 4, name="my conv"), _dense(r, 144, 2)], (8, 8, 1), "must be an identifier"),
+    (lambda r: [Conv2D(r.normal(size=(3, 3, 4)), None), _dense(r, 144, 2)], (8, 8, 1), "W must be a non-empty 4-D array"),
+    (lambda r: [_conv(r, 3, 1, 4, name="my conv"), _dense(r, 144, 2)], (8, 8, 1), "must be an ASCII identifier"),
 ])
 def test_refusals_name_the_layer_and_the_problem(layers, in_shape, msg):
     rng = np.random.default_rng(0)
@@ -130,3 +130,45 @@ def test_replicate_is_refused_for_conv_models(tmp_path):
         compile_model(q, q.encode(np.ones((2, 64))), replicate=2)
     with pytest.raises(MapError, match="inputs must be N × 64"):
         compile_model(q, np.zeros((2, 65), np.uint8))
+
+
+@pytest.mark.parametrize("case,msg", [
+    ("input", "the input \\(65,536 bytes per sample\\): the program needs an address offset of 65,536"),
+    ("vector", "p: the program needs a vector length of 131,072 \\(setvli takes 0…65535\\)"),
+    ("offset", "c: the program needs an address offset of 32,864"),
+    ("memory", "needs about 8,0[0-9,]+ bytes of data memory but the chip has 4,194,304"),
+])
+def test_programs_beyond_the_machine_limits_are_refused(case, msg):
+    m, n = {
+        "input": (Model([MaxPool2D(8, name="p"), Dense(np.ones((1024, 2)), None, False, "fc")],
+                        in_shape=(128, 128, 4)), 1),
+        "vector": (Model([Conv2D(np.ones((1, 1, 1, 64)), None, name="c"), MaxPool2D(8, name="p"),
+                          Dense(np.ones((4096, 2)), None, False, "fc")], in_shape=(64, 64, 1)), 1),
+        "offset": (Model([Conv2D(np.ones((7, 7, 8, 2)), None, stride=7, padding=3, name="c"),
+                          Dense(np.ones((586, 2)), None, False, "fc")], in_shape=(1, 2048, 8)), 1),
+        "memory": (Model([Dense(np.ones((4000, 4)), None, False, "fc")]), 2000),
+    }[case]
+    width = int(np.prod(m.in_shape)) if m.in_shape else 4000
+    q = quantise(m, np.ones((1, width)) * 2)
+    with pytest.raises(MapError, match=msg):
+        compile_model(q, q.encode(np.ones((n, width))))
+
+
+def test_bad_batches_and_names_are_refused():
+    rng = np.random.default_rng(0)
+    m = Model([_dense(rng, 4, 3, True, "h"), _dense(rng, 3, 2)])
+    with pytest.raises(MapError, match="calibration inputs: the batch is empty"):
+        quantise(m, np.ones((0, 4)))
+    with pytest.raises(MapError, match="calibration inputs contain non-finite"):
+        quantise(m, np.full((2, 4), np.inf))
+    q = quantise(m, np.ones((2, 4)))
+    with pytest.raises(MapError, match="inputs: the batch is empty"):
+        q.encode(np.ones((0, 4)))
+    with pytest.raises(MapError, match="the batch is empty"):
+        compile_model(q, np.zeros((0, q.rows_in), np.uint8))
+    with pytest.raises(MapError, match="W has non-finite values"):
+        quantise(Model([Dense(np.full((4, 2), np.nan), None, False, "fc")]), np.ones((2, 4)))
+    m2 = Model([_dense(rng, 4, 3, True, "r1_h"), _dense(rng, 3, 2)])
+    q2 = quantise(m2, np.ones((2, 4)))
+    with pytest.raises(MapError, match="looks like a replica's prefix"):
+        compile_model(q2, q2.encode(np.ones((2, 4))), replicate=2)

@@ -1,6 +1,8 @@
 """The RBM as a mapper model kind (emulator/mapper/rbm.py): quantisation, refusals, the single-core
 and split layouts on the ideal chip, statistical agreement with the float Gibbs reference, and
 image recovery with known and unknown corruption positions on the shipped digits RBM."""
+import re
+
 import numpy as np
 import pytest
 
@@ -150,3 +152,108 @@ def test_shipped_rbm_unknown_positions(tmp_path, digits):
     assert (plain != V).sum() > 0.9 * e_in
     ref = gibbs_reference(q, C)                   # the float reference agrees (measured 7.0 vs 7.05 per image)
     assert abs((ref != V).sum() - err["ideal"]) / len(V) < 2.0
+
+
+# ------------------------------------------------------------------ input handling (review fixes)
+
+@pytest.mark.parametrize("field", ["W", "bv", "bh"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_fields_are_refused(field, bad):
+    """NaN weights were a ValueError (int of a NaN noise amplitude) in quantise_rbm."""
+    f = {"W": np.full((4, 3), 0.2), "bv": np.zeros(4), "bh": np.zeros(3)}
+    f[field].flat[-1] = bad
+    with pytest.raises(MapError, match=rf"^t: {field} has non-finite values \(NaN or inf\)$"):
+        RBM(f["W"], f["bv"], f["bh"], "t")
+    r = random_rbm(4, 3)                  # reassigned after construction: quantise_rbm checks again
+    setattr(r, field, f[field])
+    with pytest.raises(MapError, match=rf"^t: {field} has non-finite values"):
+        quantise_rbm(r)
+    M = np.zeros((5, 4))
+    M[0, 0] = bad
+    with pytest.raises(MapError, match=r"^rbm: W has non-finite values"):
+        RBM.from_matrix(M)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (4, 0), (0, 0)])
+def test_empty_rbm_is_refused(shape):
+    with pytest.raises(MapError, match=rf"^rbm: needs at least one visible and one hidden unit, "
+                                       rf"got W \({shape[0]}, {shape[1]}\)"):
+        RBM(np.zeros(shape), np.zeros(shape[0]), np.zeros(shape[1]))
+
+
+@pytest.mark.parametrize("name", [5, None, "", "my rbm", "rbm-1", "1rbm", "bild_ä"])
+def test_name_must_be_an_ascii_identifier(name):
+    """An int name crashed codegen.core_map_text; other names broke the core map's columns."""
+    with pytest.raises(MapError, match=rf"^RBM: name {re.escape(repr(name))} must be an ASCII identifier"):
+        RBM(np.zeros((4, 3)), np.zeros(4), np.zeros(3), name)
+    with pytest.raises(MapError, match="must be an ASCII identifier"):
+        RBM.from_matrix(np.zeros((5, 4)), name)
+
+
+def test_empty_batch_is_refused():
+    """N = 0 wrote `.equ N, 0`: the image loop's counter wrapped and the run spun to the cycle limit."""
+    for layout in ("single", "split"):
+        q = quantise_rbm(random_rbm(10, 5), layout=layout)
+        with pytest.raises(MapError, match=r"^t: the batch is empty: give at least one input"):
+            compile_rbm(q, np.zeros((0, 10), np.int64))
+        with pytest.raises(MapError, match=r"^t: the batch is empty"):
+            compile_rbm(q, np.zeros((0, 10), np.int64), np.zeros((0, 10), bool))
+
+
+def test_settings_are_checked():
+    q = quantise_rbm(random_rbm(10, 5))
+    C = np.zeros((2, 10), np.int64)
+    for kw, match in [
+            ({"temperature": np.nan}, r"^t: temperature must be a finite number or None, got nan"),
+            ({"temperature": np.inf}, r"^t: temperature must be a finite number or None, got inf"),
+            ({"temperature": "1"}, r"^t: temperature must be a finite number or None, got '1'"),
+            ({"temperature": 1e20}, r"^t: temperature 1e\+20 needs a noise amplitude of .* beyond ccfg\.noise · "
+                                    r"2\^gshift ≤ 32767 · 2\^31; use a lower temperature"),
+            ({"evidence": np.nan}, r"^t: evidence must be a finite number or None, got nan"),
+            ({"evidence": -np.inf}, r"^t: evidence must be a finite number or None, got -inf"),
+            ({"steps": 2.5}, r"need integers steps ≥ 1 .* got steps=2\.5, keep=8"),
+            ({"steps": True, "keep": 1}, r"need integers steps ≥ 1 .* got steps=True, keep=1"),
+            ({"steps": 4, "keep": "3"}, r"need integers steps ≥ 1 .* got steps=4, keep='3'"),
+            ({"age_ms": np.nan}, r"age_ms must be a number of milliseconds"),
+            ({"age_ms": -1}, r"age_ms must be a number of milliseconds"),
+            ({"core": ["a"]}, r"cores must be distinct ids 0…47"),
+            ({"core": 2.0}, r"core must be a core id 0…47 or a list of them, got 2\.0")]:
+        with pytest.raises(MapError, match=match):
+            compile_rbm(q, C, **kw)
+    with pytest.raises(MapError, match=r"need integers steps"):
+        gibbs_counts(q, C, steps=2.5)
+    for bad in (np.nan, 2):
+        K = np.ones((2, 10))
+        K[0, 0] = bad
+        with pytest.raises(MapError, match=r"^t: known must be a boolean \(0/1\) mask; it has other values"):
+            compile_rbm(q, C, K)
+    for Cbad in (np.full((2, 10), np.nan), [[0, 1], [0]]):
+        with pytest.raises(MapError, match=r"^t: corrupted"):
+            compile_rbm(q, Cbad)
+    r = random_rbm(10, 5)
+    for kw, match in [({"wbits": 1}, r"^t: wbits must be an integer 2 … 8"), ({"wbits": 4.0}, "wbits"),
+                      ({"code_scale": 0}, r"^t: code_scale must be an integer ≥ 1, got 0"),
+                      ({"code_scale": 2.5}, "code_scale")]:
+        with pytest.raises(MapError, match=match):
+            quantise_rbm(r, **kw)
+    with pytest.raises(MapError, match=r"^quantise_rbm takes an RBM"):
+        quantise_rbm(np.zeros((5, 4)))
+    # weights so small that no noise register setting samples them (was an OverflowError for 5e-323)
+    for w in (1e-300, 5e-323):
+        with pytest.raises(MapError, match=r"^t: the weights are too small to sample: .* ≤ 32767 · 2\^31; rescale"):
+            quantise_rbm(RBM(np.full((4, 3), w), np.zeros(4), np.zeros(3), "t"))
+
+
+@pytest.mark.parametrize("nv, nh, known, evidence", [
+    (255, 255, True, None), (127, 255, True, None), (255, 127, False, None), (127, 128, False, None),
+    (255, 255, False, 0)])
+def test_largest_rbms_assemble(tmp_path, nv, nh, known, evidence):
+    """The largest accepted sizes keep every immediate in range (addi imm16, setvli uimm16, sb
+    offsets, ccfg fields): the assembler checks them all."""
+    from emulator.machine import Machine
+
+    q = quantise_rbm(random_rbm(nv, nh))
+    C = np.random.default_rng(0).integers(0, 2, (3, nv))
+    c = compile_rbm(q, C, np.ones_like(C, bool) if known else None, steps=2, keep=1, name="big",
+                    evidence=evidence)
+    Machine().load(c.write(tmp_path / "big.s"))

@@ -188,3 +188,154 @@ def test_digits_ideal_and_analog(tmp_path, digits):
     assert np.array_equal(out, ref)
     _, pred, _ = run_compiled(c, tmp_path / "digits_rnn.s", model="analog", seed=1)
     assert np.mean(pred == yte) > 0.8                                  # 92.4 % (seeds 1–3) on all 450
+
+
+# ------------------------------------------------------------------ input handling (review fixes)
+
+def _cell_model(Wx=None, Wh=None, b=None, steps=2, name="cell", h_max=None, W=None, bo=None, ro_name="ro",
+                **kw):
+    """A [SimpleRNN, Dense] model with 3 inputs, 5 hidden units, 2 outputs unless overridden."""
+    rng = np.random.default_rng(7)
+    cell = SimpleRNN(rng.normal(size=(3, 5)) if Wx is None else Wx,
+                     rng.normal(size=(5, 5)) * 0.3 if Wh is None else Wh, b, steps, name, h_max)
+    ro = Dense(rng.normal(size=(5, 2)) if W is None else W, bo, relu=False, name=ro_name)
+    return Model([cell, ro], **{"in_scale": 1 / 15, **kw})
+
+
+@pytest.mark.parametrize("bo", [None, np.array([0.5, -0.3])])
+def test_dead_calibration_is_refused(bo):
+    """One all-zero calibration sample (neurram compile without --calib/--inputs) and no bias: the
+    hidden state is 0, its range unknown — was a 1.29 TiB allocation (readout bias) or an unnamed
+    gain error; h_max gives the range without calibration."""
+    m = _cell_model(bo=bo)
+    with pytest.raises(MapError, match=r"^cell: the hidden state is 0 for every calibration input, so its "
+                                       r"range is unknown; calibrate with inputs that drive the cell "
+                                       r"\(--calib / --inputs\) or set h_max$"):
+        quantise_rnn(m, np.zeros((1, 6)))
+    m.layers[0].h_max = 1.0
+    q = quantise_rnn(m, np.zeros((1, 6)))
+    assert q.n_rows <= 128 and q.s_h == pytest.approx(1 / 15)
+
+
+def test_bias_rows_are_capped_and_name_the_layer():
+    # a readout bias against a tiny hidden range: ~10^5 bias rows, refused before any is allocated
+    m = _cell_model(h_max=1e-6, bo=np.array([0.6, -0.2]))
+    with pytest.raises(MapError, match=r"^ro: the bias needs \d+ bias rows \(\|b\| up to 0\.6 against weight "
+                                       r"level .* at most 64 rows\); rescale the layer or calibrate"):
+        quantise_rnn(m, np.ones((2, 6)))
+    # a cell bias far beyond the hidden range h_max: refused with every number of hidden copies
+    for hcopy in (None, 1):
+        with pytest.raises(MapError, match=r"^cell: the bias needs \d+ bias rows \(\|b\| up to 1e\+06"):
+            quantise_rnn(_cell_model(b=np.full(5, 1e6), h_max=1.0), np.ones((2, 6)), hcopy=hcopy)
+    with pytest.raises(MapError, match=r"^cell: the bias needs [\d.]+e\+299 bias rows"):
+        quantise_rnn(_cell_model(b=np.full(5, 1e300), h_max=1.0), np.ones((2, 6)))
+    # a bias that needs many rows with 25 hidden copies but fits with fewer: the default finds them
+    m = _cell_model(b=np.full(5, 40.0), h_max=1.0)
+    q = quantise_rnn(m, np.ones((2, 6)))
+    assert 1 <= q.hcopy < 128 // 5 and q.n_rows <= 128
+
+
+def test_gain_failures_name_the_layer():
+    # h_max far above what the inputs reach: the recurrent gain is below what gain/2^gshift can express
+    m = _cell_model(Wh=np.zeros((5, 5)), h_max=1e9)
+    with pytest.raises(MapError, match=r"^cell: .*gain.*\(the recurrent neuron\); hidden code 6\.67e\+07: "
+                                       r"set h_max or calibrate"):
+        quantise_rnn(m, np.ones((2, 6)))
+    with pytest.raises(MapError, match=r"^cell: .*gain.*the recurrent neuron"):
+        quantise_rnn(m, np.ones((2, 6)), hcopy=1)
+
+
+@pytest.mark.parametrize("field,who", [("Wx", "cell"), ("Wh", "cell"), ("b", "cell"), ("W", "ro"), ("bo", "ro")])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_weights_are_refused(field, who, bad):
+    """NaN recurrent weights were a MemoryError (an int64 cast of NaN bias levels)."""
+    shapes = {"Wx": (3, 5), "Wh": (5, 5), "b": (5,), "W": (5, 2), "bo": (2,)}
+    a = np.full(shapes[field], 0.1)
+    a.flat[-1] = bad
+    m = _cell_model(**{field: a})
+    name = "b" if field == "bo" else field
+    with pytest.raises(MapError, match=rf"^{who}: {name} has non-finite values \(NaN or inf\)$"):
+        quantise_rnn(m, np.ones((2, 6)))
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"Wx": np.zeros((0, 5))}, r"cell: needs at least one input and one hidden unit; got Wx \(0, 5\)"),
+    ({"Wx": np.zeros((3, 0)), "Wh": np.zeros((0, 0)), "W": np.zeros((0, 2))},
+     r"cell: needs at least one input and one hidden unit; got Wx \(3, 0\)"),
+    ({"W": np.zeros((5, 0))}, r"ro: the readout's W must be n_h × n_out = 5 × … \(n_out ≥ 1\), got \(5, 0\)"),
+    ({"Wx": [["a", "b"]]}, r"cell: Wx must be a numeric array"),
+])
+def test_empty_dimensions_are_refused(kw, match):
+    X = np.ones((2, 2 * np.shape(kw.get("Wx", np.zeros((3, 5))))[0]))
+    with pytest.raises(MapError, match=match):
+        quantise_rnn(_cell_model(**kw), X if X.shape[1] else np.ones((2, 1)))
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"steps": True}, r"cell: steps must be an integer ≥ 1, got True"),
+    ({"steps": 2.5}, r"cell: steps must be an integer ≥ 1, got 2\.5"),
+    ({"steps": "3"}, r"cell: steps must be an integer ≥ 1, got '3'"),
+    ({"steps": 0}, r"cell: steps must be an integer ≥ 1, got 0"),
+    ({"h_max": 0.0}, r"cell: h_max must be a finite number > 0 or None, got 0\.0"),
+    ({"h_max": float("nan")}, r"cell: h_max must be a finite number > 0 or None, got nan"),
+    ({"h_max": float("inf")}, r"cell: h_max must be a finite number > 0 or None, got inf"),
+    ({"h_max": "1"}, r"cell: h_max must be a finite number > 0 or None, got '1'"),
+    ({"h_max": 5e-324}, r"cell: the hidden code 0 \(h_max 5e-324\) is too small"),
+    ({"name": 5}, r"recurrent layer \(SimpleRNN\): name 5 must be an ASCII identifier"),
+    ({"name": "my cell"}, r"name 'my cell' must be an ASCII identifier \(\[A-Za-z_\]\[A-Za-z0-9_\]\*"),
+    ({"name": "zelle_ü"}, r"name 'zelle_ü' must be an ASCII identifier"),
+    ({"ro_name": 3}, r"the readout \(Dense\): name 3 must be an ASCII identifier"),
+    ({"in_scale": 0}, r"cell: in_scale must be a finite number > 0, got 0"),
+    ({"in_scale": float("nan")}, r"cell: in_scale must be a finite number > 0, got nan"),
+    ({"in_scale": float("inf")}, r"cell: in_scale must be a finite number > 0, got inf"),
+    ({"in_scale": "0.1"}, r"cell: in_scale must be a finite number > 0, got '0\.1'"),
+    ({"in_bits": 0}, r"cell: in_bits must be 1 … 8, an integer .* got 0"),
+    ({"in_bits": 4.0}, r"cell: in_bits must be 1 … 8, an integer .* got 4\.0"),
+    ({"act_bits": True}, r"cell: act_bits must be 1 … 8, an integer .* got True"),
+    ({"act_bits": 9}, r"cell: act_bits must be 1 … 8, an integer .* got 9"),
+])
+def test_field_types_are_checked(kw, match):
+    m = _cell_model(**kw)
+    with pytest.raises(MapError, match=match):
+        quantise_rnn(m, np.ones((2, 6)))
+
+
+def test_empty_batches_and_non_finite_inputs():
+    m = _cell_model(b=np.full(5, 0.2))
+    with pytest.raises(MapError, match=r"^cell: the calibration inputs are empty \(0 × 6\): give at least one input"):
+        quantise_rnn(m, np.zeros((0, 6)))
+    for bad in (np.nan, np.inf):
+        X = np.ones((3, 6))
+        X[1, 2] = bad
+        with pytest.raises(MapError, match=r"^cell: the calibration inputs have non-finite values"):
+            quantise_rnn(m, X)
+    q = quantise_rnn(m, np.ones((3, 6)))
+    with pytest.raises(MapError, match=r"^cell: the batch is empty: give at least one input$"):
+        compile_rnn(q, np.zeros((0, 6), np.uint8))
+    with pytest.raises(MapError, match=r"^cell: the batch is empty"):
+        compile_rnn(q, q.encode(np.zeros((0, 6))))
+    with pytest.raises(MapError, match=r"^cell: the inputs have non-finite values"):
+        q.encode(np.full((2, 6), np.nan))
+    with pytest.raises(MapError, match=r"^cell: the input codes have non-finite values"):
+        compile_rnn(q, np.full((2, 6), np.inf))
+    with pytest.raises(MapError, match=r"^cell: input codes must be whole bytes 0 … 255"):
+        compile_rnn(q, np.full((2, 6), 2.5))
+    with pytest.raises(MapError, match=r"^cell: age_ms must be a number of milliseconds"):
+        compile_rnn(q, np.ones((2, 6), np.uint8), age_ms=float("nan"))
+    with pytest.raises(MapError, match=r"^cell: core must be 0 … 47, got '3'"):
+        compile_rnn(q, np.ones((2, 6), np.uint8), core="3")
+    with pytest.raises(MapError, match=r"^cell: the hidden state overflows on the calibration inputs"):
+        quantise_rnn(_cell_model(Wx=np.full((3, 5), 1e200), Wh=np.full((5, 5), 1e200), steps=4),
+                     np.ones((2, 12)))
+
+
+def test_long_sequences_keep_immediates_in_range(tmp_path):
+    """T·n_x = 33 000 > 32 767: the input pointer steps by one step's XW rows (addi imm16), never by
+    a whole sample, so long sequences assemble and run bit-exact."""
+    m = _model(100, 4, 330, 3, seed=4)
+    X = _inputs(m, 3)
+    q = quantise_rnn(m, X)
+    assert q.in_width == 33000 and q.xw <= 128
+    codes = q.encode(X[:2])
+    out, _, _ = run_compiled(compile_rnn(q, codes, name="long"), tmp_path / "long.s")
+    assert np.array_equal(out, reference(q, codes))

@@ -2,10 +2,13 @@
 and the core map."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from emulator.config import ChipConfig
 
 from .model import MAX_COLS, MAX_ROWS, MapError, QConv, QDense, QModel, QPool, has_weights
 
@@ -170,6 +173,42 @@ def _describe(q: QModel) -> str:
                       for L in q.layers)
 
 
+def _check_limits(A: list, equ: dict, npy_bytes: int, mem_size=None) -> None:
+    """Refuse a generated program whose immediates, vector lengths or data do not fit the machine:
+    addi takes a signed 16-bit immediate, setvli an unsigned 16-bit length, and the data segment
+    (the .npy files plus every .zero/.byte/.align) must fit the data memory.  Errors name the
+    layer whose code needs the value.  The expressions evaluated are the generator's own."""
+    ev = lambda expr: eval(expr, {"__builtins__": {}}, dict(equ))
+    layer, text, data = "the program", False, npy_bytes
+    for line in A:
+        m = re.match(r"\s+# ---- (\w+)", line)
+        layer = m.group(1) if m else layer
+        code = line.split("#")[0].replace(",", " , ").split()
+        if not code:
+            continue
+        text = text or code == [".text"]
+        if not text:
+            if ".zero" in code:
+                data += ev(" ".join(code[code.index(".zero") + 1:]))
+            elif ".byte" in code:
+                data += code.count(",") + 1
+            elif ".align" in code:
+                data += 1
+            continue
+        if code[0] in ("addi", "setvli"):
+            v = ev(" ".join(code[1:]).split(",")[-1])
+            lo, hi = (-32768, 32767) if code[0] == "addi" else (0, 65535)
+            if not lo <= v <= hi:
+                what = "an address offset" if code[0] == "addi" else "a vector length"
+                where = f"the input ({equ['XROW']:,} bytes per sample)" if "XROW" in line else layer
+                raise MapError(f"{where}: the program needs {what} of {v:,} ({code[0]} takes {lo}…{hi}); "
+                               "the feature map or input is too large for this mapper")
+    limit = mem_size or ChipConfig.defaults()["mem_size"]
+    if data > limit:
+        raise MapError(f"the program needs about {data:,} bytes of data memory but the chip has {limit:,} "
+                       "(mem_size); run a smaller batch or raise mem_size in the chip configuration")
+
+
 def _pool_passes(L: QPool) -> list:
     """The vpmax passes of a max-pool on a (y, x, c) map: log2(size) passes over x pairs (groups
     of C), then as many over y pairs (groups of a row); [(direction, group, outputs, dst label)]."""
@@ -191,7 +230,7 @@ def _copy_u8(dst: str, src: str, comment: str) -> str:
 
 
 def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=True,
-                  replicate=1) -> Compiled:
+                  replicate=1, mem_size=None) -> Compiled:
     """Compile a QModel with a batch of input rows (N × n_rows, from QModel.encode) into a
     program that loops over the batch: per sample every layer runs its segment cores at once,
     the vector unit adds the partial sums and applies ReLU/requantise; the last layer's i16
@@ -204,13 +243,20 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
     `replicate` = R > 1 places R copies of the network on otherwise idle cores (data parallelism):
     each loop iteration runs R samples, one per replica, whose scans and MVMs overlap; the batch
     is padded with zero rows to a multiple of R (the padding's results are ignored).  Dense-only
-    models."""
+    models.  Programs that would not fit the instruction set (an addi offset beyond ±32767, a
+    vector beyond 65535 elements) or the data memory (`mem_size`, default the chip
+    configuration's) are refused with a MapError naming the layer."""
     inputs = np.ascontiguousarray(inputs, np.uint8)
     n = inputs.shape[0]
     L0 = q.layers[0]
     if inputs.ndim != 2 or inputs.shape[1] != q.rows_in:
         raise MapError(f"inputs must be N × {q.rows_in} codes (QModel.encode), got {inputs.shape}")
+    if n == 0:
+        raise MapError("the batch is empty: give at least one input")
     R = int(replicate)
+    clash = [L.name for L in q.layers if re.match(r"r\d+_", L.name)]
+    if R > 1 and clash:
+        raise MapError(f"replicate={R}: layer name {clash[0]!r} looks like a replica's prefix (r<k>_); rename it")
     spatial = any(not type(L) is QDense for L in q.layers)
     if spatial and R != 1:
         raise MapError(f"replicate={R}: data-parallel replication is for dense-only models "
@@ -507,6 +553,8 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
     else:
         A += ["        addi    x10, x10, XROW", "        addi    x11, x11, NOUT * 2", "        addi    x12, x12, 1"]
     A += ["        addi    x13, x13, -1", "        bnez    x13, loop", "        sync    x0", "        halt", ""]
+    _check_limits(A, {"XROW": xrow, "NOUT": nout, "R": R, "N": n_run},
+                  sum(a.nbytes for a in data.values()), mem_size)
     return Compiled(name, "\n".join(A), data, slots, q, n, cm, {"pads": {f"{k}": v[0] for k, v in pads.items()}})
 
 

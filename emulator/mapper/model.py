@@ -9,6 +9,7 @@ integer reference of exactly what the compiled program computes on the ideal mod
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,6 +97,88 @@ class MaxPool2D:
         return max_pool(x, self.size)
 
 
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")     # layer names: they label buffers and code
+
+
+def is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def is_real(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def finite_array(a, who: str, what: str) -> np.ndarray:
+    """`a` as a float array; MapError naming `who` and `what` unless numeric and finite."""
+    try:
+        a = np.asarray(a, float)
+    except (TypeError, ValueError):
+        raise MapError(f"{who}: {what} must be a numeric array, got {type(a).__name__}") from None
+    if not np.isfinite(a).all():
+        verb = "have" if what.startswith("the ") else "has"        # "the inputs have", "Wx has"
+        raise MapError(f"{who}: {what} {verb} non-finite values (NaN or inf)")
+    return a
+
+
+def check_name(name, where: str) -> str:
+    """A layer name: an ASCII identifier, because it names the program's buffers and labels."""
+    if not isinstance(name, str) or not IDENT.match(name):
+        raise MapError(f"{where}: name {name!r} must be an ASCII identifier "
+                       f"([A-Za-z_][A-Za-z0-9_]*; it names the program's buffers and labels)")
+    return name
+
+
+def check_input_coding(in_scale, in_bits, act_bits) -> None:
+    """The model's input scale and code widths (the chip's neurons take 1…8-bit inputs)."""
+    if isinstance(in_scale, bool) or not isinstance(in_scale, (int, float, np.number)) \
+            or not np.isfinite(in_scale) or in_scale <= 0:
+        raise MapError(f"the input scale must be a finite number > 0, got {in_scale!r}")
+    for what, v in (("in_bits", in_bits), ("act_bits", act_bits)):
+        if not is_int(v) or not 1 <= v <= 8:
+            raise MapError(f"{what} must be an integer 1…8 (the neurons' input width), got {v!r}")
+
+
+def check_array(a, name: str, field: str, ndim: int) -> np.ndarray:
+    """A float weight/bias array of the model: numeric, `ndim`-dimensional, non-empty, finite."""
+    a = finite_array(a, name, field)
+    if a.ndim != ndim or a.size == 0:
+        raise MapError(f"{name}: {field} must be a non-empty {ndim}-D array, got shape {a.shape}")
+    return a
+
+
+def check_batch(X, width: int, what: str) -> np.ndarray:
+    """A batch of float inputs: N ≥ 1 rows of `width` finite numbers."""
+    try:
+        X = np.asarray(X, float)
+    except (TypeError, ValueError):
+        raise MapError(f"{what} must be numeric") from None
+    if X.ndim != 2 or X.shape[1] != width:
+        raise MapError(f"{what} must be N × {width} values, got shape {X.shape}")
+    if len(X) == 0:
+        raise MapError(f"{what}: the batch is empty; give at least one row")
+    if not np.isfinite(X).all():
+        raise MapError(f"{what} contain non-finite values (NaN or inf)")
+    return X
+
+
+def _check_fields(L, name: str) -> None:
+    """Types of a Dense / Conv2D / MaxPool2D layer's settings (model files can hold anything)."""
+    ints = {"stride": 1, "padding": 0, "size": 2}
+    for f, lo in ints.items():
+        if hasattr(L, f) and (not is_int(getattr(L, f)) or getattr(L, f) < lo):
+            raise MapError(f"{name}: {f} must be an integer ≥ {lo}, got {getattr(L, f)!r}")
+    if hasattr(L, "relu") and not isinstance(L.relu, (bool, np.bool_)):
+        raise MapError(f"{name}: relu must be true or false, got {L.relu!r}")
+    if getattr(L, "residual", None) is not None and not is_int(L.residual):
+        raise MapError(f"{name}: residual must be a layer index (an integer) or null, got {L.residual!r}")
+    if hasattr(L, "residual_at") and L.residual_at not in ("pre", "post"):
+        raise MapError(f"{name}: residual_at must be 'pre' or 'post', got {L.residual_at!r}")
+    if hasattr(L, "W"):
+        check_array(L.W, name, "W", 4 if isinstance(L, Conv2D) else 2)
+        if L.b is not None:
+            check_array(L.b, name, "b", 1)
+
+
 @dataclass
 class Model:
     layers: list
@@ -119,15 +202,18 @@ class Model:
         """Check that the layers chain and return every layer's output shape ((H, W, C) for
         feature maps, (n,) for vectors); raises MapError naming the layer and what it expected."""
         shape = tuple(self.in_shape) if self.in_shape is not None else None
-        if shape is not None and (len(shape) != 3 or min(shape) < 1):
-            raise MapError(f"in_shape must be (H, W, C) with positive sizes, got {self.in_shape}")
+        if shape is not None and (len(shape) != 3 or not all(is_int(v) and v >= 1 for v in shape)):
+            raise MapError(f"in_shape must be (H, W, C) with positive integer sizes, got {self.in_shape}")
+        check_input_coding(self.in_scale, self.in_bits, self.act_bits)
         if not self.layers:
             raise MapError("the model has no layers")
-        out = []
+        out, names = [], set()
         for k, L in enumerate(self.layers):
-            name = getattr(L, "name", "") or f"L{k + 1}"
-            if not name.isidentifier():
-                raise MapError(f"layer {k}: name {name!r} must be an identifier (it names buffers and labels)")
+            name = check_name(getattr(L, "name", "") or f"L{k + 1}", f"layer {k}")
+            if name in names:
+                raise MapError(f"layer {k}: the name {name!r} is used twice (layer names label buffers)")
+            names.add(name)
+            _check_fields(L, name)
             if isinstance(L, (Conv2D, MaxPool2D)):
                 what = "conv2d" if isinstance(L, Conv2D) else "max-pool"
                 if shape is None or len(shape) != 3:
@@ -318,7 +404,7 @@ class QModel:
         input rows (codes + bias constants), or the image's codes (y, x, c) for a model that
         starts with a conv2d / max-pool (the program builds the patches itself)."""
         L0 = self.layers[0]
-        X = np.asarray(X, float)
+        X = check_batch(X, self.rows_in if isinstance(L0, (QConv, QPool)) else L0.n_in, "inputs")
         c = np.clip(np.round(X.reshape(len(X), -1) / self.in_scale), 0, 2**self.in_bits - 1)
         if isinstance(L0, (QConv, QPool)):
             return c.astype(np.uint8)
@@ -349,11 +435,9 @@ def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9, copies=1
         raise MapError(f"weight levels ±{qmax} × code scale {code_scale} exceed int8 codes")
     shapes = model.shapes()
     s_x, bits_in = model.in_scale, model.in_bits
-    X_calib = np.asarray(X_calib, float)
     n_in0 = int(np.prod(model.in_shape)) if model.in_shape is not None else np.asarray(model.layers[0].W).shape[0]
-    if X_calib.ndim != 2 or X_calib.shape[1] != n_in0:
-        raise MapError(f"calibration inputs must be N × {n_in0}, got shape {X_calib.shape}")
-    x = np.clip(np.round(X_calib / s_x), 0, 2**bits_in - 1) * s_x
+    check_batch(X_calib, n_in0, "calibration inputs")
+    x = np.clip(np.round(np.asarray(X_calib, float) / s_x), 0, 2**bits_in - 1) * s_x
     N = len(x)
     shape = tuple(model.in_shape) if model.in_shape is not None else (x.shape[1],)
     out, nl, xs = [], len(model.layers), []
@@ -392,7 +476,12 @@ def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9, copies=1
         B = np.round(b / (s_w * s_x))                  # bias in units of one level × one input code
         # coarse bias rows driven by the full-scale input `hi`, then one fine row driven by 1
         coarse = np.round(B / hi)
-        nb_c = int(np.ceil(np.max(np.abs(coarse)) / qmax - 1e-9)) if np.any(coarse) else 0
+        need = float(np.ceil(np.max(np.abs(coarse)) / qmax - 1e-9)) if np.any(coarse) else 0.0
+        if need + 1 > MAX_ROWS // 2:
+            raise MapError(f"{name}: the bias needs {need + 1:.3g} bias rows (|b| up to {np.max(np.abs(b)):.3g} "
+                           f"against weight level {s_w:.3g} × input code {s_x:.3g}); rescale the layer "
+                           f"or calibrate on inputs that exercise it")
+        nb_c = int(need)
         rows, bias_in = [lev], []
         if nb_c:
             per = np.round(coarse / nb_c).clip(-qmax, qmax)
@@ -403,10 +492,6 @@ def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9, copies=1
             rows.append(B.clip(-qmax, qmax))
             bias_in.append(1)
         nb = len(bias_in)
-        if nb > MAX_ROWS // 2:
-            raise MapError(f"{name}: the bias needs {nb} bias rows (|b| up to {np.max(np.abs(b)):.3g} "
-                           f"against weight level {s_w:.3g} × input code {s_x:.3g}); rescale the layer "
-                           f"or calibrate on inputs that exercise it")
         codes = (np.concatenate([r.reshape(-1, n_out) for r in rows]) * code_scale).astype(np.int8)
         segs = split_even(n_in + nb, MAX_ROWS)
         # float reference of this quantised layer (for the next layer's range calibration)

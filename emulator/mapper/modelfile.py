@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import Conv2D, Dense, MapError, MaxPool2D, Model
+from .model import Conv2D, Dense, MapError, MaxPool2D, Model, check_input_coding, check_name
 
 FORMAT = "nr48-model"
 VERSION = 1
@@ -85,19 +85,39 @@ def _open(path: Path):
     if not path.exists():
         raise ModelFileError(f"{path}: no such file")
     try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise ModelFileError(f"{path}: not a model file (.npz written by numpy.savez): {e}") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ModelFileError(f"{path}: this is a single .npy array, not a model file (an .npz of "
+                             f"named arrays, see emulator.mapper.save_model)")
+    return z
 
 
 def _array(z, path, key, where) -> np.ndarray:
     if not isinstance(key, str) or key not in z.files:
         raise ModelFileError(f"{path}: {where} names array {key!r}, which the file does not hold "
                              f"(it has: {', '.join(sorted(k for k in z.files if k != SPEC_KEY)) or 'none'})")
-    a = z[key]
+    try:
+        a = z[key]
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        raise ModelFileError(f"{path}: array {key!r} ({where}) cannot be read: {e}") from None
     if a.dtype.kind not in "fiu":
         raise ModelFileError(f"{path}: array {key!r} ({where}) must be numeric, not {a.dtype}")
-    return a.astype(float)
+    if a.size == 0:
+        raise ModelFileError(f"{path}: array {key!r} ({where}) is empty (shape {a.shape})")
+    a = a.astype(float)
+    if not np.isfinite(a).all():
+        raise ModelFileError(f"{path}: array {key!r} ({where}) has non-finite values (NaN or inf)")
+    return a
+
+
+def _value_ok(v, annotation: str) -> bool:
+    kinds = {t.strip() for t in annotation.split("|")}
+    is_int = isinstance(v, int) and not isinstance(v, bool)
+    return ((v is None and "None" in kinds) or (isinstance(v, bool) and "bool" in kinds)
+            or (is_int and ("int" in kinds or "float" in kinds))
+            or (isinstance(v, float) and "float" in kinds) or (isinstance(v, str) and "str" in kinds))
 
 
 def _decode(cls, fields: dict, z, path, where):
@@ -114,16 +134,21 @@ def _decode(cls, fields: dict, z, path, where):
         raise ModelFileError(f"{path}: {where}: missing field(s) {', '.join(missing)}")
     kw = {}
     for name, v in fields.items():
-        array_like = "ndarray" in str(known[name].type)
-        if array_like and v is not None:
-            kw[name] = _array(z, path, v, f"{where} field {name}")
-        elif array_like or v is None or isinstance(v, (bool, int, float, str)):
+        ann = str(known[name].type)
+        if "ndarray" in ann:
+            if v is None and "None" not in ann:
+                raise ModelFileError(f"{path}: {where}: field {name} must name an array, got null")
+            kw[name] = None if v is None else _array(z, path, v, f"{where} field {name}")
+        elif _value_ok(v, ann):
             kw[name] = v
         else:
-            raise ModelFileError(f"{path}: {where}: field {name} must be a number, string or null, got {v!r}")
+            want = " or ".join({"int": "an integer", "float": "a number", "bool": "true/false",
+                                "str": "a string", "None": "null"}.get(t.strip(), t.strip())
+                               for t in ann.split("|"))
+            raise ModelFileError(f"{path}: {where}: field {name} must be {want}, got {json.dumps(v)}")
     try:
         return cls(**kw)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError) as e:        # MapError included: the class's own checks
         raise ModelFileError(f"{path}: {where}: {e}") from None
 
 
@@ -145,10 +170,15 @@ def load_model(path, in_scale: float | None = None):
             raise ModelFileError(f"{path}: model file version {spec.get('version')!r}; this emulator reads version {VERSION}")
         kind = spec.get("kind", "sequential")
         if kind == "rbm":
-            return _decode(_rbm_type(), spec.get("rbm") or {}, z, path, "rbm")
+            body = spec.get("rbm")
+            if not isinstance(body, dict):
+                raise ModelFileError(f"{path}: 'rbm' must be an object with W, bv, bh, name")
+            return _decode(_rbm_type(), body, z, path, "the RBM")
         if kind != "sequential":
             raise ModelFileError(f"{path}: unknown model kind {kind!r} (expected 'sequential' or 'rbm')")
-        inp = spec.get("input") or {}
+        inp = spec.get("input", {})
+        if not isinstance(inp, dict):
+            raise ModelFileError(f"{path}: 'input' must be an object with shape, scale and bits")
         layers_spec = spec.get("layers")
         if not isinstance(layers_spec, list) or not layers_spec:
             raise ModelFileError(f"{path}: 'layers' must be a non-empty list")
@@ -163,14 +193,15 @@ def load_model(path, in_scale: float | None = None):
         if shape is not None and (not isinstance(shape, list) or len(shape) != 3
                                   or not all(isinstance(v, int) and v > 0 for v in shape)):
             raise ModelFileError(f"{path}: input shape must be [H, W, C] positive integers or null, got {shape!r}")
-        try:
-            m = Model(layers, in_scale=float(inp.get("scale", 1.0) if in_scale is None else in_scale),
-                      in_bits=int(inp.get("bits", 4)), act_bits=int(spec.get("act_bits", 4)),
-                      in_shape=tuple(shape) if shape else None)
-        except (TypeError, ValueError) as e:
-            raise ModelFileError(f"{path}: input: {e}") from None
+        m = Model(layers, in_scale=inp.get("scale", 1.0) if in_scale is None else in_scale,
+                  in_bits=inp.get("bits", 4), act_bits=spec.get("act_bits", 4),
+                  in_shape=tuple(shape) if shape else None)
     try:
-        if not (layers and type(layers[0]).__name__ == "SimpleRNN"):
+        if isinstance(layers[0], _layer_types()["rnn"]):    # the recurrent mapper checks the rest
+            check_input_coding(m.in_scale, m.in_bits, m.act_bits)
+            for i, L in enumerate(layers):
+                check_name(L.name or f"L{i + 1}", f"layer {i}")
+        else:
             m.shapes()
     except MapError as e:
         raise ModelFileError(f"{path}: {e}") from None

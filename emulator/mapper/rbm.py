@@ -36,11 +36,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .codegen import CORE_ORDER, N_CORES, Compiled, Slot, _mask, core_map_text
-from .model import MAX_COLS, MAX_ROWS, MapError, quantise_weights, split_even
+from .model import IDENT, MAX_COLS, MAX_ROWS, MapError, finite_array, is_int, is_real, quantise_weights, split_even
 
 EVIDENCE = 1.25             # default λ of the unknown-positions mode (pre-activation units)
 UNKNOWN_TEMPERATURE = 0.5   # default temperature of the unknown-positions mode
 NOISE_MAX = 32767           # ccfg.noise range
+GSHIFT_MAX = 31             # ccfg.gshift range: the noise is at most NOISE_MAX · 2^GSHIFT_MAX
+AGE_MAX = 2**63 - 1         # cage takes a 64-bit register (ms)
 ORIGIN = "emulator/mapper/rbm.py"
 
 
@@ -67,12 +69,24 @@ class RBM:
     name: str = "rbm"
 
     def __post_init__(self):
-        self.W = np.asarray(self.W, float)
-        self.bv = np.asarray(self.bv, float).reshape(-1)
-        self.bh = np.asarray(self.bh, float).reshape(-1)
+        self.check()
+
+    def check(self) -> None:
+        """Validate (and convert to float arrays) the fields; MapError naming the RBM and the field:
+        the name an ASCII identifier (it labels the core map), W/bv/bh finite, at least one unit
+        each side.  quantise_rbm checks again (fields can be reassigned)."""
+        nm = self.name
+        if not isinstance(nm, str) or not IDENT.match(nm):
+            raise MapError(f"RBM: name {nm!r} must be an ASCII identifier ([A-Za-z_][A-Za-z0-9_]*; "
+                           f"it names the RBM in the core map and the program)")
+        self.W = finite_array(self.W, nm, "W")
+        self.bv = finite_array(self.bv, nm, "bv").reshape(-1)
+        self.bh = finite_array(self.bh, nm, "bh").reshape(-1)
         if self.W.ndim != 2 or self.bv.shape != (self.W.shape[0],) or self.bh.shape != (self.W.shape[1],):
-            raise MapError(f"{self.name}: W must be n_v × n_h with bv of n_v and bh of n_h entries, "
+            raise MapError(f"{nm}: W must be n_v × n_h with bv of n_v and bh of n_h entries, "
                            f"got W {self.W.shape}, bv {self.bv.shape}, bh {self.bh.shape}")
+        if min(self.W.shape) < 1:
+            raise MapError(f"{nm}: needs at least one visible and one hidden unit, got W {self.W.shape}")
 
     @property
     def n_v(self) -> int:
@@ -86,7 +100,10 @@ class RBM:
     def from_matrix(cls, M, name="rbm") -> "RBM":
         """From the workload's (n_v+1) × (n_h+1) layout: row n_v the hidden biases, column n_h the
         visible biases (the corner is unused)."""
-        M = np.asarray(M, float)
+        try:
+            M = np.asarray(M, float)
+        except (TypeError, ValueError):
+            raise MapError(f"{name}: the RBM matrix must be a numeric array") from None
         if M.ndim != 2 or min(M.shape) < 2:
             raise MapError(f"{name}: the RBM matrix must be (n_v+1) × (n_h+1), got {M.shape}")
         return cls(M[:-1, :-1], M[:-1, -1], M[-1, :-1], name)
@@ -134,12 +151,19 @@ def quantise_rbm(rbm: RBM, wbits=4, code_scale=None, layout="auto") -> QRBM:
     """Quantise the weights and biases together to 4-bit levels × code_scale (default 112 // qmax,
     16 for 4 bits: codes ±112) and choose the layout: "single" (one core, n_v + 1 ≤ 128),
     "split" (visible and transposed hidden cores, n_v + 1 ≤ 256) or "auto"."""
+    if not isinstance(rbm, RBM):
+        raise MapError(f"quantise_rbm takes an RBM, not {type(rbm).__name__}")
+    rbm.check()
+    nv, nh, nm = rbm.n_v, rbm.n_h, rbm.name
+    if not is_int(wbits) or not 2 <= wbits <= 8:
+        raise MapError(f"{nm}: wbits must be an integer 2 … 8 (weight levels ±(2^(wbits−1)−1)), got {wbits!r}")
     qmax = 2 ** (wbits - 1) - 1
     if code_scale is None:
         code_scale = 112 // qmax
+    if not is_int(code_scale) or code_scale < 1:
+        raise MapError(f"{nm}: code_scale must be an integer ≥ 1, got {code_scale!r}")
     if qmax * code_scale > 127:
         raise MapError(f"{rbm.name}: weight levels ±{qmax} × code scale {code_scale} exceed int8 codes")
-    nv, nh, nm = rbm.n_v, rbm.n_h, rbm.name
     if nh + 1 > MAX_COLS:
         raise MapError(f"{nm}: {nh} hidden units + 1 bias column = {nh + 1} columns > {MAX_COLS}: each "
                        f"visible sample sums over all hidden units, so they must sit on one core's "
@@ -163,7 +187,12 @@ def quantise_rbm(rbm: RBM, wbits=4, code_scale=None, layout="auto") -> QRBM:
         raise MapError(f"{nm}: layout must be 'auto', 'single' or 'split', got {layout!r}")
     lev, s = quantise_weights(rbm.matrix(), wbits)
     codes = (lev * code_scale).astype(np.int8)
-    R = max(1, int(round(2.0 / (s / code_scale))))     # a = (s/code)·acc, P = ½ + a/4 → R = 2·code/s
+    Rf = 2.0 * code_scale / s                            # a = (s/code)·acc, P = ½ + a/4 → R = 2·code/s
+    if not Rf <= NOISE_MAX * 2**GSHIFT_MAX:
+        raise MapError(f"{nm}: the weights are too small to sample: the largest |weight or bias| "
+                       f"{s * qmax:.3g} needs a noise amplitude of {Rf:.3g} accumulator units, beyond "
+                       f"ccfg.noise · 2^gshift ≤ {NOISE_MAX} · 2^{GSHIFT_MAX}; rescale the RBM")
+    R = max(1, int(round(Rf)))
     if layout == "single":
         return QRBM(nm, codes, s, code_scale, wbits, R, layout, [(0, nv + 1)], [])
     return QRBM(nm, codes, s, code_scale, wbits, R, layout, split_even(nv, MAX_ROWS), split_even(nh, MAX_ROWS))
@@ -184,10 +213,17 @@ def sampler(q: QRBM, known: bool, temperature=None, evidence=None) -> Sampler:
     """The sampling settings of a program (shared by compile_rbm and gibbs_reference): defaults
     T = 1 and no evidence with known positions, T = UNKNOWN_TEMPERATURE and λ = EVIDENCE
     without; λ is rounded to a code and clipped to ±127 (one cell)."""
+    for what, v in (("temperature", temperature), ("evidence", evidence)):
+        if v is not None and not (is_real(v) and np.isfinite(v)):
+            raise MapError(f"{q.name}: {what} must be a finite number or None, got {v!r}")
     T = (1.0 if known else UNKNOWN_TEMPERATURE) if temperature is None else float(temperature)
     lam = (0.0 if known else EVIDENCE) if evidence is None else float(evidence)
     if T < 0:
         raise MapError(f"{q.name}: temperature must be ≥ 0, got {T}")
+    if q.R * T > NOISE_MAX * 2**GSHIFT_MAX:
+        raise MapError(f"{q.name}: temperature {T:g} needs a noise amplitude of {q.R * T:.3g} accumulator "
+                       f"units, beyond ccfg.noise · 2^gshift ≤ {NOISE_MAX} · 2^{GSHIFT_MAX}; "
+                       f"use a lower temperature")
     if known and lam:
         raise MapError(f"{q.name}: evidence columns are for unknown corruption positions "
                        f"(with `known` the known pixels are clamped); pass evidence=None or 0")
@@ -200,8 +236,14 @@ def sampler(q: QRBM, known: bool, temperature=None, evidence=None) -> Sampler:
 
 
 def _cores(core, need: int) -> list:
-    order = [core] + [c for c in CORE_ORDER if c != core] if isinstance(core, (int, np.integer)) else list(core)
-    if len(set(order)) != len(order) or any(not 0 <= c < N_CORES for c in order):
+    if is_int(core):
+        order = [core] + [c for c in CORE_ORDER if c != core]
+    else:
+        try:
+            order = list(core)
+        except TypeError:
+            raise MapError(f"core must be a core id 0…{N_CORES - 1} or a list of them, got {core!r}") from None
+    if len(set(order)) != len(order) or any(not is_int(c) or not 0 <= c < N_CORES for c in order):
         raise MapError(f"cores must be distinct ids 0…{N_CORES - 1}, got {order}")
     if len(order) < need:
         raise MapError(f"the RBM needs {need} cores but only {len(order)} were given")
@@ -209,16 +251,27 @@ def _cores(core, need: int) -> list:
 
 
 def _check_images(q: QRBM, corrupted, known):
-    C = np.asarray(corrupted)
+    try:
+        C = np.asarray(corrupted)
+        known = None if known is None else np.asarray(known)
+    except (TypeError, ValueError):
+        raise MapError(f"{q.name}: corrupted (and known) must be N × {q.n_v} arrays") from None
     if C.ndim != 2 or C.shape[1] != q.n_v or not np.isin(C, (0, 1)).all():
         raise MapError(f"{q.name}: corrupted must be N × {q.n_v} binary (0/1) images, got shape {C.shape}")
     if known is not None:
-        known = np.asarray(known)
         if known.shape != C.shape:
             raise MapError(f"{q.name}: known must be a boolean mask of the images' shape {C.shape}, "
                            f"got {known.shape}")
+        if not np.isin(known, (0, 1)).all():
+            raise MapError(f"{q.name}: known must be a boolean (0/1) mask; it has other values")
         known = known.astype(bool)
     return C.astype(np.int64), known
+
+
+def _check_steps(who, steps, keep) -> None:
+    if not is_int(steps) or not is_int(keep) or steps < 1 or not 1 <= keep <= min(steps, 255):
+        raise MapError(f"{who}: need integers steps ≥ 1 and 1 ≤ keep ≤ min(steps, 255) (u8 counts), "
+                       f"got steps={steps!r}, keep={keep!r}")
 
 
 def compile_rbm(q: QRBM, corrupted, known=None, steps=16, keep=8, name="rbm", age_ms=0, core=0,
@@ -233,9 +286,11 @@ def compile_rbm(q: QRBM, corrupted, known=None, steps=16, keep=8, name="rbm", ag
     list of cores; the split layout takes the next ones in codegen's cheapest-scan order.
     `origin` names the generator in the header's first line."""
     C, known = _check_images(q, corrupted, known)
-    if steps < 1 or not 1 <= keep <= min(steps, 255):
-        raise MapError(f"{name}: need steps ≥ 1 and 1 ≤ keep ≤ min(steps, 255) (u8 counts), "
-                       f"got steps={steps}, keep={keep}")
+    if len(C) == 0:
+        raise MapError(f"{q.name}: the batch is empty: give at least one input (image)")
+    _check_steps(name, steps, keep)
+    if not (is_real(age_ms) and 0 <= age_ms <= AGE_MAX):
+        raise MapError(f"{name}: age_ms must be a number of milliseconds 0 … {AGE_MAX}, got {age_ms!r}")
     smp = sampler(q, known is not None, temperature, evidence)
     nv, nh = q.n_v, q.n_h
     ev_cols = nv if q.layout == "single" else max(n for _, n in q.vsegs)
@@ -535,6 +590,7 @@ def gibbs_counts(q: QRBM, corrupted, known=None, steps=16, keep=8, seed=0, tempe
     with the chip statistically, not sample for sample): the counts of the last `keep` visible
     samples (N × n_v), like the program's `count`."""
     C, known = _check_images(q, corrupted, known)
+    _check_steps(q.name, steps, keep)
     smp = sampler(q, known is not None, temperature, evidence)
     rng = np.random.default_rng(seed)
     Mq, nv, nh, T = q.weights, q.n_v, q.n_h, smp.temperature

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .codegen import PAD_CODE, Compiled, Slot, core_map_text, pad_rows
-from .model import MAX_ROWS, MapError, Dense, Model, _round_shift, bias_levels, gain_shift, quantise_weights
+from .model import (IDENT, MAX_ROWS, Dense, MapError, Model, _round_shift, bias_levels, finite_array, gain_shift,
+                    is_int, is_real, quantise_weights)
 
 QMAX = 7                    # 4-bit weight levels ±7 …
 CODE_SCALE = 112 // QMAX    # … times 16: codes ±112 ≈ 35 µS (as quantise)
@@ -37,6 +38,30 @@ OUT_COLS = 256 - OUT_COL0   # columns left for the readout and its copies
 PART_MAX = 127              # signed 8-bit readout partials
 LOGIT_LSB = 100.0           # the largest calibration logit is ≈ this many LSB per copy (as quantise)
 N_CORES = 48
+MAX_BIAS_ROWS = MAX_ROWS // 2   # more bias rows than this: refused (as quantise), never allocated
+AGE_MAX = 2**63 - 1         # cage takes a 64-bit register (ms)
+
+
+def _layer_name(name, default: str, what: str) -> str:
+    """A layer's name: "" → `default`, else an ASCII identifier (it names the layer in the core map)."""
+    if isinstance(name, str) and name == "":
+        return default
+    if not isinstance(name, str) or not IDENT.match(name):
+        raise MapError(f"{what}: name {name!r} must be an ASCII identifier ([A-Za-z_][A-Za-z0-9_]*; "
+                       f"it names the layer in the core map and the program)")
+    return name
+
+
+def _gain(r: float, who: str, what: str, hint: str = "") -> tuple[int, int]:
+    """gain_shift(r) of the `what` neuron, every failure naming the layer."""
+    hint = f"; {hint}" if hint else ""
+    if not (np.isfinite(r) and r > 0):
+        raise MapError(f"{who}: the {what}'s gain {r:.3g} cannot be set (gain/2^gshift must be a finite "
+                       f"number > 0){hint}")
+    try:
+        return gain_shift(r)
+    except MapError as e:
+        raise MapError(f"{who}: {e} (the {what}){hint}") from None
 
 
 @dataclass
@@ -134,7 +159,7 @@ class QRNNModel:
 
     def encode(self, X) -> np.ndarray:
         """Float inputs (N × T·n_x, step-major) → input codes (N × T·n_x, uint8)."""
-        X = np.asarray(X, float)
+        X = finite_array(X, self.name, "the inputs")
         if X.ndim != 2 or X.shape[1] != self.in_width:
             raise MapError(f"{self.name}: inputs must be N × {self.in_width} (T = {self.steps} steps "
                            f"× {self.n_x} inputs), got {X.shape}")
@@ -162,33 +187,35 @@ def _check_model(model) -> tuple[SimpleRNN, Dense]:
         raise MapError(f"the recurrent mapper takes Model([SimpleRNN, Dense]) (one recurrent layer and "
                        f"its readout); got [{kinds}]")
     cell, ro = layers
-    nm, rn = cell.name or "rnn", ro.name or "readout"
-    Wx, Wh = np.asarray(cell.Wx, float), np.asarray(cell.Wh, float)
+    nm = _layer_name(cell.name, "rnn", "the recurrent layer (SimpleRNN)")
+    rn = _layer_name(ro.name, "readout", "the readout (Dense)")
+    Wx, Wh = finite_array(cell.Wx, nm, "Wx"), finite_array(cell.Wh, nm, "Wh")
     if Wx.ndim != 2 or Wh.ndim != 2 or Wh.shape[0] != Wh.shape[1] or Wx.shape[1] != Wh.shape[0]:
         raise MapError(f"{nm}: Wx must be n_x × n_h and Wh n_h × n_h; got Wx {Wx.shape}, Wh {Wh.shape}")
     n_h = Wh.shape[0]
     if min(Wx.shape) < 1:
         raise MapError(f"{nm}: needs at least one input and one hidden unit; got Wx {Wx.shape}")
-    if cell.b is not None and np.shape(cell.b) != (n_h,):
+    if cell.b is not None and finite_array(cell.b, nm, "b").shape != (n_h,):
         raise MapError(f"{nm}: b must have n_h = {n_h} entries, got shape {np.shape(cell.b)}")
-    if int(cell.steps) != cell.steps or cell.steps < 1:
-        raise MapError(f"{nm}: steps must be a whole number ≥ 1, got {cell.steps}")
-    if cell.h_max is not None and not cell.h_max > 0:
-        raise MapError(f"{nm}: h_max must be > 0, got {cell.h_max}")
-    W = np.asarray(ro.W, float)
+    if not is_int(cell.steps) or cell.steps < 1:
+        raise MapError(f"{nm}: steps must be an integer ≥ 1, got {cell.steps!r}")
+    if cell.h_max is not None and not (is_real(cell.h_max) and np.isfinite(cell.h_max) and cell.h_max > 0):
+        raise MapError(f"{nm}: h_max must be a finite number > 0 or None, got {cell.h_max!r}")
+    W = finite_array(ro.W, rn, "W")
     if W.ndim != 2 or W.shape[0] != n_h or W.shape[1] < 1:
-        raise MapError(f"{rn}: the readout's W must be n_h × n_out = {n_h} × …, got {W.shape}")
-    if ro.b is not None and np.shape(ro.b) != (W.shape[1],):
+        raise MapError(f"{rn}: the readout's W must be n_h × n_out = {n_h} × … (n_out ≥ 1), got {W.shape}")
+    if ro.b is not None and finite_array(ro.b, rn, "b").shape != (W.shape[1],):
         raise MapError(f"{rn}: b must have n_out = {W.shape[1]} entries, got shape {np.shape(ro.b)}")
     if ro.relu:
         raise MapError(f"{rn}: the readout must have relu=False (its outputs are the logits)")
     if ro.residual is not None:
         raise MapError(f"{rn}: the recurrent mapper has no residual adds")
-    if not model.in_scale > 0:
-        raise MapError(f"{nm}: in_scale must be > 0, got {model.in_scale}")
+    if not (is_real(model.in_scale) and np.isfinite(model.in_scale) and model.in_scale > 0):
+        raise MapError(f"{nm}: in_scale must be a finite number > 0, got {model.in_scale!r}")
     for what, v in (("in_bits", model.in_bits), ("act_bits", model.act_bits)):
-        if not 1 <= v <= 8:
-            raise MapError(f"{nm}: {what} must be 1 … 8 (the core's input and output codes), got {v}")
+        if not is_int(v) or not 1 <= v <= 8:
+            raise MapError(f"{nm}: {what} must be 1 … 8, an integer (the core's input and output codes), "
+                           f"got {v!r}")
     return cell, ro
 
 
@@ -206,13 +233,31 @@ def _bias_hi(core_bits: int) -> int:
     return min(2**core_bits - 1, 2 * QMAX + 1)
 
 
+def _coarse_rows(B, hi) -> float:
+    """Coarse bias rows (input `hi`, levels ±QMAX) the integer biases B need, as a float (no
+    int64 overflow for absurd biases): ceil(max |round(B / hi)| / QMAX)."""
+    return float(np.ceil(np.max(np.abs(np.round(np.asarray(B, float) / hi)), initial=0) / QMAX))
+
+
+def _check_bias(who: str, b, B, hi: int, unit: float) -> None:
+    """Refuse (naming the layer) a bias that needs more than MAX_BIAS_ROWS bias rows, before any
+    row is allocated: B = b / unit, unit = one weight level × one input code."""
+    need = _coarse_rows(B, hi) + 1
+    if need > MAX_BIAS_ROWS:
+        bmax = float(np.max(np.abs(np.asarray(b, float))))
+        n = f"{need:.0f}" if need < 1e9 else f"{need:.3g}"
+        raise MapError(f"{who}: the bias needs {n} bias rows (|b| up to {bmax:.3g} against weight "
+                       f"level {unit:.3g} × input code {hi}, at most {MAX_BIAS_ROWS} rows); rescale the "
+                       f"layer or calibrate on inputs that exercise it")
+
+
 def _bias_rows(B_rec, B_out, hi):
     """Integer biases of the recurrent and readout columns (levels × one input code) → bias rows
     shared by both: (levels rec, levels out, input codes); coarse rows driven by `hi` and one fine
     row driven by 1, exact; rows that are zero in every column are left out."""
 
     B = np.concatenate([B_rec, B_out]).astype(np.int64)
-    K = int(-(-np.max(np.abs(np.round(B / hi)), initial=0) // QMAX))
+    K = int(_coarse_rows(B, hi))
     lev = bias_levels(B, K, QMAX, hi)
     inputs = [hi] * K + [1]
     keep = [i for i in range(K + 1) if np.any(lev[i])]
@@ -237,7 +282,7 @@ def _balance(q: QRNNModel, balance: bool) -> None:
 def _final_inputs(q: QRNNModel, codes) -> np.ndarray:
     """The core's input vector H[0 … nr) after the last step, per sample (N × nr int64): the hidden
     codes h_T (hcopy copies), the last step's input codes, the bias constants and zeros."""
-    codes = np.asarray(codes)
+    codes = finite_array(codes, q.name, "the input codes")
     if codes.ndim != 2 or codes.shape[1] != q.in_width:
         raise MapError(f"{q.name}: input codes must be N × {q.in_width} (QRNNModel.encode), got {codes.shape}")
     n = len(codes)
@@ -264,20 +309,34 @@ def reference(q: QRNNModel, codes) -> np.ndarray:
 def _quantise_at(cell, ro, model, codes_cal, s_h, hc, rep, balance) -> QRNNModel:
     """The quantised model with `hc` hidden copies (rows may exceed the core: the caller checks)."""
     n_h, n_x = cell.n_h, cell.n_x
+    nm, rn = cell.name or "rnn", ro.name or "readout"
     core_bits = max(model.in_bits, model.act_bits)
     hi = _bias_hi(core_bits)
     # one gain for the whole MVM: weights per input code, hidden rows and input rows together
-    lev, s_w = quantise_weights(np.concatenate([np.asarray(cell.Wh, float) * s_h,
-                                                np.asarray(cell.Wx, float) * model.in_scale]))
-    lo, s_o = quantise_weights(np.asarray(ro.W, float) * s_h)
+    with np.errstate(over="ignore", invalid="ignore"):
+        Mrec = np.concatenate([np.asarray(cell.Wh, float) * s_h, np.asarray(cell.Wx, float) * model.in_scale])
+        Mout = np.asarray(ro.W, float) * s_h
+    if not np.isfinite(Mrec).all():
+        raise MapError(f"{nm}: the weights overflow when scaled to one input code (Wh × hidden code "
+                       f"{s_h:.3g}, Wx × in_scale {model.in_scale:.3g}); rescale the layer, h_max or in_scale")
+    if not np.isfinite(Mout).all():
+        raise MapError(f"{rn}: the weights overflow when scaled to one hidden code (W × {s_h:.3g}); "
+                       f"rescale the layer or h_max")
+    lev, s_w = quantise_weights(Mrec)
+    lo, s_o = quantise_weights(Mout)
     # the hc copies of every row are summed, so the biases get hc× finer resolution
-    Br = np.round(hc * (np.zeros(n_h) if cell.b is None else np.asarray(cell.b, float)) / s_w)
-    Bo = np.round(hc * (np.zeros(lo.shape[1]) if ro.b is None else np.asarray(ro.b, float)) / s_o)
+    bc = np.zeros(n_h) if cell.b is None else np.asarray(cell.b, float)
+    bro = np.zeros(lo.shape[1]) if ro.b is None else np.asarray(ro.b, float)
+    with np.errstate(over="ignore"):
+        Br, Bo = np.round(hc * bc / s_w), np.round(hc * bro / s_o)
+    _check_bias(nm, bc, Br, hi, s_w / hc)
+    _check_bias(rn, bro, Bo, hi, s_o / hc)
     br, bo, bias_in = _bias_rows(Br, Bo, hi)
     rec = np.concatenate([np.tile(lev[:n_h], (hc, 1)), np.tile(lev[n_h:], (hc, 1)), br])
     out = np.concatenate([np.tile(lo, (hc, 1)), np.zeros((hc * n_x, lo.shape[1]), np.int64), bo])
-    gain, gshift = gain_shift(s_w / (CODE_SCALE * hc * s_h))
-    q = QRNNModel(cell.name or "rnn", ro.name or "readout", n_x, n_h, lo.shape[1], int(cell.steps), hc,
+    gain, gshift = _gain(s_w / (CODE_SCALE * hc * s_h), nm, "recurrent neuron",
+                         f"hidden code {s_h:.3g}: set h_max or calibrate on inputs that drive the cell")
+    q = QRNNModel(nm, rn, n_x, n_h, lo.shape[1], int(cell.steps), hc,
                   rep, model.in_scale, model.in_bits, model.act_bits, core_bits,
                   np.tile(rec * CODE_SCALE, (1, hc)).astype(np.int8), (out * CODE_SCALE).astype(np.int8),
                   bias_in, gain, gshift, s_h=s_h, h_max=cell.h_max)
@@ -285,9 +344,12 @@ def _quantise_at(cell, ro, model, codes_cal, s_h, hc, rep, balance) -> QRNNModel
         _balance(q, balance)
         # logit scale as quantise does for the last layer: the largest calibration logit ≈ 100 LSB
         u = _final_inputs(q, codes_cal)
-        logits = (u[:, :q.n_rows].astype(float) @ q.out.astype(float)) * (s_o / (CODE_SCALE * hc))
-        q.s_y = max(float(np.max(np.abs(logits))), 1e-9) / LOGIT_LSB
-        q.ogain, q.ogshift = gain_shift(s_o / (CODE_SCALE * hc * q.s_y))
+        unit = s_o / (CODE_SCALE * hc)              # one accumulator LSB in logit units
+        logits = (u[:, :q.n_rows].astype(float) @ q.out.astype(float)) * unit
+        q.s_y = float(np.max(np.abs(logits))) / LOGIT_LSB
+        if not q.s_y >= unit / 32767:               # a dead readout on the calibration inputs:
+            q.s_y = unit                            # gain 1
+        q.ogain, q.ogshift = _gain(unit / q.s_y, rn, "readout neuron")
     return q
 
 
@@ -307,30 +369,44 @@ def quantise_rnn(model: Model, X_calib, copies=16, hcopy=None, balance=True, pct
     cell, ro = _check_model(model)
     nm, n_h, n_x, T = cell.name or "rnn", cell.n_h, cell.n_x, int(cell.steps)
     n_out = np.shape(ro.W)[1]
-    X = np.asarray(X_calib, float)
-    if X.ndim != 2 or X.shape[1] != T * n_x or len(X) < 1:
+    X = finite_array(X_calib, nm, "the calibration inputs")
+    if X.ndim != 2 or X.shape[1] != T * n_x:
         raise MapError(f"{nm}: calibration inputs must be N × {T * n_x} (T = {T} steps × {n_x} inputs), "
                        f"got {X.shape}")
+    if len(X) < 1:
+        raise MapError(f"{nm}: the calibration inputs are empty (0 × {T * n_x}): give at least one input")
     if n_h > MAX_ROWS:
         raise MapError(f"{nm}: {n_h} hidden units do not fit: mvm.rec writes hidden column j into H[j], "
                        f"so hcopy × n_h must be ≤ {MAX_ROWS}")
     if n_out > OUT_COLS:
         raise MapError(f"{ro.name or 'readout'}: {n_out} outputs need {n_out} readout columns at col0 "
                        f"{OUT_COL0}, but only {OUT_COLS} are left (columns {OUT_COL0} … 255)")
-    if int(copies) != copies or copies < 1:
-        raise MapError(f"{nm}: copies must be a whole number ≥ 1, got {copies}")
+    if not is_int(copies) or copies < 1:
+        raise MapError(f"{nm}: copies must be a whole number ≥ 1, got {copies!r}")
+    if not (is_real(pct) and 0 < pct <= 100):
+        raise MapError(f"{nm}: pct must be a percentile in (0, 100], got {pct!r}")
     hmax = 2**model.act_bits - 1
     codes_cal = np.clip(np.round(X / model.in_scale), 0, 2**model.in_bits - 1)
     if cell.h_max is not None:
         s_h = float(cell.h_max) / hmax
     else:
-        hs = np.stack(cell.states(codes_cal * model.in_scale))
-        s_h = max(float(np.percentile(hs, pct)), 1e-9) / hmax
+        with np.errstate(over="ignore", invalid="ignore"):
+            hs = np.stack(cell.states(codes_cal * model.in_scale))
+        if not np.isfinite(hs).all():
+            raise MapError(f"{nm}: the hidden state overflows on the calibration inputs (it grows without "
+                           f"bound over the {T} steps); scale Wh down or set h_max")
+        if not np.any(hs):
+            raise MapError(f"{nm}: the hidden state is 0 for every calibration input, so its range is "
+                           f"unknown; calibrate with inputs that drive the cell (--calib / --inputs) "
+                           f"or set h_max")
+        s_h = (float(np.percentile(hs, pct)) or float(np.max(hs))) / hmax
+    if not s_h > 0:
+        raise MapError(f"{nm}: the hidden code {s_h:.3g} (h_max {cell.h_max!r}) is too small to quantise")
     rep = _copies(n_out, int(copies))
     build = lambda hc: _quantise_at(cell, ro, model, codes_cal, s_h, hc, rep, balance)
     if hcopy is not None:
-        if int(hcopy) != hcopy or hcopy < 1:
-            raise MapError(f"{nm}: hcopy must be a whole number ≥ 1, got {hcopy}")
+        if not is_int(hcopy) or hcopy < 1:
+            raise MapError(f"{nm}: hcopy must be a whole number ≥ 1, got {hcopy!r}")
         hc = int(hcopy)
         if hc * n_h > MAX_ROWS:
             raise MapError(f"{nm}: hcopy × n_h = {hc} × {n_h} = {hc * n_h} hidden columns, but mvm.rec "
@@ -343,7 +419,12 @@ def quantise_rnn(model: Model, X_calib, copies=16, hcopy=None, balance=True, pct
                               "; use fewer hidden units or inputs per step"))
         return q
     for hc in range(MAX_ROWS // n_h, 0, -1):
-        q = build(hc)
+        try:
+            q = build(hc)
+        except MapError:        # too many bias rows or a gain out of range: fewer copies may do
+            if hc == 1:
+                raise
+            continue
         if q.n_rows <= MAX_ROWS:
             return q
     raise MapError(f"{nm}: the core needs {_rows_text(q)}, but a core has {MAX_ROWS}; "
@@ -392,14 +473,18 @@ def compile_rnn(q: QRNNModel, codes, name="rnn", age_ms=0, core=0) -> Compiled:
     QRNNModel.encode) into a program on one core: per sample `hin` the initial H, then per step
     `hin` the step's inputs and `mvm.rec`; after the last step `mvm.fwd` on the readout columns,
     the vector unit sums the copies into `out` (N × n_out i16) and `vargmax` gives `pred` (N u8)."""
-    codes = np.asarray(codes)
-    if codes.ndim != 2 or codes.shape[1] != q.in_width or len(codes) < 1:
+    codes = finite_array(codes, q.name, "the input codes")
+    if codes.ndim != 2 or codes.shape[1] != q.in_width:
         raise MapError(f"{q.name}: input codes must be N × {q.in_width} (QRNNModel.encode), got {codes.shape}")
-    if codes.min() < 0 or codes.max() > 255:
-        raise MapError(f"{q.name}: input codes must be bytes 0 … 255 (QRNNModel.encode), got "
-                       f"{codes.min()} … {codes.max()}")
-    if int(core) != core or not 0 <= core < N_CORES:
-        raise MapError(f"core must be 0 … {N_CORES - 1}, got {core}")
+    if len(codes) < 1:
+        raise MapError(f"{q.name}: the batch is empty: give at least one input")
+    if codes.min() < 0 or codes.max() > 255 or np.any(codes != np.round(codes)):
+        raise MapError(f"{q.name}: input codes must be whole bytes 0 … 255 (QRNNModel.encode), got "
+                       f"{codes.min():g} … {codes.max():g}")
+    if not is_int(core) or not 0 <= core < N_CORES:
+        raise MapError(f"{q.name}: core must be 0 … {N_CORES - 1}, got {core!r}")
+    if not (is_real(age_ms) and 0 <= age_ms <= AGE_MAX):
+        raise MapError(f"{q.name}: age_ms must be a number of milliseconds 0 … {AGE_MAX}, got {age_ms!r}")
     core = int(core)
     n, T, hc, rep = len(codes), q.steps, q.hcopy, q.rep
     HH, XW, NR, ocols = q.hh, q.xw, q.nr, q.n_out * q.rep
