@@ -46,7 +46,7 @@ def test_patches_match_a_direct_convolution():
 
 
 @pytest.mark.parametrize("case", ["conv_pool_dense", "pad_stride_two_convs", "pool_first_size4",
-                                  "wide_conv_two_blocks", "deep_patch_two_segments"])
+                                  "wide_conv_two_blocks", "deep_patch_two_segments", "lenet_eight_cores"])
 def test_ideal_chip_matches_integer_reference(tmp_path, case):
     rng = np.random.default_rng(7)
     m = {
@@ -60,12 +60,19 @@ def test_ideal_chip_matches_integer_reference(tmp_path, case):
                                               in_shape=(3, 3, 3)),
         "deep_patch_two_segments": lambda: Model([_conv(rng, 3, 16, 4, name="c1", padding=1),
                                                   _dense(rng, 4 * 4 * 4, 3)], in_shape=(4, 4, 16)),
+        "lenet_eight_cores": lambda: Model([_conv(rng, 3, 1, 16, name="c1", padding=1), MaxPool2D(2, name="p1"),
+                                            _conv(rng, 3, 16, 32, name="c2", padding=1), MaxPool2D(2, name="p2"),
+                                            Dense(rng.normal(size=(512, 64)) * 0.05, None, True, "fc1"),
+                                            _dense(rng, 64, 10)], in_shape=(16, 16, 1)),
     }[case]()
     q, c, ref, fl = _check_ideal(m, tmp_path, copies=2)
     if case == "wide_conv_two_blocks":
         assert len(q.layers[0].colblocks) == 2
     if case == "deep_patch_two_segments":
         assert len(q.layers[0].segments) == 2 and "→ segment 1" in c.asm
+    if case == "lenet_eight_cores":        # c2: 144 patch rows → 2 segments; fc1: 512 → 4 segments
+        assert [(s.name, s.seg) for s in c.slots] == [("c1", 0), ("c2", 0), ("c2", 1), ("fc1", 0), ("fc1", 1),
+                                                      ("fc1", 2), ("fc1", 3), ("fc", 0)]
     if case == "pool_first_size4":
         assert isinstance(q.layers[0], QPool) and c.asm.count("        vpmax.u8") == 4
         assert [s.layer for s in c.slots] == [1]
