@@ -1,28 +1,11 @@
 /* decode.c — the one place words are decoded: nr_load (and a snapshot restore) turn every
    program word into a compact nr_insn with its operands extracted, immediates sign-extended,
    branch offsets in bytes and writes to x0 redirected to a sink register, so the run loop
-   never touches the encoding.  Field layouts come from the generated nr_isa.h. */
+   never touches the encoding.  Field layouts, and which instructions write rd
+   (nr_op_writes_rd, from writes=rd in isa/nr48.isa), come from the generated nr_isa.h. */
 #include <string.h>
 
 #include "nr_private.h"
-
-int _nr_writes_rd(int op)
-{
-    switch (op) {
-    case NR_OP_ADD: case NR_OP_SUB: case NR_OP_AND: case NR_OP_OR: case NR_OP_XOR:
-    case NR_OP_SLL: case NR_OP_SRL: case NR_OP_SRA: case NR_OP_SLT: case NR_OP_SLTU:
-    case NR_OP_MUL: case NR_OP_DIV: case NR_OP_DIVU: case NR_OP_REM: case NR_OP_REMU:
-    case NR_OP_ADDI: case NR_OP_ANDI: case NR_OP_ORI: case NR_OP_XORI: case NR_OP_SLTI:
-    case NR_OP_SLTIU: case NR_OP_SLLI: case NR_OP_SRLI: case NR_OP_SRAI: case NR_OP_MOVI:
-    case NR_OP_SHORI: case NR_OP_LB: case NR_OP_LBU: case NR_OP_LH: case NR_OP_LHU:
-    case NR_OP_LW: case NR_OP_LWU: case NR_OP_LD: case NR_OP_JAL: case NR_OP_JALR:
-    case NR_OP_RDCYCLE: case NR_OP_RDINSTRET: case NR_OP_VARGMAX: case NR_OP_VSUM:
-    case NR_OP_CREAD: case NR_OP_CSTAT:
-        return 1;
-    default:
-        return 0;
-    }
-}
 
 void _nr_predecode(uint32_t w, nr_insn *in)
 {
@@ -34,7 +17,7 @@ void _nr_predecode(uint32_t w, nr_insn *in)
     in->rt = (uint8_t)NR_F_RT(w);
     in->rs1 = (uint8_t)NR_F_RS1(w);
     in->rs2 = (uint8_t)NR_F_RS2(w);
-    if (_nr_writes_rd(op) && in->rd == 0) in->rd = NR_XSINK;
+    if (NR_WRITES_RD(op) && in->rd == 0) in->rd = NR_XSINK;
     switch (op) {
     case NR_OP_SHORI: case NR_OP_SETVLI: in->imm = (int32_t)NR_F_UIMM16(w); break;
     case NR_OP_BEQ: case NR_OP_BNE: case NR_OP_BLT: case NR_OP_BGE: case NR_OP_BLTU:

@@ -1,8 +1,9 @@
 /* generated from isa/nr48.isa by isa/gen.py — do not edit.
  *
  * Decoder tables of the NR48 ISA: opcode enum, match/mask per instruction, field
- * extraction macros, enumerations, configuration field ranges and timing parameter
- * defaults.  nr_decode(word) returns the instruction or NR_OP_ILLEGAL. */
+ * extraction macros, enumerations, configuration field ranges, timing parameter
+ * defaults and the register each instruction writes.  nr_decode(word) returns the
+ * instruction or NR_OP_ILLEGAL. */
 #ifndef NR_ISA_H
 #define NR_ISA_H
 
@@ -243,6 +244,10 @@ static const uint32_t nr_op_mask[NR_OP_COUNT] = {0xffffffffu, 0xffffffffu, 0xfff
 static const char *const nr_op_name[NR_OP_COUNT] = {"illegal", "nop", "halt", "ebreak", "add", "sub", "and", "or", "xor", "sll", "srl", "sra", "slt", "sltu", "mul", "div", "divu", "rem", "remu", "addi", "andi", "ori", "xori", "slti", "sltiu", "slli", "srli", "srai", "movi", "shori", "lb", "lbu", "lh", "lhu", "lw", "lwu", "ld", "sb", "sh", "sw", "sd", "beq", "bne", "blt", "bge", "bltu", "bgeu", "jal", "jalr", "rdcycle", "rdinstret", "setvl", "setvli", "vadd", "vsub", "vmul", "vmax", "vmin", "vmuls", "vadds", "vrelu", "vsra", "vsll", "vclip", "vclipu", "vcvt", "vpmax", "vfill", "vargmax", "vsum", "cpon", "cpoff", "ccfg", "ccfgr", "hin", "vin", "hout", "vout", "cprog", "cread", "mvm", "smp", "sync", "cstat", "cage"};
 typedef enum { NR_GROUP_CONTROL, NR_GROUP_MEMORY, NR_GROUP_BRANCH, NR_GROUP_VECTOR, NR_GROUP_CHIP } nr_group;
 static const uint8_t nr_op_group[NR_OP_COUNT] = {0, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP};
+/* 1 when the instruction writes register rd (writes=rd in the table), 0 when it writes no
+ * register: a vector instruction that reads rd as its destination address gives 0. */
+static const uint8_t nr_op_writes_rd[NR_OP_COUNT] = {0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0};
+#define NR_WRITES_RD(op) (nr_op_writes_rd[(op)] != 0)
 
 static inline int nr_field_in(uint32_t v, const uint64_t set) { return v < 64 && ((set >> v) & 1u); }
 

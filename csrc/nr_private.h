@@ -67,7 +67,8 @@ static inline void _nr_pass_bits(const int32_t *cfg, int bits[2])
 
 /* decode.c */
 void _nr_predecode(uint32_t w, nr_insn *in);
-int _nr_writes_rd(int op);   /* the instruction writes register rd */
+/* the instruction writes register rd: the generated table (writes=rd in isa/nr48.isa) */
+static inline int _nr_writes_rd(int op) { return NR_WRITES_RD(op); }
 
 /* trace.c: records while m->trace is set (the start hook also notes the pending op's kind) */
 int _nr_trace_full(const nr_machine *m);

@@ -103,7 +103,7 @@ void _nr_trace_insn(nr_machine *m, const nr_insn *in, uint64_t pc, uint64_t t, u
         len = 1ull << (op - NR_OP_SB);
         break;
     default:
-        if (nr_op_group[op] == NR_GROUP_VECTOR && op != NR_OP_VARGMAX && op != NR_OP_VSUM) {
+        if (nr_op_group[op] == NR_GROUP_VECTOR && !_nr_writes_rd(op)) {     /* rd is the destination address */
             addr = m->x[in->rd];
             len = m->vl * _nr_vec_dest_size(in);
         }

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .table import ENUM_KINDS, N_CORES, N_REGS, Isa, TableError, load
+from .table import ENUM_KINDS, N_CORES, N_REGS, WRITABLE_FIELDS, Isa, TableError, load
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = {
@@ -45,8 +45,9 @@ def _valid_values(isa: Isa, name: str) -> list[int] | None:
 def gen_c_header(isa: Isa) -> str:
     out = [f"/* {BANNER}.", " *",
            " * Decoder tables of the NR48 ISA: opcode enum, match/mask per instruction, field",
-           " * extraction macros, enumerations, configuration field ranges and timing parameter",
-           " * defaults.  nr_decode(word) returns the instruction or NR_OP_ILLEGAL. */",
+           " * extraction macros, enumerations, configuration field ranges, timing parameter",
+           " * defaults and the register each instruction writes.  nr_decode(word) returns the",
+           " * instruction or NR_OP_ILLEGAL. */",
            "#ifndef NR_ISA_H", "#define NR_ISA_H", "", "#include <stdint.h>", "",
            f"#define NR_ISA_VERSION 0x{isa.version_word:04x}u",
            f"#define NR_NUM_REGS {N_REGS}", f"#define NR_NUM_CORES {N_CORES}",
@@ -104,6 +105,15 @@ def gen_c_header(isa: Isa) -> str:
     out.append("typedef enum { " + ", ".join(f"NR_GROUP_{g.upper()}" for g in groups) + " } nr_group;")
     out.append("static const uint8_t nr_op_group[NR_OP_COUNT] = {0, "
                + ", ".join(f"NR_GROUP_{i.group.upper()}" for i in isa.insns.values()) + "};")
+    # writes=rd in the table; the validator allows no other written field (WRITABLE_FIELDS)
+    other = [i.mnemonic for i in isa.insns.values() if i.writes not in (None, "rd")]
+    if other:
+        raise TableError(f"the C decoder can only redirect writes through rd, not for {', '.join(other)}")
+    out += ["/* 1 when the instruction writes register rd (writes=rd in the table), 0 when it writes no",
+            " * register: a vector instruction that reads rd as its destination address gives 0. */",
+            "static const uint8_t nr_op_writes_rd[NR_OP_COUNT] = {0, "
+            + ", ".join("1" if i.writes == "rd" else "0" for i in isa.insns.values()) + "};",
+            "#define NR_WRITES_RD(op) (nr_op_writes_rd[(op)] != 0)"]
     out += ["", "static inline int nr_field_in(uint32_t v, const uint64_t set) { return v < 64 && ((set >> v) & 1u); }",
             "", "/* Decode one word: the instruction, or NR_OP_ILLEGAL when no row of the table accepts it. */",
             "static inline nr_op nr_decode(uint32_t w)", "{",
@@ -160,6 +170,13 @@ def gen_py_tables(isa: Isa) -> str:
         lines.append(f"    {i.mnemonic!r}: (0x{i.opcode:02x}, 0x{i.match:08x}, 0x{i.mask:08x}, "
                      f"{r(i.suffixes)}, {r(ops)}, {r(i.fields)}, {i.group!r}, {i.cost!r}, {i.doc!r}),")
     lines += ["}", "", "OPCODES = {v[0]: k for k, v in INSNS.items()}", "",
+              "# mnemonic: the register operand field it writes (writes= in the table); instructions",
+              "# that write no register are absent (a vector instruction's rd that holds the destination",
+              "# address is only read)", "WRITES = {"]
+    for i in isa.insns.values():
+        if i.writes:
+            lines.append(f"    {i.mnemonic!r}: {i.writes!r},")
+    lines += ["}", "",
               "# mnemonic: (suffix fields, operands, expansion, doc)", "PSEUDOS = {"]
     for p in isa.pseudos.values():
         ops = tuple((o.field, o.base) for o in p.operands)
@@ -196,7 +213,7 @@ def gen_json(isa: Isa) -> str:
         "groups": isa.groups,
         "instructions": [{"mnemonic": i.mnemonic, "opcode": i.opcode, "match": f"0x{i.match:08x}",
                           "mask": f"0x{i.mask:08x}", "syntax": i.syntax, "group": i.group,
-                          "fields": list(i.fields), "cost": i.cost, "doc": i.doc}
+                          "fields": list(i.fields), "writes": i.writes, "cost": i.cost, "doc": i.doc}
                          for i in isa.insns.values()],
         "pseudos": [{"mnemonic": p.mnemonic, "syntax": p.syntax, "expansion": p.expansion, "doc": p.doc}
                     for p in isa.pseudos.values()],
@@ -227,6 +244,15 @@ def _diagram(isa: Isa, ins) -> str:
     top = "|" + "|".join(c[0] for c in cells) + "|"
     mid = "|" + "|".join(c[1] for c in cells) + "|"
     return f"```\n{top}\n{mid}\n```"
+
+
+def _writes_line(ins) -> str:
+    if ins.writes:
+        return f"Writes register `{ins.writes}`."
+    read = [o.field for o in ins.operands if o.field in WRITABLE_FIELDS]
+    if read:
+        return f"Writes no register (`{read[0]}` is only read)."
+    return "Writes no register."
 
 
 def gen_doc(isa: Isa) -> str:
@@ -269,7 +295,7 @@ def gen_doc(isa: Isa) -> str:
             o += [title, ""]
         for ins in (i for i in isa.insns.values() if i.group == g):
             o += [f"### `{ins.mnemonic}`", "", f"`{ins.syntax}` — {ins.doc}", "",
-                  f"Cost: {ins.cost}", "", _diagram(isa, ins), ""]
+                  f"Cost: {ins.cost}", "", _writes_line(ins), "", _diagram(isa, ins), ""]
     o += ["## Pseudo-instructions", "", "| syntax | expands to | meaning |", "|---|---|---|"]
     for p in isa.pseudos.values():
         exp = "see meaning" if p.expansion == "builtin" else f"`{p.expansion}`"

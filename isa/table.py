@@ -1,7 +1,8 @@
 """Loader and validator of the NR48 ISA table (`isa/nr48.isa`).
 
 The table is line-oriented (see the header of nr48.isa).  `load()` returns an `Isa` whose
-instructions carry their opcode, match/mask, operand list and the fields behind each operand.
+instructions carry their opcode, match/mask, operand list, the fields behind each operand and
+the register operand they write (`writes=`, or None).
 Any inconsistency raises `TableError` naming the line.
 """
 from __future__ import annotations
@@ -14,6 +15,8 @@ TABLE_PATH = Path(__file__).with_name("nr48.isa")
 
 FIELD_KINDS = {"opcode", "reg", "simm", "uimm", "pcrel", "core", "dtype", "dir", "cfg"}
 ENUM_KINDS = {"dtype", "dir", "cfg"}
+INSN_ATTRS = {"writes"}          # KEY=VALUE attributes after an insn's opcode
+WRITABLE_FIELDS = ("rd",)        # register fields an instruction may write (the decoder's x0 sink)
 N_REGS = 16
 N_CORES = 48
 
@@ -83,6 +86,7 @@ class Insn:
     mask: int
     fields: tuple[str, ...]     # every operand field, in encoding order (high bit first)
     line: int
+    writes: str | None = None   # the register operand field the instruction writes (writes=)
 
 
 @dataclass(frozen=True)
@@ -285,12 +289,14 @@ def _kind_enum_size_ok(isa: Isa, f: Field, where: str) -> None:
 
 def _add_insn(isa: Isa, cols: list[str], where: str, lineno: int) -> None:
     if len(cols) != 5:
-        raise TableError(f"{where}: expected 'insn MNEMONIC OPCODE | syntax | cost | description'")
+        raise TableError(f"{where}: expected 'insn MNEMONIC OPCODE [writes=FIELD] | syntax | cost | "
+                         "description'")
     head, syntax, cost, doc, group = cols
     parts = head.split()
-    if len(parts) != 2:
-        raise TableError(f"{where}: expected 'insn MNEMONIC OPCODE'")
+    if len(parts) < 2:
+        raise TableError(f"{where}: expected 'insn MNEMONIC OPCODE [writes=FIELD]'")
     mnem, opcode = parts[0], _int(parts[1], where)
+    attrs = _insn_attrs(parts[2:], where)
     sm, suffixes, operands = _parse_syntax(syntax, where)
     if sm != mnem:
         raise TableError(f"{where}: syntax starts with {sm!r}, expected {mnem!r}")
@@ -328,8 +334,40 @@ def _add_insn(isa: Isa, cols: list[str], where: str, lineno: int) -> None:
     mask = word_mask & ~(covered & ~opf.mask)
     match = opcode << opf.lo
     fields = tuple(sorted(used, key=lambda n: -isa.fields[n].hi))
+    writes = attrs.get("writes")
+    if writes is not None:
+        _check_writes(isa, mnem, writes, operands, where)
     isa.insns[mnem] = Insn(mnem, opcode, group, suffixes, operands, cost, doc, syntax.strip(),
-                           match, mask, fields, lineno)
+                           match, mask, fields, lineno, writes)
+
+
+def _insn_attrs(words: list[str], where: str) -> dict[str, str]:
+    """The KEY=VALUE attributes written after an instruction's opcode."""
+    attrs: dict[str, str] = {}
+    for w in words:
+        key, eq, value = w.partition("=")
+        if not eq or not key or not value:
+            raise TableError(f"{where}: expected an attribute KEY=VALUE after the opcode, got {w!r}")
+        if key not in INSN_ATTRS:
+            raise TableError(f"{where}: unknown attribute {key!r} (known: {', '.join(sorted(INSN_ATTRS))})")
+        if key in attrs:
+            raise TableError(f"{where}: attribute {key} given twice")
+        attrs[key] = value
+    return attrs
+
+
+def _check_writes(isa: Isa, mnem: str, name: str, operands: tuple[Operand, ...], where: str) -> None:
+    """writes=FIELD must name a register operand of the instruction that the decoder can redirect."""
+    f = isa.fields.get(name)
+    if f is None:
+        raise TableError(f"{where}: writes={name}: unknown field {name!r}")
+    if f.kind != "reg":
+        raise TableError(f"{where}: writes={name}: field {name} is not a register (kind {f.kind})")
+    if name not in {o.field for o in operands}:
+        raise TableError(f"{where}: writes={name}: {name} is not a register operand of {mnem}")
+    if name not in WRITABLE_FIELDS:
+        raise TableError(f"{where}: writes={name}: only {', '.join(WRITABLE_FIELDS)} can be written "
+                         "(the decoder redirects writes to x0 through that slot)")
 
 
 def _add_pseudo(isa: Isa, cols: list[str], where: str, lineno: int) -> None:

@@ -170,6 +170,53 @@ INSNS = {
 
 OPCODES = {v[0]: k for k, v in INSNS.items()}
 
+# mnemonic: the register operand field it writes (writes= in the table); instructions
+# that write no register are absent (a vector instruction's rd that holds the destination
+# address is only read)
+WRITES = {
+    'add': 'rd',
+    'sub': 'rd',
+    'and': 'rd',
+    'or': 'rd',
+    'xor': 'rd',
+    'sll': 'rd',
+    'srl': 'rd',
+    'sra': 'rd',
+    'slt': 'rd',
+    'sltu': 'rd',
+    'mul': 'rd',
+    'div': 'rd',
+    'divu': 'rd',
+    'rem': 'rd',
+    'remu': 'rd',
+    'addi': 'rd',
+    'andi': 'rd',
+    'ori': 'rd',
+    'xori': 'rd',
+    'slti': 'rd',
+    'sltiu': 'rd',
+    'slli': 'rd',
+    'srli': 'rd',
+    'srai': 'rd',
+    'movi': 'rd',
+    'shori': 'rd',
+    'lb': 'rd',
+    'lbu': 'rd',
+    'lh': 'rd',
+    'lhu': 'rd',
+    'lw': 'rd',
+    'lwu': 'rd',
+    'ld': 'rd',
+    'jal': 'rd',
+    'jalr': 'rd',
+    'rdcycle': 'rd',
+    'rdinstret': 'rd',
+    'vargmax': 'rd',
+    'vsum': 'rd',
+    'cread': 'rd',
+    'cstat': 'rd',
+}
+
 # mnemonic: (suffix fields, operands, expansion, doc)
 PSEUDOS = {
     'li': ((), (('rd', None), ('imm', None)), 'builtin', 'load any 64-bit constant (movi, then shori for each further 16 bits)'),

@@ -1,6 +1,8 @@
 """The ISA table loader/validator (isa/table.py) and the generator's drift check (isa/gen.py)."""
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +25,35 @@ def test_real_table_loads_and_matches_the_generated_tables():
     for name, ins in isa.insns.items():
         assert (ins.opcode, ins.match, ins.mask) == tables.INSNS[name][:3]
     assert {c.name: c.value for c in isa.cfg.values()} == tables.ENUMS["cfg"]
+    assert tables.WRITES == {name: ins.writes for name, ins in isa.insns.items() if ins.writes}
+
+
+def test_writes_attribute_agrees_with_the_descriptions():
+    # "rd ← …" (or "rd (register) ← …" for the vector reductions) describes a register write;
+    # "mem[rd] ← …" is a vector instruction that only reads rd as the destination address
+    isa = load()
+    described = {name for name, ins in isa.insns.items() if re.match(r"rd (\(register\) )?←", ins.doc)}
+    assert described == {name for name, ins in isa.insns.items() if ins.writes == "rd"}
+    assert {"vargmax", "vsum"} <= described and not {"vadd", "vfill", "vcvt", "sb", "beq"} & described
+
+
+def test_writes_reaches_the_c_header_json_and_docs():
+    isa = load()
+    header = (ROOT / OUTPUTS["c_header"]).read_text(encoding="utf-8")
+    row = re.search(r"nr_op_writes_rd\[NR_OP_COUNT\] = \{([^}]*)\}", header).group(1)
+    flags = [int(v) for v in row.split(",")]
+    assert flags == [0] + [int(ins.writes == "rd") for ins in isa.insns.values()]   # 0: NR_OP_ILLEGAL
+    data = json.loads((ROOT / OUTPUTS["json"]).read_text(encoding="utf-8"))
+    assert {i["mnemonic"]: i["writes"] for i in data["instructions"]} == \
+        {name: ins.writes for name, ins in isa.insns.items()}
+    doc = (ROOT / OUTPUTS["doc"]).read_text(encoding="utf-8")
+    for name, ins in isa.insns.items():
+        section = doc.split(f"### `{name}`\n", 1)[1].split("\n### ", 1)[0]
+        if ins.writes:
+            assert f"Writes register `{ins.writes}`." in section, name
+        else:
+            assert "Writes no register" in section, name
+    assert "Writes no register (`rd` is only read)." in doc.split("### `vadd`", 1)[1].split("### ", 1)[0]
 
 
 def test_every_word_bit_is_opcode_field_or_must_be_zero():
@@ -65,6 +96,27 @@ def _broken(replace: tuple[str, str] | None = None, append: str = "") -> str:
     (_broken(append="pseudo mv2 | mv2 rd, rs1 | nosuch rd, rs1 | bad expansion\n"),
      "pseudo mv2", "expansion uses unknown instruction 'nosuch'"),
     (_broken(append="frobnicate everything\n"), "frobnicate", "unknown line kind 'frobnicate'"),
+    # writes=FIELD: the register operand an instruction writes
+    (_broken(("insn add      0x04 writes=rd ", "insn add      0x04 writes    ")),
+     "insn add ", "expected an attribute KEY=VALUE after the opcode, got 'writes'"),
+    (_broken(("insn add      0x04 writes=rd ", "insn add      0x04 writes=   ")),
+     "insn add ", "expected an attribute KEY=VALUE after the opcode, got 'writes='"),
+    (_broken(("insn add      0x04 writes=rd ", "insn add      0x04 reads=rs1 ")),
+     "insn add ", "unknown attribute 'reads'"),
+    (_broken(("insn add      0x04 writes=rd ", "insn add      0x04 writes=rd writes=rd ")),
+     "insn add ", "attribute writes given twice"),
+    (_broken(("insn add      0x04 writes=rd ", "insn add      0x04 writes=rx ")),
+     "insn add ", "writes=rx: unknown field 'rx'"),
+    (_broken(("insn addi     0x14 writes=rd ", "insn addi     0x14 writes=imm16 ")),
+     "insn addi ", "writes=imm16: field imm16 is not a register (kind simm)"),
+    (_broken(("insn setvl    0x3E           ", "insn setvl    0x3E writes=rd ")),
+     "insn setvl ", "writes=rd: rd is not a register operand of setvl"),
+    (_broken(("insn jalr     0x39 writes=rd ", "insn jalr     0x39 writes=rs1 ")),
+     "insn jalr ", "writes=rs1: rs1 is not a register operand of jalr"),   # rs1 is only the base
+    (_broken(("insn add      0x04 writes=rd ", "insn add      0x04 writes=rs1 ")),
+     "insn add ", "writes=rs1: only rd can be written"),
+    (_broken(("insn sb       0x28           ", "insn sb       0x28 writes=rt ")),
+     "insn sb ", "writes=rt: only rd can be written"),
 ])
 def test_broken_tables_name_the_line(text, needle, message):
     with pytest.raises(TableError) as e:
