@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from emulator.mapper import Dense, Model
+import copy
+from dataclasses import replace
+
+from emulator.mapper import Conv2D, Dense, MaxPool2D, Model
+from emulator.mapper.model import patches
 
 
 def fake_quant_w(W, wbits):
@@ -59,55 +63,123 @@ def train_mlp(X, y, sizes, eta=0.0, epochs=60, lr=3e-3, batch=64, seed=0, wbits=
     `level_sigma`: chip-matched noise per weight level instead of σ = η·max|W| (see
     weight_noise_sample)."""
     rng = np.random.default_rng(seed)
-    X = np.clip(np.round(np.asarray(X, float) / in_scale), 0, 2**in_bits - 1) * in_scale
-    y = np.asarray(y, int)
-    nc = n_classes or int(y.max()) + 1
-    dims = [X.shape[1]] + list(sizes)
+    dims = [np.shape(X)[1]] + list(sizes)
     Ws = [rng.normal(0, np.sqrt(2 / dims[i]), (dims[i], dims[i + 1])) for i in range(len(sizes))]
     bs = [np.zeros(d) for d in dims[1:]]
-    amax = [None] * (len(sizes) - 1)
-    params = Ws + bs
+    start = _model(Ws, bs, in_scale, in_bits, act_bits)
+    return _fit(start, X, y, eta, epochs, lr, batch, rng, wbits, n_classes, verbose, level_sigma)
+
+
+def train(model: Model, X, y, eta=0.0, epochs=30, lr=3e-3, batch=64, seed=0, wbits=4, n_classes=None,
+          verbose=False, level_sigma=None) -> Model:
+    """Noise-aware training of any `Model` of Dense, Conv2D and MaxPool2D layers (the mapper's
+    description; its weights are the starting point, its in_scale/in_bits/act_bits the input and
+    activation quantisation), with the same recipe as train_mlp: 4-bit fake-quantised weights,
+    weight noise σ = η·max|W| (or `level_sigma`) on every minibatch, hidden ReLU outputs rounded
+    to act_bits codes (straight-through), softmax cross-entropy, Adam.  Returns a new Model."""
+    model.shapes()                                   # MapError for a model the mapper cannot take
+    if any(getattr(L, "residual", None) is not None for L in model.layers):
+        raise ValueError("train: residual layers are not supported by the numpy trainer")
+    return _fit(model, X, y, eta, epochs, lr, batch, np.random.default_rng(seed), wbits, n_classes,
+                verbose, level_sigma)
+
+
+def _col2im(dp, shape, kh, kw, stride, pad):
+    """Gradient of patches(): N × Ho × Wo × (kh·kw·C) → N × H × W × C (summing overlaps)."""
+    n, H, W, C = shape
+    out = np.zeros((n, H + 2 * pad, W + 2 * pad, C))
+    ho, wo = dp.shape[1:3]
+    for dy in range(kh):
+        for dx in range(kw):
+            j = (dy * kw + dx) * C
+            out[:, dy:dy + stride * (ho - 1) + 1:stride, dx:dx + stride * (wo - 1) + 1:stride] += dp[..., j:j + C]
+    return out[:, pad:pad + H, pad:pad + W]
+
+
+def _fit(model, X, y, eta, epochs, lr, batch, rng, wbits, n_classes, verbose, level_sigma) -> Model:
+    s_x, in_bits, act_bits = model.in_scale, model.in_bits, model.act_bits
+    X = np.clip(np.round(np.asarray(X, float) / s_x), 0, 2**in_bits - 1) * s_x
+    if model.in_shape is not None:
+        X = X.reshape(len(X), *model.in_shape)
+    y = np.asarray(y, int)
+    nc = n_classes or int(y.max()) + 1
+    layers = [copy.deepcopy(L) for L in model.layers]
+    weighted = [L for L in layers if not isinstance(L, MaxPool2D)]
+    for L in weighted:
+        L.W = np.asarray(L.W, float)
+        L.b = np.zeros(L.W.shape[-1]) if L.b is None else np.asarray(L.b, float)
+    params = [L.W for L in weighted] + [L.b for L in weighted]
     m1 = [np.zeros_like(p) for p in params]
     m2 = [np.zeros_like(p) for p in params]
+    amax = {}
     t = 0
     Y = np.eye(nc)[y]
+    last = len(layers) - 1
     for ep in range(epochs):
         perm = rng.permutation(len(X))
         for i in range(0, len(X), batch):
             idx = perm[i:i + batch]
             h, cache = X[idx], []
-            for k in range(len(Ws)):
-                Wq = fake_quant_w(Ws[k], wbits)
-                sig = eta * np.max(np.abs(Ws[k]))
-                Wn = Wq + weight_noise_sample(rng, Ws[k], Wq, eta, wbits, level_sigma)
-                bn = bs[k] + (rng.normal(0, sig, bs[k].shape) if eta else 0)
-                z = h @ Wn + bn
-                if k < len(Ws) - 1:
+            for k, L in enumerate(layers):
+                if isinstance(L, MaxPool2D):
+                    n, H, W, C = h.shape
+                    a = h.reshape(n, H // L.size, L.size, W // L.size, L.size, C)
+                    out = a.max((2, 4))
+                    sel = a == out[:, :, None, :, None]
+                    cache.append((h.shape, sel / sel.sum((2, 4), keepdims=True)))
+                    h = out
+                    continue
+                Wq = fake_quant_w(L.W, wbits)
+                sig = eta * np.max(np.abs(L.W))
+                Wn = Wq + weight_noise_sample(rng, L.W, Wq, eta, wbits, level_sigma)
+                bn = L.b + (rng.normal(0, sig, L.b.shape) if eta else 0)
+                if isinstance(L, Conv2D):
+                    kh, kw, ci, co = L.W.shape
+                    hin = patches(h, kh, kw, L.stride, L.padding)
+                    z = hin @ Wn.reshape(-1, co) + bn
+                else:
+                    hin = h.reshape(len(h), -1)
+                    z = hin @ Wn + bn
+                if k < last:
                     p = np.percentile(np.maximum(z, 0), 99.9) or 1.0
-                    amax[k] = p if amax[k] is None else 0.95 * amax[k] + 0.05 * p
+                    amax[k] = p if k not in amax else 0.95 * amax[k] + 0.05 * p
                     a, mask = fake_quant_a(z, amax[k], act_bits)
                 else:
                     a, mask = z, None
-                cache.append((h, Wn, mask))
+                cache.append((h.shape, hin, Wn, mask))
                 h = a
             g = (_softmax(h) - Y[idx]) / len(idx)
-            grads_W, grads_b = [None] * len(Ws), [None] * len(Ws)
-            for k in range(len(Ws) - 1, -1, -1):
-                hin, Wn, mask = cache[k]
+            gW, gb = {}, {}
+            for k in range(last, -1, -1):
+                L = layers[k]
+                if isinstance(L, MaxPool2D):
+                    shape, share = cache[k]
+                    n, H, W, C = shape
+                    g = (g[:, :, None, :, None] * share).reshape(shape)
+                    continue
+                shape, hin, Wn, mask = cache[k]
                 if mask is not None:
                     g = g * mask
-                grads_W[k] = hin.T @ g
-                grads_b[k] = g.sum(0)
-                g = g @ Wn.T
+                if isinstance(L, Conv2D):
+                    kh, kw, ci, co = L.W.shape
+                    gW[k] = (hin.reshape(-1, hin.shape[-1]).T @ g.reshape(-1, co)).reshape(L.W.shape)
+                    gb[k] = g.reshape(-1, co).sum(0)
+                    if k:
+                        g = _col2im(g @ Wn.reshape(-1, co).T, shape, kh, kw, L.stride, L.padding)
+                else:
+                    gW[k] = hin.T @ g
+                    gb[k] = g.sum(0)
+                    g = (g @ Wn.T).reshape(shape)
             t += 1
-            for j, (p, gr) in enumerate(zip(params, grads_W + grads_b)):
+            ks = [k for k, L in enumerate(layers) if not isinstance(L, MaxPool2D)]
+            for j, (p, gr) in enumerate(zip(params, [gW[k] for k in ks] + [gb[k] for k in ks])):
                 m1[j] = 0.9 * m1[j] + 0.1 * gr
                 m2[j] = 0.999 * m2[j] + 0.001 * gr * gr
                 p -= lr * (m1[j] / (1 - 0.9**t)) / (np.sqrt(m2[j] / (1 - 0.999**t)) + 1e-8)
         if verbose and (ep + 1) % 10 == 0:
-            m = _model(Ws, bs, in_scale, in_bits, act_bits)
+            m = replace(model, layers=[copy.deepcopy(L) for L in layers])
             print(f"epoch {ep + 1}: train acc {np.mean(m.forward(X).argmax(1) == y):.3f}")
-    return _model(Ws, bs, in_scale, in_bits, act_bits)
+    return replace(model, layers=layers)
 
 
 def _model(Ws, bs, in_scale, in_bits, act_bits):
