@@ -5,7 +5,11 @@
     neurram debug prog.s --line                interactive line mode (also used on dumb terminals)
 
 Exit codes: 0 normally, 1 bad input (assembler errors, missing files), 3 when a batch ends with
-the program sitting on a fault.
+the program sitting on a fault, 130 when Ctrl+C interrupted a batch (the rest is skipped).
+
+Ctrl+C while a command runs the machine interrupts it at the next slice boundary (the state is
+consistent and inspectable; the command prints "interrupted at pc … cycle …"); at the line-mode
+prompt it does nothing (`quit` or Ctrl+D leaves).
 """
 from __future__ import annotations
 
@@ -95,8 +99,22 @@ def text_line(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+def execute(interp, line: str) -> list:
+    """One command with Ctrl+C routed to the session: a running command stops at its next slice
+    boundary (and says "interrupted at …"); a Ctrl+C anywhere else gives "interrupted"."""
+    from rich.text import Text
+
+    try:
+        with interp.s.sigint_interrupts():
+            return interp.execute(line)
+    except KeyboardInterrupt:
+        interp.interrupted = True
+        return [Text("interrupted", style="bold yellow")]
+
+
 def run_lines(session, lines, echo: bool = True, console=None) -> int:
-    """Batch mode: each command is echoed (`(nr48) cmd`) and its output printed."""
+    """Batch mode: each command is echoed (`(nr48) cmd`) and its output printed.  Ctrl+C
+    interrupts the running command and skips the rest of the batch (exit code 130)."""
     from rich.console import Console
     from rich.text import Text
     from .debug.commands import CommandInterpreter
@@ -110,8 +128,11 @@ def run_lines(session, lines, echo: bool = True, console=None) -> int:
             echoed = Text("(nr48)", style="bold")
             echoed.append(" " + line.strip())          # user text: never parsed as markup
             console.print(echoed, highlight=False)
-        for r in interp.execute(line):
+        for r in execute(interp, line):
             console.print(r)
+        if interp.interrupted:
+            console.print(Text("interrupted: the rest of the batch is skipped", style="bold yellow"))
+            return 130
         if interp.quit:
             break
     return 3 if session.fault is not None else 0
@@ -129,7 +150,7 @@ def line_mode(session, startup=()) -> int:
                        "`quit` to leave"))
     console.print(interp.where())
     for line in startup:
-        for r in interp.execute(line):
+        for r in execute(interp, line):
             console.print(r)
     try:
         import readline  # noqa: F401 - line editing and history when available
@@ -140,11 +161,16 @@ def line_mode(session, startup=()) -> int:
             line = input("(nr48) ")
         except EOFError:
             break
+        except KeyboardInterrupt:
+            console.print()
+            console.print(Text("(Ctrl+C interrupts a running command; `quit` or Ctrl+D leaves)",
+                               style="dim"))
+            continue
         except UnicodeDecodeError as e:
             console.print(Text(f"error: the input is not UTF-8 text ({e.reason})", style="bold red"))
             continue
         if not line.strip() and interp.last:
             line = interp.last
-        for r in interp.execute(line):
+        for r in execute(interp, line):
             console.print(r)
     return 0

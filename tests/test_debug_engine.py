@@ -487,3 +487,234 @@ def test_reverse_under_the_analog_model_equals_forward():
     mid = s.m.cycle - 3                              # inside the first MVM's busy window
     s.reverse_stepc(3)
     assert s.m.cycle == mid and s.state_bytes() == fresh(cycle=mid)
+
+
+# ---------------------------------------------------------------------- slices and interrupts
+ENDLESS = """\
+        .text
+_start: li      x3, 0
+loop:   addi    x3, x3, 1
+        addi    x4, x4, 2
+        j       loop
+"""
+
+
+@pytest.fixture
+def endless(tmp_path):
+    path = tmp_path / "endless.s"
+    path.write_text(ENDLESS, encoding="utf-8")
+    return str(path)
+
+
+def interrupt_after(s: Session, polls: int) -> None:
+    """Interrupt the session's next command at its `polls`-th slice boundary."""
+    count = [0]
+
+    def hook():
+        count[0] += 1
+        if count[0] == polls:
+            s.interrupt()
+    s.on_poll = hook
+
+
+def test_interrupted_runs_reach_the_same_state_trace_stops_and_logs():
+    """A continue cut into many interrupted pieces (tiny slices) reaches exactly what one
+    uninterrupted continue reaches: the same stops, hit counts, log lines, timed trace and state
+    (analog model, stochastic sampling)."""
+    import hashlib
+    from emulator.trace.capture import TraceRecorder
+    rbm = str(ROOT / "programs" / "rbm_recover.s")
+
+    def run(every=None):
+        s = Session(rbm, model="analog", seed=3, interval=10**6)
+        s.checkpoint_seconds = 0
+        out = io.StringIO()
+        rec = TraceRecorder(s.m, out, "timed", capacity=4096).start()
+        b = s.add_break("step", "x15 % 7 == 3")
+        s.add_log("skip", "x15={x15}")
+        logs = []
+        s.listeners.append(lambda e: logs.append(e.text) if e.kind == "log" else None)
+        if every:
+            s.fixed_slice = 50
+            polls = [0]
+
+            def hook():
+                polls[0] += 1
+                if polls[0] % every == 0:
+                    s.interrupt()
+            s.on_poll = hook
+        stops, interrupts = [], 0
+        while True:
+            st = s.cont()
+            if st.reason == "interrupted":
+                interrupts += 1
+                assert st.text.startswith(f"interrupted at pc {s.m.pc:#06x} cycle {s.m.cycle}")
+                continue
+            stops.append((st.reason, st.point, st.instret, st.cycle))
+            if st.reason != "breakpoint":
+                break
+        rec.finish(s.m._result())
+        return (stops, logs, b.hits, hashlib.sha256(out.getvalue().encode()).hexdigest(),
+                s.state_bytes()), interrupts
+
+    whole, n0 = run()
+    pieces, n = run(every=3)
+    assert n0 == 0 and n > 100
+    assert whole[0][-1][0] == "halt" and len(whole[0]) > 10 and whole[1]
+    assert pieces == whole
+
+
+def test_interrupt_from_another_thread_and_reverse_afterwards(endless):
+    import threading
+    import time
+    s = Session(endless)
+    s.checkpoint_seconds = 0.05
+    pressed = []
+
+    def later():
+        time.sleep(0.25)
+        pressed.append(time.perf_counter())
+        s.interrupt()
+    th = threading.Thread(target=later)
+    th.start()
+    st = s.cont()
+    stopped = time.perf_counter()
+    th.join()
+    assert st.reason == "interrupted" and "interrupted at pc" in st.text
+    assert s.events[-1].text == st.text and not s.running and not s.interrupt_requested
+    print(f"\ninterrupt → stopped {1000 * (stopped - pressed[0]):.0f} ms "
+          f"after {s.m.instret} instructions")
+    assert stopped - pressed[0] < 1.0
+    k = s.m.instret
+    assert k > 1000 and s.at_landing()
+    assert s.state_bytes() == fresh_state(endless, instret=k)
+    here = s.state_bytes()
+    assert s.reverse_stepi().reason == "step" and s.m.instret == k - 1
+    assert s.state_bytes() == fresh_state(endless, instret=k - 1)
+    s.stepi()
+    assert s.state_bytes() == here
+    interrupt_after(s, 5)                            # again, at a slice boundary
+    assert s.cont().reason == "interrupted" and s.m.instret > k
+    s.on_poll = None
+    assert s.state_bytes() == fresh_state(endless, instret=s.m.instret)
+
+
+def test_interrupt_cycle_runs_checking_runs_and_reverse_continue(endless):
+    s = Session(endless, interval=1000)
+    s.fixed_slice = 1000
+    interrupt_after(s, 3)
+    st = s.run_to_cycle(10**15)                      # cycle runs stop at a cycle
+    assert st.reason == "interrupted" and 2000 <= s.m.cycle <= 4000
+    assert s.state_bytes() == fresh_state(endless, cycle=s.m.cycle)
+    s.add_watch("x9")                                # never changes: checks every instruction
+    interrupt_after(s, 500)
+    k = s.m.instret
+    st = s.cont()
+    assert st.reason == "interrupted" and s.m.instret == k + 499
+    assert s.state_bytes() == fresh_state(endless, instret=s.m.instret)
+    interrupt_after(s, 10)
+    assert s.until("x3 < 0").reason == "interrupted"
+    # reverse-continue finds nothing to stop at; interrupted, it is left where the scan got to
+    # (the start of the history scanned so far), in a state the forward run has
+    before = s.m.instret
+    interrupt_after(s, 700)
+    st = s.reverse_continue()
+    assert st.reason == "interrupted" and s.m.instret <= before
+    ref = fresh_state(endless, instret=s.m.instret) if s.at_landing() \
+        else fresh_state(endless, cycle=s.m.cycle)
+    assert s.state_bytes() == ref
+    s.on_poll = None
+    s.delete()
+    assert s.reverse_continue().reason == "history" and s.m.instret == 0
+
+
+def test_reverse_continue_on_breakpoints_equals_the_stepping_scan():
+    """Without watchpoints reverse-continue scans on the C core's breakpoints; with a watchpoint
+    that never fires it steps: both find the same stops."""
+    def trail(watch: bool, fixed=None):
+        s = Session(LOOP, interval=7)
+        s.fixed_slice = fixed
+        s.add_break("accumulate", "x3 % 3 == 0")
+        s.add_break("loop")
+        if watch:
+            s.add_watch("0")
+        out = [(st.reason, st.instret, st.point) for st in (s.cont() for _ in range(6))]
+        out += [(st.reason, st.instret, st.point) for st in (s.reverse_continue() for _ in range(5))]
+        return out, s.state_bytes()
+    ref = trail(False, fixed=3)
+    assert ref == trail(True)
+    assert [r for r, _k, _p in ref[0]] == ["breakpoint"] * 11
+
+
+def test_continue_arriving_on_a_log_point_prints_it_once():
+    """Continuing onto a log point (or an ignored breakpoint) right after the step off the
+    current instruction evaluates it once (it used to fire twice)."""
+    s = Session(LOOP)
+    lp = s.add_log("0x4", "x3={x3}")
+    logs = []
+    s.listeners.append(lambda e: logs.append(e.text) if e.kind == "log" else None)
+    stop = s.add_break("accumulate")
+    assert s.cont().point == stop.id and logs == ["x3=10"] and lp.hits == 1
+    s = Session(LOOP)
+    ign = s.add_break("0x4")
+    s.set_ignore(ign.id, 1)
+    stop = s.add_break("accumulate")
+    st = s.cont()
+    assert st.point == stop.id and ign.hits == 1 and ign.ignore == 0
+
+
+def test_batch_ctrl_c_interrupts_and_skips_the_rest(endless):
+    """SIGINT (Ctrl+C) in batch mode: the running command stops at a slice boundary and says so,
+    the rest of the batch is skipped, exit code 130.  A second Ctrl+C before the engine reacts
+    (a KeyboardInterrupt) also ends in a consistent interrupted stop."""
+    import signal
+    from rich.console import Console
+    from emulator.debug_cli import run_lines
+
+    def batch(sigints: int):
+        s = Session(endless)
+        s.fixed_slice = 1000
+        polls = [0]
+
+        def hook():
+            polls[0] += 1
+            if polls[0] == 5:
+                for _ in range(sigints):
+                    signal.raise_signal(signal.SIGINT)
+        s.on_poll = hook
+        buf = io.StringIO()
+        rc = run_lines(s, ["continue", "print x3"], console=Console(file=buf, width=200))
+        return s, rc, buf.getvalue()
+
+    for n in (1, 2):
+        s, rc, out = batch(n)
+        assert rc == 130, out
+        assert "interrupted at pc" in out and "rest of the batch is skipped" in out
+        assert "x3 =" not in out and s.last_stop.reason == "interrupted" and s.at_landing()
+        assert s.state_bytes() == fresh_state(endless, instret=s.m.instret)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_line_mode_ctrl_c_interrupts_a_running_command(endless):
+    import signal
+    import time
+    exe = Path(sys.executable).with_name("neurram")
+    if not exe.exists():
+        pytest.skip("the neurram entry point is missing")
+    p = subprocess.Popen([str(exe), "debug", endless, "--line"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "TERM": "dumb", "COLUMNS": "200"})
+    try:
+        p.stdin.write("continue\n")
+        p.stdin.flush()
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)                 # at the prompt: no effect
+        time.sleep(0.2)
+        out, err = p.communicate("print x3\nstepi\nreverse-stepi\nquit\n", timeout=30)
+    finally:
+        p.kill()
+    assert p.returncode == 0, err
+    assert "interrupted at pc" in out and "x3 = " in out and "bye" in out
+    assert "Traceback" not in err and "Traceback" not in out

@@ -64,11 +64,13 @@ def test_done_when_scenario_in_the_tui():
             await pilot.press("b")
             assert [b.addr for b in s.breaks.values()] == [s.resolve("demo.s:99")]
             await pilot.press("c")
+            await wait_stopped(app, pilot)       # a run longer than RUN_GRACE goes on in a thread
             assert s.last_stop.reason == "breakpoint" and s.location(s.m.pc).endswith(":99")
             assert app.pc == s.m.pc and app.cycle == s.m.cycle
             await pilot.press("colon", *"watch core 0 v", "enter")
             before = s.m.cores[0].v.copy()
             await pilot.press("c")
+            await wait_stopped(app, pilot)
             assert s.last_stop.reason == "watchpoint"
             after = s.m.cores[0].v.copy()
             assert list(after[:4]) == [33, 2, -28, 27] and not (before == after).all()
@@ -76,6 +78,7 @@ def test_done_when_scenario_in_the_tui():
             log = app.query_one(EventLog).lines_text
             assert any("watchpoint" in line and "33 2 -28 27" in line for line in log)
             await pilot.press("r")                   # step back over the change
+            await wait_stopped(app, pilot)
             assert s.m.instret == changed_at - 1
             assert list(s.m.cores[0].v[:4]) == [0, 0, 0, 0]
             await pilot.press("q")
@@ -109,10 +112,11 @@ def test_keys_core_selection_zoom_memory_and_help():
             assert mv.addr == s.m.sym("y_fwd") and mv.dtype == "i16"
             n = s.m.instret
             await pilot.press("i")
+            await wait_stopped(app, pilot)
             assert s.m.instret == n + 1
-            await pilot.press("t")
-            await pilot.press("T")
-            await pilot.press("R")
+            for key in "tTR":
+                await pilot.press(key)
+                await wait_stopped(app, pilot)
             assert s.location(s.m.pc).endswith(":104")
             await pilot.press("question_mark")
             assert type(app.screen).__name__ == "HelpScreen"
@@ -153,6 +157,7 @@ def test_golden_screens():
             await pilot.pause()
             check_golden("start", screen_text(app))
             await pilot.press("colon", *"break demo.s:105", "enter", "c")
+            await wait_stopped(app, pilot)
             await pilot.pause()
             check_golden("after_mvm", screen_text(app))
             await pilot.press("plus", "plus")
@@ -229,3 +234,141 @@ def test_tmux_end_to_end(tmp_path):
         wait_for("EXITED 0")
     finally:
         subprocess.run(base + ["kill-server"], capture_output=True)
+
+
+# ---------------------------------------------------------------------- interrupts and the mouse
+ENDLESS = """\
+        .text
+_start: li      x3, 0
+loop:   addi    x3, x3, 1
+        addi    x4, x4, 2
+        j       loop
+"""
+
+
+async def wait_stopped(app, pilot, timeout: float = 10.0) -> None:
+    end = time.perf_counter() + timeout
+    while app.running and time.perf_counter() < end:
+        await pilot.pause(0.01)
+    assert not app.running, "the run did not stop"
+
+
+def test_interrupt_a_long_continue(tmp_path):
+    """`c` on an endless loop runs in the background with its progress in the header and ctrl+c
+    in the footer; the app stays responsive; ctrl+c stops it at an instruction boundary with a
+    consistent, inspectable state; stepping, reverse stepping and continuing work afterwards."""
+    from emulator.tui.registers import RegistersView
+    prog = tmp_path / "endless.s"
+    prog.write_text(ENDLESS, encoding="utf-8")
+
+    async def go():
+        s = Session(str(prog))
+        s.checkpoint_seconds = 0.5                   # reverse steps replay at most this long
+        app = DebuggerApp(s)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("c")
+            assert app.running and s.running
+            p0 = s.progress
+            await pilot.pause(0.3)                   # the UI thread goes on: progress updates
+            assert s.progress[1] > p0[1] and "running `continue`" in app.sub_title
+            assert "ctrl+c or escape interrupts" in app.sub_title
+            screen = screen_text(app)
+            assert "^c interrupt" in screen.splitlines()[-1]
+            assert app.check_action("cmd", ("stepi",)) is None     # greyed out while running
+            assert app.check_action("interrupt", ()) is True
+            await pilot.press("ctrl+c")
+            await wait_stopped(app, pilot)
+            print(f"\nctrl+c → stopped and redrawn in {1000 * app.interrupt_times[0]:.0f} ms")
+            assert app.interrupt_times[0] < 1.0
+            st = s.last_stop
+            assert st.reason == "interrupted" and s.at_landing() and not s.running
+            log = app.query_one(EventLog).lines_text
+            assert any(line.startswith(f"interrupted at pc {s.m.pc:#06x} cycle {s.m.cycle}")
+                       for line in log)
+            regs = app.query_one(RegistersView).render_text().plain
+            assert f"{int(s.m.regs[3]):>12}" in regs and f"instret {s.m.instret}" in regs
+            assert s.m.regs[4] == 2 * s.m.regs[3] or s.m.regs[4] == 2 * s.m.regs[3] - 2
+            screen = screen_text(app)
+            assert f"cycle {s.m.cycle}, pc {s.m.pc:#06x}" in screen.splitlines()[0]
+            assert "^c interrupt" not in screen.splitlines()[-1]
+            here, k = s.state_bytes(), s.m.instret
+            await pilot.press("r")                   # reverse step after an interrupt
+            assert s.m.instret == k - 1
+            await pilot.press("i")
+            assert s.m.instret == k and s.state_bytes() == here
+            await app.run_command("until x3 < 0")   # a checking run; escape interrupts too
+            assert app.running
+            await pilot.press("escape")
+            await wait_stopped(app, pilot)
+            assert s.last_stop.reason == "interrupted" and s.m.instret > k
+            await pilot.press("q")
+        assert app.return_code in (0, None)
+    run(go())
+
+
+def test_quit_and_startup_commands_while_running(tmp_path):
+    prog = tmp_path / "endless.s"
+    prog.write_text(ENDLESS, encoding="utf-8")
+
+    async def go():
+        s = Session(str(prog))
+        app = DebuggerApp(s, startup=["continue", "print x3"])
+        async with app.run_test(size=SIZE) as pilot:
+            assert app.running                       # the startup continue goes on
+            await pilot.press("q")                   # interrupts, then quits
+            await pilot.pause(0.2)
+        assert s.last_stop.reason == "interrupted" and not s.running
+    run(go())
+
+
+def test_mouse_clicks_toggle_breakpoints_and_select_cores_and_wheel_scrolls():
+    from textual import events
+    from emulator.tui.coremap import CoreMap
+
+    async def go():
+        s = session()
+        app = DebuggerApp(s)
+        async with app.run_test(size=SIZE) as pilot:
+            src = app.query_one(SourcePane)
+            row = src._targets.index((DEMO, 86))     # cprog c0, x5 (content row)
+            await pilot.click("#source", offset=(12, row + 1))     # +1: the border
+            assert [s.location(b.addr) for b in s.breaks.values()] == [f"{DEMO}:86"]
+            assert s.location(src.cursor) == f"{DEMO}:86"
+            assert src._targets.index((DEMO, 86)) == row          # the view stays put
+            await pilot.click("#source", offset=(12, row + 1))     # the same line again: off
+            assert not s.breaks
+            blank = src._targets.index((DEMO, 84))   # no code: the next line with code (85)
+            await pilot.click("#source", offset=(30, blank + 1))
+            assert [s.location(b.addr) for b in s.breaks.values()] == [f"{DEMO}:85"]
+            await pilot.click("#source", offset=(12, 1))           # the file name row: nothing
+            assert len(s.breaks) == 1
+            # the core map: core 14 is chain 2, position 2
+            await pilot.click("#coremap", offset=(1 + 7 + 2 * 11 + 4, 1 + 1 + 2))
+            assert app.query_one(CoreMap).selected == 14
+            assert app.query_one(CoreDetail).core == 14
+            assert "core 14  chain 2" in screen_text(app)
+            # the wheel: source and memory panes scroll
+            first = src._first
+            src.post_message(events.MouseScrollDown(src, 5, 5, 0, 1, 0, False, False, False))
+            await pilot.pause()
+            assert src._first == first + 3 and src._targets[1] == (DEMO, first + 3)
+            mv = app.query_one(MemoryView)
+            a0 = mv.addr
+            mv.post_message(events.MouseScrollDown(mv, 5, 5, 0, 1, 0, False, False, False))
+            await pilot.pause()
+            assert mv.addr == a0 + 48 and f"{a0 + 48:06x}" in screen_text(app)
+            mv.post_message(events.MouseScrollUp(mv, 5, 5, 0, -1, 0, False, False, False))
+            await pilot.pause()
+            assert mv.addr == a0
+            await pilot.press("i")                   # a stop follows pc again
+            assert src.scroll_first is None
+            await pilot.press("q")
+    run(go())
+
+
+def test_help_lists_the_interrupt_keys():
+    from emulator.tui.app import KEYS
+    keys = {k: d for k, _a, d in KEYS}
+    assert "interrupt" in keys["ctrl+c"] and "interrupt" in keys["escape"]
+    doc = (ROOT / "docs" / "debugger.md").read_text(encoding="utf-8")
+    assert "ctrl+c" in doc and "escape" in doc and "click" in doc

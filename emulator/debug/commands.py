@@ -2,7 +2,9 @@
 
 `CommandInterpreter(session).execute("break demo.s:82")` returns a list of rich renderables (and
 never raises for a user mistake: errors come back as red messages).  `interp.quit` turns true
-after `quit`.
+after `quit`; `interp.interrupted` tells whether the last command was interrupted
+(`Session.interrupt()`, Ctrl+C).  `interp.runs(line)` tells whether a line runs the machine
+(the TUI runs those in a worker thread, interruptible).
 """
 from __future__ import annotations
 
@@ -60,6 +62,9 @@ COMMANDS = [
     Command(("quit", "q", "exit"), "quit", "leave the debugger", "do_quit"),
 ]
 _BY_NAME = {n: c for c in COMMANDS for n in c.names}
+# the commands that run the machine (and can be interrupted)
+RUNNING = {"do_step", "do_stepi", "do_next", "do_finish", "do_continue", "do_cycle", "do_until",
+           "do_advance", "do_rstep", "do_rstepi", "do_rcycle", "do_rcontinue", "do_restart"}
 _X_MAX = 1 << 16           # x/N: at most this many elements
 
 
@@ -71,26 +76,43 @@ class CommandInterpreter:
     def __init__(self, session: Session):
         self.s = session
         self.quit = False
+        self.interrupted = False
         self.last: str = ""
         self.on_stop: list[Callable[[Stop], None]] = []
 
     # ------------------------------------------------------------------ dispatch
-    def execute(self, line: str) -> list[Any]:
-        line = line.strip()
-        if not line or line.startswith("#"):
-            return []
-        word, _, rest = line.partition(" ")
+    @staticmethod
+    def _lookup(line: str) -> tuple[Command | None, str, str, str, list[str]]:
+        """(command, word, rest, format, candidates) of a command line."""
+        word, _, rest = line.strip().partition(" ")
         fmt = ""
         if "/" in word and not word.startswith("/"):
             word, _, fmt = word.partition("/")
         cmd = _BY_NAME.get(word)
+        cands: list[str] = []
         if cmd is None:
             cands = sorted({c.names[0] for c in COMMANDS if c.names[0].startswith(word)})
             if len(cands) == 1:
                 cmd = _BY_NAME[cands[0]]
-            else:
-                hint = f" (did you mean {', '.join(cands)}?)" if cands else " (try `help`)"
-                return [_err(f"unknown command {word!r}{hint}")]
+        return cmd, word, rest, fmt, cands
+
+    def runs(self, line: str) -> bool:
+        """True when `line` is a command that runs the machine (step, continue, reverse-…)."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return False
+        cmd = self._lookup(line)[0]
+        return cmd is not None and cmd.fn in RUNNING
+
+    def execute(self, line: str) -> list[Any]:
+        line = line.strip()
+        self.interrupted = False
+        if not line or line.startswith("#"):
+            return []
+        cmd, word, rest, fmt, cands = self._lookup(line)
+        if cmd is None:
+            hint = f" (did you mean {', '.join(cands)}?)" if cands else " (try `help`)"
+            return [_err(f"unknown command {word!r}{hint}")]
         self.last = line
         logged: list[Any] = []
 
@@ -111,12 +133,13 @@ class CommandInterpreter:
             self.s.listeners.remove(grab)
 
     def _stopped(self, st: Stop) -> list[Any]:
+        self.interrupted = st.reason == "interrupted"
         for fn in self.on_stop:
             fn(st)
         out = []
         if st.text:
             style = {"fault": "bold red", "breakpoint": "yellow", "watchpoint": "magenta",
-                     "halt": "green"}.get(st.reason, "cyan")
+                     "halt": "green", "interrupted": "bold yellow"}.get(st.reason, "cyan")
             out.append(Text(st.text, style=style))
         out.append(self.where())
         return out
@@ -373,7 +396,8 @@ class CommandInterpreter:
             t.add_row(Text(c.usage), Text(c.help))
         return [t, Text("expressions: x0..x15 pc cycle instret symbols mem8/16/32/64(a) "
                         "u8/u16/u32(a) mem(a,n,i16) core(i).h/.v/.g/.w/.phase/.busy/.config.nrows",
-                        style="dim")]
+                        style="dim"),
+                Text("Ctrl+C interrupts a running command (ctrl+c or escape in the TUI)", style="dim")]
 
     def do_quit(self, rest, fmt):
         self.quit = True

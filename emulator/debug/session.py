@@ -6,27 +6,82 @@ Positions.  The session stops only at two kinds of states, both of which `Machin
 exactly: the *landing point* of k instructions (the state `Machine.step(k)` leaves after load) and
 the state at a cycle (`Machine.run_until(T)`).  A breakpoint "arrives" at a landing point whose pc
 carries it (the C core's breakpoints fire exactly there), so forward and reverse execution agree.
+
+Slices and interrupts.  Every command runs the machine in bounded slices (a number of
+instructions, or of cycles for the cycle commands, sized to take about `slice_seconds` of wall
+time) and checks between slices whether `interrupt()` was called — from another thread (the TUI
+runs commands in a worker thread) or from a SIGINT handler (`sigint_interrupts()`, line and batch
+mode).  An interrupted command stops with reason "interrupted" at a slice boundary: a landing
+point (a cycle state for the cycle commands) whose breakpoint arrival has been dealt with, so
+continuing afterwards reaches exactly the state and trace an uninterrupted run reaches.  Slicing
+does not change the machine's behaviour (its state at a cycle does not depend on how the run was
+cut up).  Long runs also take a checkpoint every `checkpoint_seconds`, so that reverse execution
+after a long run replays at most that much.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
+import signal
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from ..machine import Machine, RunResult
-from .._native import NUM_CORES, lib
+from ..machine import Machine, RunResult, Snapshot
+from .._native import NUM_CORES, STOP_NAMES, lib
 from .expr import Evaluator, ExprError, snapshot_value, values_equal
 from .history import History, normalize
 
 DEFAULT_MAX_CYCLES = 10**10          # one continue: a runaway program stops with "limit"
 DEFAULT_MAX_STEPS = 5_000_000        # instructions stepped one by one in a checking run
+_NEVER = 2**64 - 1                   # "no cycle bound" for nr_run
+# slice sizes adapt to take about slice_seconds each, within these bounds
+_SLICE_BOUNDS = {"insns": (16, 1 << 24), "cycles": (1 << 10, 1 << 24)}
+# a reverse step replaying more than _LONG_REPLAY instructions (cycles) from its checkpoint
+# leaves a checkpoint _NEAR before its target on the way, for the next reverse steps
+_LONG_REPLAY = 1 << 22
+_NEAR = 1 << 12
 
 
 class DebugError(Exception):
     """A command that cannot be carried out (bad location, no such breakpoint, …)."""
+
+
+class Interrupted(Exception):
+    """Raised inside the engine at a slice boundary after `Session.interrupt()`; the outermost
+    command turns it into a Stop with reason "interrupted"."""
+
+
+def _command(fn):
+    """A command that runs the machine: the outermost one turns an interrupt into a stop."""
+    @functools.wraps(fn)
+    def run(self: "Session", *args, **kw):
+        if self._depth:
+            return fn(self, *args, **kw)
+        self._depth += 1
+        self.running = True
+        self._run_started = self._last_checkpoint = time.perf_counter()
+        self._progress = (self.m.cycle, self.m.instret)
+        try:
+            return fn(self, *args, **kw)
+        except Interrupted:
+            return self._stop_interrupted()
+        except KeyboardInterrupt:
+            # a KeyboardInterrupt that was not routed through interrupt() (no sigint_interrupts,
+            # or a second Ctrl+C): the machine state is consistent (C calls are never torn)
+            return self._stop_interrupted()
+        finally:
+            lib.nr_bp_clear_all(self.m._native.m)
+            self._depth -= 1
+            self.running = False
+            self._cancel.clear()
+            self._progress = (self.m.cycle, self.m.instret)
+    return run
 
 
 @dataclass
@@ -66,7 +121,7 @@ class Event:
 @dataclass
 class Stop:
     reason: str        # step, breakpoint, watchpoint, halt, ebreak, fault, cycle, until, limit, start,
-                       # history
+                       # history, interrupted
     text: str
     pc: int
     cycle: int
@@ -99,6 +154,17 @@ class Session:
         self.max_steps = DEFAULT_MAX_STEPS
         self._core_state: list[tuple] = []
         self.source_lines: dict[str, list[str]] = {}
+        # slicing and interrupts (see the module docstring)
+        self._cancel = threading.Event()
+        self._depth = 0
+        self.running = False                  # a command is running the machine
+        self.slice_seconds = 0.02             # target wall time of one slice
+        self.fixed_slice: int | None = None   # tests: every slice this many instructions/cycles
+        self._slice = {"insns": 4096, "cycles": 1 << 16}
+        self.checkpoint_seconds = 1.0         # long runs: a checkpoint this often (0: never)
+        self.on_poll: Callable[[], None] | None = None   # called at every slice boundary
+        self._progress = (0, 0)
+        self._run_started = self._last_checkpoint = 0.0
         if program is not None:
             self.load(program)
 
@@ -167,6 +233,108 @@ class Session:
                 parts.append(f"{a[1]} → {b[1]}")
             self._emit("core", f"core {i}: " + ", ".join(parts))
         self._core_state = now
+
+    # ================================================================ slices and interrupts
+    def interrupt(self) -> None:
+        """Ask the running command to stop at its next slice boundary (thread-safe; also safe
+        from a signal handler).  A request made while no command runs is kept for the next
+        command (clear it with `clear_interrupt`)."""
+        self._cancel.set()
+
+    def clear_interrupt(self) -> None:
+        self._cancel.clear()
+
+    @property
+    def interrupt_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(cycle, instret) of the running command at its last slice boundary (safe to read from
+        another thread while the command runs), else of the machine."""
+        if self.running:
+            return self._progress
+        return self.m.cycle, self.m.instret
+
+    @contextlib.contextmanager
+    def sigint_interrupts(self):
+        """While active, Ctrl+C (SIGINT) interrupts the running command at its next slice
+        boundary instead of raising KeyboardInterrupt wherever Python happens to be; a second
+        Ctrl+C before the command reacts raises KeyboardInterrupt (which a running command also
+        turns into an interrupted stop).  Only in the main thread; elsewhere a no-op."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self._cancel.is_set():
+                raise KeyboardInterrupt
+            self._cancel.set()
+
+        old = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, old)
+            self._cancel.clear()
+
+    def _poll(self, landing: bool = True) -> None:
+        """A slice boundary: publish progress, take a checkpoint in long runs, and raise
+        Interrupted when an interrupt was asked for.  `landing`: the state is a landing point."""
+        self._progress = (self.m.cycle, self.m.instret)
+        if self.on_poll is not None:
+            self.on_poll()
+        if self._cancel.is_set():
+            raise Interrupted
+        if self.checkpoint_seconds and \
+                time.perf_counter() - self._last_checkpoint >= self.checkpoint_seconds:
+            normalize(self.m)
+            self.history.save(self.m, landing=landing and self.at_landing())
+            self._last_checkpoint = time.perf_counter()
+
+    def _go(self, until: int = _NEVER, insns: int = 0) -> str:
+        """One nr_run (no RunResult is built: `self.m._result()` when one is needed)."""
+        return STOP_NAMES[self.m._native.run(until, insns)]
+
+    def _slice_len(self, kind: str) -> int:
+        return self.fixed_slice if self.fixed_slice else self._slice[kind]
+
+    def _adapt(self, kind: str, seconds: float) -> None:
+        """Resize the slices of `kind` after a full slice that took `seconds`."""
+        lo, hi = _SLICE_BOUNDS[kind]
+        n = self._slice[kind]
+        if seconds < self.slice_seconds / 2:
+            n = min(hi, 2 * n)
+        elif seconds > 2 * self.slice_seconds:
+            n = max(lo, n // 2)
+        self._slice[kind] = n
+
+    def _slice_insns(self, left: int | None = None, until: int = _NEVER) -> str:
+        """Up to one slice of instructions (at most `left`), stopping at cycle `until`."""
+        n = self._slice_len("insns")
+        if left is not None:
+            n = min(n, left)
+        t0 = time.perf_counter()
+        stop = self._go(until, n)
+        if stop == "step" and n == self._slice["insns"]:
+            self._adapt("insns", time.perf_counter() - t0)
+        return stop
+
+    def _slice_cycles(self, target: int) -> str:
+        """Up to one slice of cycles toward cycle `target`."""
+        n = self._slice_len("cycles")
+        end = min(target, self.m.cycle + n)
+        t0 = time.perf_counter()
+        stop = self._go(end)
+        if stop == "cycle" and end < target and n == self._slice["cycles"]:
+            self._adapt("cycles", time.perf_counter() - t0)
+        return stop
+
+    def _stop_interrupted(self) -> Stop:
+        lib.nr_bp_clear_all(self.m._native.m)
+        pc, where = self.m.pc, self.location(self.m.pc)
+        return self._finish_stop("interrupted", f"interrupted at pc {pc:#06x} cycle {self.m.cycle}"
+                                 + (f" ({where})" if where else ""))
 
     # ================================================================ locations
     def location(self, pc: int) -> str | None:
@@ -462,21 +630,23 @@ class Session:
         limit = max_insns if max_insns is not None else self.max_steps
         done = 0
         while True:
+            # every instruction is a slice boundary here (its arrival was dealt with below)
+            self._poll()
+            stop = None
             if over_calls and self._is_call(self.m.pc):
                 ret = self.m.pc + 4
                 st = self._run_fast(bps, set(temp) | {ret}, final=False)
                 if st is not None:
                     return st
-                r = None
             else:
-                r = self.m.step(1)
-                if r.stop == "fault":
-                    return self._stop_fault(r)
+                stop = self._go(insns=1)
+                if stop == "fault":
+                    return self._stop_fault(self.m._result())
             done += 1
             self.history.maybe_save(self.m, landing=True)
             if self.m.halted:
                 return self._stop_halt()
-            if r is not None and r.stop == "ebreak":
+            if stop == "ebreak":
                 return self._stop_ebreak(bps)
             hit = self._check_watches()
             if hit is not None:
@@ -505,18 +675,23 @@ class Session:
                                          "(the step limit of one command)")
 
     def _run_fast(self, bps, temp, final: bool = True) -> Stop | None:
-        """Continue on the C core's breakpoints.  With final=False (next over a call), None
-        when a temporary address was reached, so the caller's loop goes on."""
+        """Continue on the C core's breakpoints, in slices of instructions.  With final=False
+        (next over a call), None when a temporary address was reached, so the caller's loop
+        goes on."""
         # step off the current instruction first: its breakpoint already had its chance
-        r = self.m.step(1)
-        if r.stop == "fault":
-            return self._stop_fault(r)
+        stop = self._go(insns=1)
+        if stop == "fault":
+            return self._stop_fault(self.m._result())
         if self.m.halted:
             return self._stop_halt()
-        if r.stop == "ebreak":
+        if stop == "ebreak":
             return self._stop_ebreak(bps)
         addrs = set(bps) | set(temp)
+        native = self.m._native.m
+        limit = self.m.cycle + self.max_cycles
         while True:
+            # arriving at a landing point (after the step off, a C breakpoint stop or a slice):
+            # log points print, conditions and ignore counts apply, temporary addresses end
             b = self._arrive(bps) if self.m.pc in bps else None
             if b is not None:
                 return self._stop_break(b)
@@ -525,38 +700,26 @@ class Session:
                     normalize(self.m)
                     return None
                 return self._finish_stop("step", "")
+            self._poll()
+            # this arrival is dealt with: the C core must not fire its breakpoint again
+            native.bp_skip = self.m.instret + 1
             for a in addrs:
-                lib.nr_bp_set(self.m._native.m, a)
+                lib.nr_bp_set(native, a)
             try:
-                r = self.m.run(self.max_cycles)
+                stop = self._slice_insns(until=limit)
             finally:
-                lib.nr_bp_clear_all(self.m._native.m)
-            if r.stop == "fault" and r.fault == "cycle_limit":
+                lib.nr_bp_clear_all(native)
+            if stop in ("step", "breakpoint"):
+                continue
+            if stop == "cycle":
                 return self._finish_stop("limit", f"still running after {self.max_cycles} cycles")
-            if r.stop == "fault":
-                return self._stop_fault(r)
-            if r.stop in ("halt",) or self.m.halted:
+            if stop == "fault":
+                return self._stop_fault(self.m._result())
+            if stop == "halt" or self.m.halted:
                 return self._stop_halt()
-            if r.stop == "ebreak":
+            if stop == "ebreak":
                 return self._stop_ebreak(bps)
-            if r.stop != "breakpoint":
-                return self._finish_stop(r.stop, "")
-            # at a breakpoint address: evaluate it; logging or false conditions continue
-            normalize(self.m)
-            b = self._arrive(bps) if self.m.pc in bps else None
-            if b is not None:
-                return self._stop_break(b)
-            if self.m.pc in temp:
-                if not final:
-                    return None
-                return self._finish_stop("step", "")
-            r = self.m.step(1)
-            if r.stop == "fault":
-                return self._stop_fault(r)
-            if self.m.halted:
-                return self._stop_halt()
-            if r.stop == "ebreak":
-                return self._stop_ebreak(bps)
+            return self._finish_stop(stop, "")
 
     def _is_call(self, pc: int) -> bool:
         from asm.disasm import decode
@@ -612,10 +775,12 @@ class Session:
         self.prev_regs = self.m.regs.copy()
 
     # ---------------------------------------------------------------- commands
+    @_command
     def stepi(self, n: int = 1) -> Stop:
         self.mark()
         return self._run_checked(max_insns=max(1, n))
 
+    @_command
     def step(self, n: int = 1, over: bool = False) -> Stop:
         """Source-line steps (an instruction at a time where there is no source)."""
         self.mark()
@@ -630,19 +795,23 @@ class Session:
                 break
         return st
 
+    @_command
     def next(self, n: int = 1) -> Stop:
         return self.step(n, over=True)
 
+    @_command
     def finish(self) -> Stop:
         """Run until the return address in x1 (the call convention's ra)."""
         self.mark()
         ret = int(self.m.regs[1])
         return self._run_checked(temp={ret})
 
+    @_command
     def cont(self) -> Stop:
         self.mark()
         return self._run_checked()
 
+    @_command
     def until(self, expr: str) -> Stop:
         self.mark()
         try:
@@ -651,64 +820,101 @@ class Session:
             raise DebugError(str(e)) from None
         return self._run_checked(until_expr=expr)
 
+    @_command
     def advance(self, spec: str) -> Stop:
         self.mark()
         return self._run_checked(temp={self.resolve(spec)})
 
+    @_command
     def stepc(self, n: int = 1) -> Stop:
         """Advance n cycles (halt and faults stop earlier; break/watch points do not)."""
         self.mark()
         return self.run_to_cycle(self.m.cycle + max(1, n))
 
+    @_command
     def run_to_cycle(self, target: int) -> Stop:
         self._can_run()
         self.mark()
         if target <= self.m.cycle:
             return self.goto_cycle(target)
-        r = self.m.run_until(target)
-        if r.stop == "fault":
-            return self._stop_fault(r)
+        while True:
+            stop = self._slice_cycles(target)
+            if stop != "cycle" or self.m.cycle >= target:
+                break
+            self._poll(landing=False)
+        if stop == "fault":
+            return self._stop_fault(self.m._result())
         if self.m.halted:
             return self._stop_halt()
-        if r.stop == "ebreak":
+        if stop == "ebreak":
             return self._stop_ebreak({})        # cycle steps do not stop at breakpoints
         return self._finish_stop("cycle", "")
 
+    @_command
     def restart(self) -> Stop:
         self.mark()
         return self.goto_instret(0)
 
     # ================================================================ reverse execution
-    def _replay(self, cp, reached, advance) -> None:
-        """Restore checkpoint `cp` and run forward with `advance()` until `reached()`.  An ebreak
-        stops a replay early, so the replay goes on past it; a fault ends it."""
-        self.history.restore(self.m, cp)
-        self.fault = None
-        while not reached() and not self.m.halted:
-            r = advance()
-            if r.stop == "fault":
-                self.fault = r
+    def _replay(self, cp, reached, advance, landing: bool = True) -> None:
+        """Restore checkpoint `cp` (None: go on from the current state) and run forward with
+        `advance()` (one slice: the stop name) until `reached()`.  An ebreak stops a replay early,
+        so the replay goes on past it; a fault ends it.  Between slices an interrupt leaves the
+        machine where the replay got to."""
+        if cp is not None:
+            self.history.restore(self.m, cp)
+            self.fault = None
+        while not reached() and not self.m.halted and self.fault is None:
+            stop = advance()
+            if stop == "fault":
+                self.fault = self.m._result()
                 break
-            if r.stop != "ebreak":
+            if stop in ("step", "cycle") and not reached():
+                self._poll(landing)
+                continue
+            if stop != "ebreak":
                 break
         normalize(self.m)
 
+    def _replay_near(self, cp, distance: int, position, target: int, advance, landing: bool) -> Any:
+        """A long replay (after a long run: `distance` instructions or cycles from checkpoint `cp`)
+        first goes to `target - _NEAR` and leaves a checkpoint there, so that the next reverse
+        steps replay little.  The checkpoint to go on from (None: the current state)."""
+        if distance < _LONG_REPLAY:
+            return cp
+        near = target - _NEAR
+        self._replay(cp, lambda: position() >= near, lambda: advance(near), landing)
+        if position() == near and self.fault is None and not self.m.halted:
+            self.history.save(self.m, landing=landing and self.at_landing())
+        return None
+
+    @_command
     def goto_instret(self, k: int) -> Stop:
         """The landing point of k instructions (rebuilt from a checkpoint)."""
         self.mark()
         k = max(0, k)
-        self._replay(self.history.for_instret(k), lambda: self.m.instret >= k,
-                     lambda: self.m.step(k - self.m.instret))
+        cp = self.history.for_instret(k)
+
+        def advance(to: int) -> str:
+            return self._slice_insns(to - self.m.instret)
+
+        cp = self._replay_near(cp, k - cp.instret, lambda: self.m.instret, k, advance, True)
+        self._replay(cp, lambda: self.m.instret >= k, lambda: advance(k))
         return self._record("step", "")
 
+    @_command
     def goto_cycle(self, cycle: int) -> Stop:
         """The state at `cycle` (rebuilt from a checkpoint)."""
         self.mark()
         cycle = max(0, cycle)
-        self._replay(self.history.for_cycle(cycle), lambda: self.m.cycle >= cycle,
-                     lambda: self.m.run_until(cycle))
+        cp = self.history.for_cycle(cycle)
+        cp = self._replay_near(cp, cycle - cp.cycle, lambda: self.m.cycle, cycle,
+                               self._slice_cycles, False)
+        self._replay(cp, lambda: self.m.cycle >= cycle, lambda: self._slice_cycles(cycle),
+                     landing=False)
         return self._record("cycle", "")
 
+    @_command
     def reverse_stepi(self, n: int = 1) -> Stop:
         k = self.m.instret
         # between landing points (after a cycle step) the first step back goes to the landing
@@ -719,6 +925,7 @@ class Session:
             return st
         return self.goto_instret(k - back)
 
+    @_command
     def reverse_step(self, n: int = 1) -> Stop:
         """Back one source line: to the first instruction of the previous line executed."""
         self.mark()
@@ -738,57 +945,112 @@ class Session:
                 break
         return st
 
+    @_command
     def reverse_stepc(self, n: int = 1) -> Stop:
         return self.goto_cycle(self.m.cycle - max(1, n))
 
+    @_command
     def reverse_continue(self) -> Stop:
-        """Back to the most recent breakpoint arrival or watchpoint change before now."""
+        """Back to the most recent breakpoint arrival or watchpoint change before now.  The history
+        is scanned backwards one checkpoint segment at a time.  An interrupt leaves the machine at
+        the start of the part scanned so far (nothing stops between there and where it was), or
+        where it was when no segment was finished."""
         self.mark()
         bps = {a: [b for b in lst if b.kind != "log"] for a, lst in self._enabled_breaks().items()}
+        watching = any(w.enabled for w in self.watches.values())
         cur_k = self.m.instret
         end_k = cur_k - 1 if self.at_landing() or self.fault else cur_k
         checkpoints = [c for c in self.history.points if c.instret <= end_k]
         seg_end = end_k
-        for cp in reversed(checkpoints):
-            if cp.instret > seg_end:
-                continue
-            self.history.restore(self.m, cp)
-            normalize(self.m)
-            for w in self.watches.values():
-                w.old = self._watch_value(w)
-            hits: list[tuple[int, str, Any]] = []
-            if cp.landing and cp.instret > 0:
-                b = self._arrive(bps, count=False)
-                if b is not None:
-                    hits.append((cp.instret, f"breakpoint {b.id} at {self.location(b.addr) or hex(b.addr)}", b.id))
-            while self.m.instret < seg_end and not self.m.halted:
-                r = self.m.step(1)
-                if r.stop == "fault":
+        back: tuple[Any, Any] = (self.m.snapshot(), self.fault)    # where an interrupt returns to
+        found = None
+        try:
+            for cp in reversed(checkpoints):
+                if cp.instret > seg_end:
+                    continue
+                hits = self._scan(cp, seg_end, bps, watching)
+                if hits:
+                    found = hits[-1]
                     break
-                w = self._check_watches(count=False)
-                if w is not None:
-                    hits.append((self.m.instret, f"watchpoint {w[0].id}: {w[0].expr}: "
-                                 f"{_short(w[1])} → {_short(w[2])}", w[0].id))
-                b = self._arrive(bps, count=False)
-                if b is not None:
-                    hits.append((self.m.instret, f"breakpoint {b.id} at "
-                                 f"{self.location(b.addr) or hex(b.addr)}", b.id))
-            if hits:
-                k, text, pid = hits[-1]
-                st = self.goto_instret(k)
-                st.reason = "breakpoint" if text.startswith("breakpoint") else "watchpoint"
-                st.text = "reverse: " + text
-                st.point = pid
-                self._emit("stop", st.text)
-                return st
-            seg_end = cp.instret - (1 if cp.landing else 0)
-            if seg_end < 0:
-                break
+                back = (cp, None)
+                seg_end = cp.instret - (1 if cp.landing else 0)
+                if seg_end < 0:
+                    break
+        except (Interrupted, KeyboardInterrupt):
+            where, fault = back
+            if isinstance(where, Snapshot):
+                self.m.restore(where)
+            else:
+                self.history.restore(self.m, where)
+            self.fault = fault
+            normalize(self.m)
+            raise Interrupted from None
+        if found is not None:
+            k, text, pid = found
+            st = self.goto_instret(k)
+            st.reason = "breakpoint" if text.startswith("breakpoint") else "watchpoint"
+            st.text = "reverse: " + text
+            st.point = pid
+            self._emit("stop", st.text)
+            return st
         st = self.goto_instret(0)
         st.reason = "history"
         st.text = "reverse: reached the beginning of the program"
         self._emit("stop", st.text)
         return st
+
+    def _scan(self, cp, seg_end: int, bps, watching: bool) -> list[tuple[int, str, Any]]:
+        """The breakpoint arrivals and watchpoint changes (instret, text, point id) from checkpoint
+        `cp` up to the landing point `seg_end`, without counting hits or printing log points.
+        Without watchpoints it runs on the C core's breakpoints in slices; with them it steps."""
+        self.history.restore(self.m, cp)
+        normalize(self.m)
+        for w in self.watches.values():
+            w.old = self._watch_value(w)
+        hits: list[tuple[int, str, Any]] = []
+        arrived = -1                       # the instret whose arrival has been evaluated
+
+        def arrive() -> None:
+            nonlocal arrived
+            arrived = self.m.instret
+            b = self._arrive(bps, count=False)
+            if b is not None:
+                hits.append((self.m.instret, f"breakpoint {b.id} at "
+                             f"{self.location(b.addr) or hex(b.addr)}", b.id))
+
+        if cp.landing and cp.instret > 0:
+            arrive()
+        if watching:
+            while self.m.instret < seg_end and not self.m.halted:
+                self._poll()
+                if self._go(insns=1) == "fault":
+                    break
+                w = self._check_watches(count=False)
+                if w is not None:
+                    hits.append((self.m.instret, f"watchpoint {w[0].id}: {w[0].expr}: "
+                                 f"{_short(w[1])} → {_short(w[2])}", w[0].id))
+                arrive()
+            return hits
+        native = self.m._native.m
+        stop = None
+        while self.m.instret < seg_end and not self.m.halted:
+            self._poll()
+            native.bp_skip = self.m.instret + 1 if arrived == self.m.instret else 0
+            for a in bps:
+                lib.nr_bp_set(native, a)
+            try:
+                stop = self._slice_insns(seg_end - self.m.instret)
+            finally:
+                lib.nr_bp_clear_all(native)
+            if stop == "breakpoint":
+                arrive()
+            elif stop == "fault":
+                break
+        # the last landing point: stepping checks its arrival, a run ending there does not
+        if self.m.instret == seg_end and arrived != seg_end and stop != "fault" \
+                and not self.m.halted and self.m.pc in bps:
+            arrive()
+        return hits
 
     # ================================================================ reporting
     def state_bytes(self) -> bytes:

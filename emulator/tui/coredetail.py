@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -104,3 +105,14 @@ class CoreDetail(Static):
 
     def update_view(self) -> None:
         self.update(self.render_text())
+
+    # the mouse wheel pans a zoomed heatmap by 16 rows
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        if self.zoom and not getattr(self.app, "running", False):
+            self.pan(16, 0)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        if self.zoom and not getattr(self.app, "running", False):
+            self.pan(-16, 0)

@@ -1,7 +1,10 @@
-"""The 48-core map: 8 scan chains × 6 positions; power, phase, busy-until and utilisation."""
+"""The 48-core map: 8 scan chains × 6 positions; power, phase, busy-until and utilisation.
+A click on a core selects it (`CoreClicked`: the app shows its detail)."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.widgets import Static
 
 from .._native import NUM_CORES
@@ -14,7 +17,16 @@ PHASE_ABBR = {"off": "off", "idle": "idl", "waking": "wak", "scan_wait": "swt", 
               "program": "prg"}
 
 
+PREFIX = 7          # width of the "  N    " chain column
+CELL = 11           # width of one core's cell
+
+
 class CoreMap(Static):
+    class CoreClicked(Message):
+        def __init__(self, core: int) -> None:
+            super().__init__()
+            self.core = core
+
     def __init__(self, session, **kw):
         super().__init__("", **kw)
         self.session = session
@@ -30,7 +42,7 @@ class CoreMap(Static):
         t = Text(no_wrap=True)
         t.append("chain  " + "".join(f"  pos{p}    " for p in range(6)) + "\n", style="dim")
         for chain in range(NUM_CORES // 6):
-            t.append(f"  {chain}    ", style="dim")
+            t.append(f"  {chain}    ", style="dim")          # PREFIX characters
             for p in range(6):
                 i = chain * 6 + p
                 c = m.cores[i]
@@ -48,3 +60,18 @@ class CoreMap(Static):
 
     def update_view(self) -> None:
         self.update(self.render_text())
+
+    @staticmethod
+    def core_at(x: int, y: int) -> int | None:
+        """The core drawn at content offset (x, y): row 0 is the header, rows 1–8 the chains."""
+        chain, pos = y - 1, (x - PREFIX) // CELL if x >= PREFIX else -1
+        if 0 <= chain < NUM_CORES // 6 and 0 <= pos < 6:
+            return chain * 6 + pos
+        return None
+
+    def on_click(self, event: events.Click) -> None:
+        off = event.get_content_offset(self)
+        core = None if off is None else self.core_at(off.x, off.y)
+        if core is not None:
+            event.stop()
+            self.post_message(self.CoreClicked(core))

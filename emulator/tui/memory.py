@@ -1,8 +1,10 @@
-"""Memory view: a window of data memory at an address (jump with `g`), dtype switching (`d`)."""
+"""Memory view: a window of data memory at an address (jump with `g`), dtype switching (`d`),
+the mouse wheel scrolls by rows of 16 bytes."""
 from __future__ import annotations
 
 import numpy as np
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
 from ..machine import DTYPES as MDTYPES
@@ -53,3 +55,20 @@ class MemoryView(Static):
 
     def update_view(self) -> None:
         self.update(self.render_text(max(2, (self.size.height or 8) - 2)))
+
+    def scroll_rows(self, rows: int) -> None:
+        """Move the window by rows of 16 bytes (within data memory)."""
+        if getattr(self.app, "running", False):
+            return
+        last = max(0, self.session.m.memory.size - 16)
+        self.addr = max(0, min(last, self.addr + 16 * rows))
+        self.error = ""
+        self.update_view()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.scroll_rows(3)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.scroll_rows(-3)
