@@ -718,3 +718,17 @@ def test_line_mode_ctrl_c_interrupts_a_running_command(endless):
     assert p.returncode == 0, err
     assert "interrupted at pc" in out and "x3 = " in out and "bye" in out
     assert "Traceback" not in err and "Traceback" not in out
+
+
+def test_watchpoint_runs_throttle_checkpoints_by_time_and_stay_exact():
+    """A watchpoint run steps one instruction at a time; checkpoints (a compressed 30 MiB state
+    each) are then taken at most once per 10× their cost — a few for 14 100 instructions, not one
+    per 32 — and reverse execution still lands on exactly the forward state."""
+    rbm = str(ROOT / "programs" / "rbm_recover.s")
+    s = Session(rbm)
+    s.add_watch("x0")
+    st = s.cont()
+    assert st.reason == "halt" and st.instret == 14_100
+    assert len(s.history.points) < 14_100 // 32 // 4
+    s.goto_instret(7_001)
+    assert s.state_bytes() == fresh_state(rbm, instret=7_001)

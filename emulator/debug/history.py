@@ -8,6 +8,7 @@ rebuilt state is byte-identical to the one the forward run had.
 """
 from __future__ import annotations
 
+import time
 import zlib
 from dataclasses import dataclass
 
@@ -40,7 +41,13 @@ class History:
     `interval`: take a checkpoint when at least this many instructions retired since the last one.
     `max_bytes`: bound on the compressed bytes; when exceeded every second checkpoint (except the
     first and last) is dropped, so coverage thins out evenly instead of losing the past.
+    Inside instruction-by-instruction runs (watchpoints, `until EXPR`) saving is also throttled
+    by time: a checkpoint (a compressed copy of the ~30 MiB chip state) is taken at most once
+    per 10× its own cost, so it never takes more than about a tenth of the run.  Where the
+    checkpoints sit changes only how far a reverse command replays, never its result.
     """
+
+    THROTTLE = 10.0
 
     def __init__(self, interval: int = 32, max_bytes: int = 256 << 20):
         if interval < 1:
@@ -52,6 +59,8 @@ class History:
         self.points: list[Checkpoint] = []
         self.peak_bytes = 0
         self.taken = 0
+        self._cost = 0.0            # seconds the last save took
+        self._last = 0.0            # perf_counter() at the end of the last save
 
     @property
     def bytes(self) -> int:
@@ -72,10 +81,16 @@ class History:
         self.peak_bytes = max(self.peak_bytes, self.bytes)
         return cp
 
-    def maybe_save(self, m: Machine, landing: bool) -> None:
+    def maybe_save(self, m: Machine, landing: bool, throttle: bool = False) -> None:
         last = self.latest_before(m.cycle, m.instret, inclusive=True)
-        if last is None or m.instret - last.instret >= self.interval:
-            self.save(m, landing)
+        if last is not None and m.instret - last.instret < self.interval:
+            return
+        if throttle and last is not None and time.perf_counter() - self._last < self.THROTTLE * self._cost:
+            return
+        t0 = time.perf_counter()
+        self.save(m, landing)
+        self._last = time.perf_counter()
+        self._cost = self._last - t0
 
     def _bound(self) -> None:
         while self.bytes > self.max_bytes and len(self.points) > 2:

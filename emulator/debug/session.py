@@ -643,7 +643,7 @@ class Session:
                 if stop == "fault":
                     return self._stop_fault(self.m._result())
             done += 1
-            self.history.maybe_save(self.m, landing=True)
+            self.history.maybe_save(self.m, landing=True, throttle=True)
             if self.m.halted:
                 return self._stop_halt()
             if stop == "ebreak":
