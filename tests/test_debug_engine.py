@@ -584,7 +584,7 @@ def test_interrupt_from_another_thread_and_reverse_afterwards(endless):
     assert s.events[-1].text == st.text and not s.running and not s.interrupt_requested
     print(f"\ninterrupt → stopped {1000 * (stopped - pressed[0]):.0f} ms "
           f"after {s.m.instret} instructions")
-    assert stopped - pressed[0] < 1.0
+    assert stopped - pressed[0] < 10.0               # stops (speed: docs/debugger.md, not a timed test)
     k = s.m.instret
     assert k > 1000 and s.at_landing()
     assert s.state_bytes() == fresh_state(endless, instret=k)
@@ -696,7 +696,11 @@ def test_batch_ctrl_c_interrupts_and_skips_the_rest(endless):
 
 
 def test_line_mode_ctrl_c_interrupts_a_running_command(endless):
+    """Ctrl+C (SIGINT) in a real `neurram debug --line` process stops a running `continue`
+    with a consistent state; at the prompt it does nothing.  Waits on the process's output
+    rather than on fixed delays, so a slow start under load cannot make it flaky."""
     import signal
+    import threading
     import time
     exe = Path(sys.executable).with_name("neurram")
     if not exe.exists():
@@ -704,19 +708,44 @@ def test_line_mode_ctrl_c_interrupts_a_running_command(endless):
     p = subprocess.Popen([str(exe), "debug", endless, "--line"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env={**os.environ, "TERM": "dumb", "COLUMNS": "200"})
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.extend(iter(lambda: p.stdout.read(1), "")), daemon=True)
+    reader.start()
+
+    def wait_for(text: str, poke=None, timeout: float = 60.0) -> None:
+        end = time.perf_counter() + timeout
+        while text not in "".join(got):
+            assert time.perf_counter() < end, f"no {text!r} in: {''.join(got)[-500:]}"
+            if poke:
+                poke()
+            time.sleep(0.2)
+
     try:
+        wait_for("(nr48)")                           # started, prompt shown
         p.stdin.write("continue\n")
         p.stdin.flush()
-        time.sleep(1.0)
-        p.send_signal(signal.SIGINT)
         time.sleep(0.3)
-        p.send_signal(signal.SIGINT)                 # at the prompt: no effect
-        time.sleep(0.2)
-        out, err = p.communicate("print x3\nstepi\nreverse-stepi\nquit\n", timeout=30)
+        wait_for("interrupted at pc", poke=lambda: p.send_signal(signal.SIGINT))
+        wait_for("(nr48)", timeout=30)
+        time.sleep(0.5)                              # any poke still in flight has landed
+        hint = "Ctrl+C interrupts a running command"
+        h0 = "".join(got).count(hint)
+        p.send_signal(signal.SIGINT)                 # at the prompt: a hint, nothing else
+        end = time.perf_counter() + 30
+        while "".join(got).count(hint) == h0:
+            assert time.perf_counter() < end, "no hint after Ctrl+C at the prompt"
+            time.sleep(0.1)
+        n = "".join(got).count("(nr48)")
+        p.stdin.write("print x3\nstepi\nreverse-stepi\nquit\n")
+        p.stdin.close()
+        p.wait(timeout=60)
+        reader.join(timeout=10)
+        err = p.stderr.read()
     finally:
         p.kill()
+    out = "".join(got)
     assert p.returncode == 0, err
-    assert "interrupted at pc" in out and "x3 = " in out and "bye" in out
+    assert out.count("(nr48)") > n and "x3 = " in out and "bye" in out
     assert "Traceback" not in err and "Traceback" not in out
 
 
