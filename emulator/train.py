@@ -80,6 +80,10 @@ def train(model: Model, X, y, eta=0.0, epochs=30, lr=3e-3, batch=64, seed=0, wbi
     model.shapes()                                   # MapError for a model the mapper cannot take
     if any(getattr(L, "residual", None) is not None for L in model.layers):
         raise ValueError("train: residual layers are not supported by the numpy trainer")
+    hidden = [L for L in model.layers[:-1] if isinstance(L, Dense) and not L.relu]
+    if hidden:
+        raise ValueError(f"train: hidden layer {hidden[0].name or '?'} needs relu (the chip's hidden "
+                         "activations are unsigned codes; the mapper refuses it too)")
     return _fit(model, X, y, eta, epochs, lr, batch, np.random.default_rng(seed), wbits, n_classes,
                 verbose, level_sigma)
 

@@ -70,5 +70,8 @@ def test_train_refuses_what_it_cannot_train():
                                                                       residual=0), Dense(np.ones((4, 2)), None, False, "c")])
     with pytest.raises(ValueError, match="residual"):
         train(res, np.ones((3, 4)), [0, 1, 0])
+    with pytest.raises(ValueError, match="hidden layer h needs relu"):
+        train(Model([Dense(np.ones((4, 3)), None, False, "h"), Dense(np.ones((3, 2)), None, False, "o")]),
+              np.ones((3, 4)), [0, 1, 0])
     with pytest.raises(MapError, match="dense layer has 5 inputs"):
         train(Model([Dense(np.ones((5, 2)), None, False, "fc")], in_shape=(2, 2, 1)), np.ones((3, 4)), [0, 1, 0])
