@@ -104,12 +104,19 @@ def execute(interp, line: str) -> list:
     boundary (and says "interrupted at …"); a Ctrl+C anywhere else gives "interrupted"."""
     from rich.text import Text
 
+    s = interp.s
     try:
-        with interp.s.sigint_interrupts():
-            return interp.execute(line)
+        with s.sigint_interrupts():
+            out = interp.execute(line)
+            seen = s.sigint_seen
     except KeyboardInterrupt:
         interp.interrupted = True
         return [Text("interrupted", style="bold yellow")]
+    if seen and not interp.interrupted:
+        # a Ctrl+C the command did not see (it came after its last slice boundary)
+        interp.interrupted = True
+        out = list(out) + [Text("interrupted", style="bold yellow")]
+    return out
 
 
 def run_lines(session, lines, echo: bool = True, console=None) -> int:
@@ -149,9 +156,28 @@ def line_mode(session, startup=()) -> int:
     console.print(Text(f"neurram debug: {session.program.name} — `help` for commands, "
                        "`quit` to leave"))
     console.print(interp.where())
-    for line in startup:
-        for r in execute(interp, line):
-            console.print(r)
+
+    def run(line: str) -> None:
+        """One command and its output; Ctrl+C while the output prints cuts it short."""
+        try:
+            outs = execute(interp, line)
+            for r in outs:
+                console.print(r)
+        except KeyboardInterrupt:
+            interp.interrupted = True
+            console.print()
+            console.print(Text("interrupted", style="bold yellow"))
+
+    for i, line in enumerate(startup):
+        run(line)
+        if interp.interrupted:
+            left = len(startup) - i - 1
+            if left:
+                console.print(Text(f"interrupted: {left} startup command(s) skipped",
+                                   style="bold yellow"))
+            break
+        if interp.quit:
+            return 0
     try:
         import readline  # noqa: F401 - line editing and history when available
     except ImportError:
@@ -171,6 +197,5 @@ def line_mode(session, startup=()) -> int:
             continue
         if not line.strip() and interp.last:
             line = interp.last
-        for r in execute(interp, line):
-            console.print(r)
+        run(line)
     return 0

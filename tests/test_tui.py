@@ -372,3 +372,34 @@ def test_help_lists_the_interrupt_keys():
     assert "interrupt" in keys["ctrl+c"] and "interrupt" in keys["escape"]
     doc = (ROOT / "docs" / "debugger.md").read_text(encoding="utf-8")
     assert "ctrl+c" in doc and "escape" in doc and "click" in doc
+
+
+def test_resize_while_running_does_not_read_the_session(tmp_path, monkeypatch):
+    """The worker thread owns the session while a command runs: a resize then only marks the
+    source pane dirty; it is redrawn (at its new size) once the command is done."""
+    prog = tmp_path / "endless.s"
+    prog.write_text(ENDLESS, encoding="utf-8")
+    reads: list[bool] = []
+    orig = SourcePane.rows
+
+    def rows(self, h):
+        reads.append(self.session.running)
+        return orig(self, h)
+    monkeypatch.setattr(SourcePane, "rows", rows)
+
+    async def go():
+        s = Session(str(prog))
+        app = DebuggerApp(s)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("c")
+            await pilot.pause(0.2)
+            n = len(reads)
+            await pilot.resize_terminal(140, 50)
+            await pilot.pause(0.3)
+            assert app.running and len(reads) == n and True not in reads
+            assert app.query_one(SourcePane).dirty
+            await pilot.press("ctrl+c")
+            await wait_stopped(app, pilot)
+            assert len(reads) > n and not app.query_one(SourcePane).dirty
+            await pilot.press("q")
+    run(go())

@@ -41,7 +41,7 @@ DEFAULT_MAX_CYCLES = 10**10          # one continue: a runaway program stops wit
 DEFAULT_MAX_STEPS = 5_000_000        # instructions stepped one by one in a checking run
 _NEVER = 2**64 - 1                   # "no cycle bound" for nr_run
 # slice sizes adapt to take about slice_seconds each, within these bounds
-_SLICE_BOUNDS = {"insns": (16, 1 << 24), "cycles": (1 << 10, 1 << 24)}
+_SLICE_BOUNDS = {"insns": (16, 1 << 24), "cycles": (1 << 10, 1 << 24), "budget": (1 << 10, 1 << 26)}
 # a reverse step replaying more than _LONG_REPLAY instructions (cycles) from its checkpoint
 # leaves a checkpoint _NEAR before its target on the way, for the next reverse steps
 _LONG_REPLAY = 1 << 22
@@ -156,11 +156,16 @@ class Session:
         self.source_lines: dict[str, list[str]] = {}
         # slicing and interrupts (see the module docstring)
         self._cancel = threading.Event()
+        self.sigint_seen = False              # a SIGINT arrived (inside sigint_interrupts)
+        self._hold = 0                        # > 0: slice boundaries do not raise Interrupted
         self._depth = 0
         self.running = False                  # a command is running the machine
         self.slice_seconds = 0.02             # target wall time of one slice
         self.fixed_slice: int | None = None   # tests: every slice this many instructions/cycles
-        self._slice = {"insns": 4096, "cycles": 1 << 16}
+        # insns: instructions per slice; cycles: cycles per slice of the cycle commands;
+        # budget: the cycles an instruction slice may span at most (bounds its wall time when
+        # the instructions turn costly, e.g. MVMs after a cheap loop grew the instruction count)
+        self._slice = {"insns": 4096, "cycles": 1 << 16, "budget": 1 << 16}
         self.checkpoint_seconds = 1.0         # long runs: a checkpoint this often (0: never)
         self.on_poll: Callable[[], None] | None = None   # called at every slice boundary
         self._progress = (0, 0)
@@ -259,24 +264,55 @@ class Session:
     @contextlib.contextmanager
     def sigint_interrupts(self):
         """While active, Ctrl+C (SIGINT) interrupts the running command at its next slice
-        boundary instead of raising KeyboardInterrupt wherever Python happens to be; a second
-        Ctrl+C before the command reacts raises KeyboardInterrupt (which a running command also
-        turns into an interrupted stop).  Only in the main thread; elsewhere a no-op."""
+        boundary instead of raising KeyboardInterrupt wherever Python happens to be (also a
+        second one: the command still stops at its next boundary, which slices bound in wall
+        time).  While no command runs the machine, Ctrl+C raises KeyboardInterrupt.  Every
+        Ctrl+C sets `sigint_seen` (also one arriving after the command's last slice boundary,
+        which the command itself no longer sees), so the caller can report it and, in batch mode,
+        skip the rest.  Only in the main thread; elsewhere a no-op."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def handler(signum, frame):
-            if self._cancel.is_set():
-                raise KeyboardInterrupt
-            self._cancel.set()
+            self.sigint_seen = True
+            if self._depth:
+                # a command runs: it stops at its next slice boundary.  Never raise here: a
+                # KeyboardInterrupt could land between a C slice and the Python code that deals
+                # with where it stopped (a breakpoint arrival), losing that stop
+                self._cancel.set()
+                return
+            raise KeyboardInterrupt
 
         old = signal.signal(signal.SIGINT, handler)
+        self.sigint_seen = False
         try:
             yield
         finally:
             signal.signal(signal.SIGINT, old)
             self._cancel.clear()
+
+    @contextlib.contextmanager
+    def _uninterruptible(self):
+        """Slice boundaries inside do not stop (an interrupt stays pending for the caller)."""
+        self._hold += 1
+        try:
+            yield
+        finally:
+            self._hold -= 1
+
+    @contextlib.contextmanager
+    def _or_back(self):
+        """An interrupt inside puts the machine back where it was (a reverse step ends at its
+        target or where it started, never somewhere in between)."""
+        snap, fault = self.m.snapshot(), self.fault
+        try:
+            yield
+        except (Interrupted, KeyboardInterrupt):
+            self.m.restore(snap)
+            self.fault = fault
+            normalize(self.m)
+            raise Interrupted from None
 
     def _poll(self, landing: bool = True) -> None:
         """A slice boundary: publish progress, take a checkpoint in long runs, and raise
@@ -284,7 +320,7 @@ class Session:
         self._progress = (self.m.cycle, self.m.instret)
         if self.on_poll is not None:
             self.on_poll()
-        if self._cancel.is_set():
+        if self._cancel.is_set() and not self._hold:
             raise Interrupted
         if self.checkpoint_seconds and \
                 time.perf_counter() - self._last_checkpoint >= self.checkpoint_seconds:
@@ -297,7 +333,9 @@ class Session:
         return STOP_NAMES[self.m._native.run(until, insns)]
 
     def _slice_len(self, kind: str) -> int:
-        return self.fixed_slice if self.fixed_slice else self._slice[kind]
+        if self.fixed_slice:
+            return self.fixed_slice if kind != "budget" else self.fixed_slice * 64
+        return self._slice[kind]
 
     def _adapt(self, kind: str, seconds: float) -> None:
         """Resize the slices of `kind` after a full slice that took `seconds`."""
@@ -314,9 +352,18 @@ class Session:
         n = self._slice_len("insns")
         if left is not None:
             n = min(n, left)
+        budget = self._slice_len("budget")
+        end = min(until, self.m.cycle + budget)
         t0 = time.perf_counter()
-        stop = self._go(until, n)
-        if stop == "step" and n == self._slice["insns"]:
+        stop = self._go(end, n)
+        if stop == "cycle" and end < until:
+            # the cycle budget ended the slice (not the caller's cycle limit), perhaps inside an
+            # instruction's cost or a stall: one more instruction ends it on a landing point (a
+            # breakpoint at the next pc fires here before it issues, as in an unsliced run)
+            stop = self._go(until, 1)
+            if budget == self._slice["budget"]:
+                self._adapt("budget", time.perf_counter() - t0)
+        elif stop == "step" and n == self._slice["insns"]:
             self._adapt("insns", time.perf_counter() - t0)
         return stop
 
@@ -919,16 +966,21 @@ class Session:
         k = self.m.instret
         # between landing points (after a cycle step) the first step back goes to the landing
         back = n if self.at_landing() or self.m.halted or self.fault else n - 1
-        if k == 0 and back > 0:
-            st = self.goto_instret(0)
-            st.text = "at the beginning of the program"
-            return st
-        return self.goto_instret(k - back)
+        with self._or_back():
+            if k == 0 and back > 0:
+                st = self.goto_instret(0)
+                st.text = "at the beginning of the program"
+                return st
+            return self.goto_instret(k - back)
 
     @_command
     def reverse_step(self, n: int = 1) -> Stop:
         """Back one source line: to the first instruction of the previous line executed."""
         self.mark()
+        with self._or_back():
+            return self._reverse_step(n)
+
+    def _reverse_step(self, n: int) -> Stop:
         st = None
         for _ in range(max(1, n)):
             k = self.m.instret - (1 if self.at_landing() else 0)
@@ -973,7 +1025,11 @@ class Session:
                     found = hits[-1]
                     break
                 back = (cp, None)
-                seg_end = cp.instret - (1 if cp.landing else 0)
+                # the earlier segment ends just before this checkpoint's landing point, whose
+                # arrival was evaluated here; with watchpoints it ends on it, so that the change
+                # into the checkpoint's state is compared too (each segment seeds the watched
+                # values from its own checkpoint)
+                seg_end = cp.instret - (1 if cp.landing and not watching else 0)
                 if seg_end < 0:
                     break
         except (Interrupted, KeyboardInterrupt):
@@ -987,7 +1043,9 @@ class Session:
             raise Interrupted from None
         if found is not None:
             k, text, pid = found
-            st = self.goto_instret(k)
+            # the found stop is the result: its replay is not cut short by an interrupt
+            with self._uninterruptible():
+                st = self.goto_instret(k)
             st.reason = "breakpoint" if text.startswith("breakpoint") else "watchpoint"
             st.text = "reverse: " + text
             st.point = pid

@@ -249,7 +249,7 @@ class DebuggerApp(App):
         for r in outputs:
             log.add_output(r)
         self.refresh_bindings()
-        self.refresh_views()
+        self.refresh_views()              # also redraws a SourcePane resized during the run
         if self._interrupt_pressed is not None:
             self.interrupt_times.append(time.perf_counter() - self._interrupt_pressed)
             self._interrupt_pressed = None

@@ -38,6 +38,7 @@ class SourcePane(Static):
         self._first = 0                        # first line (index) of the last drawing
         self._last_first = 0                   # largest useful first line of the last drawing
         self._targets: list[tuple[str, int] | int | None] = []   # per drawn row
+        self.dirty = False                     # resized while a command ran: redraw after it
 
     def follow(self) -> None:
         self.cursor = self.session.m.pc
@@ -119,9 +120,15 @@ class SourcePane(Static):
         return t
 
     def update_view(self) -> None:
+        self.dirty = False
         self.update(self.rows(max(5, self.size.height or 20)))
 
     def on_resize(self) -> None:
+        if getattr(self.app, "running", False):
+            # the worker thread owns the session while a command runs: redraw when it is done
+            # (`DebuggerApp._run_done` refreshes every view)
+            self.dirty = True
+            return
         self.update_view()
 
     # ------------------------------------------------------------------ mouse
