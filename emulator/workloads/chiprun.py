@@ -1,5 +1,5 @@
-"""Writing a generated workload program with its data, and running it on the emulated chip —
-shared by the CNN, RNN and RBM workloads."""
+"""Writing a generated workload program with its data, running it on the emulated chip, and the
+accuracy row of a classifier workload — shared by the CNN, RNN and RBM workloads."""
 from __future__ import annotations
 
 import time
@@ -38,3 +38,22 @@ def run_classifier(path, n: int, ncls: int, what: str, model="ideal", seed=1, co
     out = m.mem(m.sym("out"), n * ncls, "i16").reshape(n, ncls).astype(np.int64)
     pred = m.mem(m.sym("pred"), n, "u8").astype(np.int64)
     return out, pred, r, time.time() - t0
+
+
+def evaluate_classifier(P, q, X, y, forward_float, reference, run_chip, seeds, workdir, analog=True) -> dict:
+    """One row of a classifier workload's accuracy table (CNN, RNN): float and 4-bit software
+    (forward_float(P, X, quant)), the integer reference of the quantised q, the ideal chip (and
+    whether it equals the reference bit for bit), and the analog chip for each seed."""
+    ref = reference(q, X)
+    res = {"float": float(np.mean(forward_float(P, X, quant=False)[0].argmax(1) == y)),
+           "sw4": float(np.mean(forward_float(P, X)[0].argmax(1) == y)),
+           "int_ref": float(np.mean(ref.argmax(1) == y)), "q": q}
+    out, pred, r, wall = run_chip(q, X, "ideal", 1, workdir)
+    res.update(ideal=float(np.mean(pred == y)), ideal_exact=bool((out == ref).all()),
+               ideal_wall_s=wall, chip_s=r.time_s, cycles=r.cycles, analog=[])
+    if analog:
+        for s in seeds:
+            _, pred, r, wall = run_chip(q, X, "analog", s, workdir)
+            res["analog"].append(float(np.mean(pred == y)))
+            res["analog_wall_s"] = wall
+    return res

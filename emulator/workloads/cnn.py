@@ -25,7 +25,7 @@ import numpy as np
 
 from emulator.mapper.codegen import pad_rows
 from emulator.mapper.model import MAX_ROWS, MapError, bias_levels, gain_shift, quantise_weights
-from emulator.workloads.chiprun import run_classifier, save_program
+from emulator.workloads.chiprun import evaluate_classifier, run_classifier, save_program
 from emulator.workloads.digits import AGE_MS, DATA, IN_SCALE, load_digits_split
 from emulator.workloads.rnn import _rs, _softmax
 
@@ -360,19 +360,7 @@ def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_cnn", analo
     if n_test is not None:
         Xte, yte = Xte[:n_test], yte[:n_test]
     q = quantise_cnn(Pm, Xtr)
-    ref = reference(q, Xte)
-    res = {"float": float(np.mean(forward_float(Pm, Xte, quant=False)[0].argmax(1) == yte)),
-           "sw4": float(np.mean(forward_float(Pm, Xte)[0].argmax(1) == yte)),
-           "int_ref": float(np.mean(ref.argmax(1) == yte)), "q": q}
-    out, pred, r, wall = run_chip(q, Xte, "ideal", 1, workdir)
-    res.update(ideal=float(np.mean(pred == yte)), ideal_exact=bool((out == ref).all()),
-               ideal_wall_s=wall, chip_s=r.time_s, cycles=r.cycles, analog=[])
-    if analog:
-        for s in seeds:
-            _, pred, r, wall = run_chip(q, Xte, "analog", s, workdir)
-            res["analog"].append(float(np.mean(pred == yte)))
-            res["analog_wall_s"] = wall
-    return res
+    return evaluate_classifier(Pm, q, Xte, yte, forward_float, reference, run_chip, seeds, workdir, analog)
 
 
 NAME = "cnn"
