@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from emulator import Machine
@@ -564,22 +563,30 @@ def test_interrupted_runs_reach_the_same_state_trace_stops_and_logs():
     assert pieces == whole
 
 
-def test_interrupt_from_another_thread_and_reverse_afterwards(endless):
+def _cont_interrupted(s, wait):
+    """`continue` on session s while another thread calls wait() and then s.interrupt():
+    (the stop, [the time the interrupt was sent], the time cont() returned)."""
     import threading
     import time
-    s = Session(endless)
-    s.checkpoint_seconds = 0.05
-    pressed = []
+    sent: list[float] = []
 
     def later():
-        time.sleep(0.25)
-        pressed.append(time.perf_counter())
+        wait()
+        sent.append(time.perf_counter())
         s.interrupt()
     th = threading.Thread(target=later)
     th.start()
     st = s.cont()
     stopped = time.perf_counter()
     th.join()
+    return st, sent, stopped
+
+
+def test_interrupt_from_another_thread_and_reverse_afterwards(endless):
+    import time
+    s = Session(endless)
+    s.checkpoint_seconds = 0.05
+    st, pressed, stopped = _cont_interrupted(s, lambda: time.sleep(0.25))
     assert st.reason == "interrupted" and "interrupted at pc" in st.text
     assert s.events[-1].text == st.text and not s.running and not s.interrupt_requested
     print(f"\ninterrupt → stopped {1000 * (stopped - pressed[0]):.0f} ms "
@@ -944,17 +951,7 @@ def test_slices_stay_short_when_a_cheap_loop_turns_into_mvms(tmp_path):
         if s.m.pc >= heavy and s.m.instret > 3_000_100:
             in_heavy.set()
     s.on_poll = hook
-    sent = []
-
-    def later():
-        in_heavy.wait(120)
-        sent.append(time.perf_counter())
-        s.interrupt()
-    th = threading.Thread(target=later)
-    th.start()
-    st = s.cont()
-    done = time.perf_counter()
-    th.join()
+    st, sent, done = _cont_interrupted(s, lambda: in_heavy.wait(120))
     assert st.reason == "interrupted" and s.at_landing()
     latency = done - sent[0]
     print(f"interrupt → stop {latency * 1000:.0f} ms; longest slice {max(gaps) * 1000:.0f} ms "

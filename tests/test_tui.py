@@ -237,13 +237,7 @@ def test_tmux_end_to_end(tmp_path):
 
 
 # ---------------------------------------------------------------------- interrupts and the mouse
-ENDLESS = """\
-        .text
-_start: li      x3, 0
-loop:   addi    x3, x3, 1
-        addi    x4, x4, 2
-        j       loop
-"""
+from .test_debug_engine import ENDLESS  # noqa: E402  (the same endless loop)
 
 
 async def wait_stopped(app, pilot, timeout: float = 10.0) -> None:
