@@ -1,8 +1,9 @@
 /* decode.c — the one place words are decoded: nr_load (and a snapshot restore) turn every
    program word into a compact nr_insn with its operands extracted, immediates sign-extended,
    branch offsets in bytes and writes to x0 redirected to a sink register, so the run loop
-   never touches the encoding.  Field layouts, and which instructions write rd
-   (nr_op_writes_rd, from writes=rd in isa/nr48.isa), come from the generated nr_isa.h. */
+   never touches the encoding.  Field layouts, which instructions write rd (nr_op_writes_rd,
+   from writes=rd in isa/nr48.isa) and which run on the vector unit (nr_op_vector, group
+   vector) come from the generated nr_isa.h, so no decision here depends on opcode order. */
 #include <string.h>
 
 #include "nr_private.h"
@@ -31,7 +32,7 @@ void _nr_predecode(uint32_t w, nr_insn *in)
     case NR_OP_CPROG: case NR_OP_CREAD: case NR_OP_CSTAT: in->c = (uint8_t)NR_F_CORE(w); break;
     case NR_OP_MVM: case NR_OP_SMP: in->b = (uint8_t)NR_F_DIR(w); break;
     default:
-        if (op >= NR_OP_VADD && op <= NR_OP_VSUM) {
+        if (nr_op_vector[op]) {
             in->a = (uint8_t)NR_F_VT(w);
             in->b = (uint8_t)NR_F_VD(w);
             in->c = (uint8_t)NR_F_VIMM(w);   /* vimm and vbits share bits 7:0 */

@@ -70,6 +70,10 @@ void _nr_predecode(uint32_t w, nr_insn *in);
 /* the instruction writes register rd: the generated table (writes=rd in isa/nr48.isa) */
 static inline int _nr_writes_rd(int op) { return NR_WRITES_RD(op); }
 
+/* the element type of a vector memory operand whose dtype comes from field `f` (nr_mem_dtype):
+   the decoder keeps vt in in->a and vd in in->b */
+static inline int _nr_mem_dtype(const nr_insn *in, int f) { return f == NR_MEM_DT_VD ? in->b : in->a; }
+
 /* trace.c: records while m->trace is set (the start hook also notes the pending op's kind) */
 int _nr_trace_full(const nr_machine *m);
 uint32_t _nr_fnv1a(const void *data, uint64_t n);

@@ -69,11 +69,6 @@ static nr_trace_rec *_nr_push(nr_machine *m, int kind, uint64_t cycle)
     return r;
 }
 
-static uint64_t _nr_vec_dest_size(const nr_insn *in)
-{
-    return _nr_dsize[in->op == NR_OP_VCVT ? in->b : in->a];
-}
-
 /* The instruction's record goes before the core events it caused (records mark … n−1), so a
    trace reads as cause, then effects. */
 void _nr_trace_insn(nr_machine *m, const nr_insn *in, uint64_t pc, uint64_t t, uint64_t mark,
@@ -97,17 +92,14 @@ void _nr_trace_insn(nr_machine *m, const nr_insn *in, uint64_t pc, uint64_t t, u
         r->a = m->x[in->rd];
     }
     uint64_t addr = 0, len = 0;
-    switch (op) {
-    case NR_OP_SB: case NR_OP_SH: case NR_OP_SW: case NR_OP_SD:
+    /* the memory an instruction wrote, from the table: a store's size=, or the vector operand
+       addressed by rd (mem= in the table) */
+    if (nr_op_size[op] && !_nr_writes_rd(op)) {
         addr = m->x[in->rs1] + (uint64_t)(int64_t)in->imm;
-        len = 1ull << (op - NR_OP_SB);
-        break;
-    default:
-        if (nr_op_group[op] == NR_GROUP_VECTOR && !_nr_writes_rd(op)) {     /* rd is the destination address */
-            addr = m->x[in->rd];
-            len = m->vl * _nr_vec_dest_size(in);
-        }
-        break;
+        len = nr_op_size[op];
+    } else if (nr_op_mem_dest[op] != NR_MEM_NONE) {
+        addr = m->x[in->rd];
+        len = m->vl * _nr_dsize[_nr_mem_dtype(in, nr_op_mem_dest[op])];
     }
     if (len && _nr_in_mem(m, addr, len)) {
         r->b = addr;

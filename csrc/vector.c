@@ -3,7 +3,10 @@
    then processed strictly in increasing order (read, compute, write), so overlapping source
    and destination ranges behave like the obvious sequential loop.  Results saturate to the
    element type; intermediate values are int64 and scalar operands are clamped first so that
-   no intermediate can overflow (the clamp does not change any saturated result). */
+   no intermediate can overflow (the clamp does not change any saturated result).
+
+   Adding a vector instruction: its table line (group vector, mem= listing its memory operands)
+   plus one case in the switch of _nr_exec_vector; the operand checks come from the table. */
 #include <string.h>
 
 #include "nr_private.h"
@@ -70,44 +73,15 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
     uint8_t *mem = m->mem;
     int r = _NR_DONE;
 
-    /* operand checks: which registers are memory operands depends on the instruction */
-    switch (op) {
-    case NR_OP_VADD: case NR_OP_VSUB: case NR_OP_VMUL: case NR_OP_VMAX: case NR_OP_VMIN:
-        r = _nr_voperand(m, a, vl, dt);
-        if (r == _NR_DONE) r = _nr_voperand(m, b, vl, dt);
-        if (r == _NR_DONE) r = _nr_voperand(m, d, vl, dt);
-        break;
-    case NR_OP_VMULS: case NR_OP_VADDS: case NR_OP_VRELU: case NR_OP_VSRA: case NR_OP_VSLL:
-    case NR_OP_VCLIP: case NR_OP_VCLIPU:
-        r = _nr_voperand(m, a, vl, dt);
-        if (r == _NR_DONE) r = _nr_voperand(m, d, vl, dt);
-        break;
-    case NR_OP_VCVT:
-        r = _nr_voperand(m, a, vl, dt);
-        if (r == _NR_DONE) r = _nr_voperand(m, d, vl, in->b);
-        break;
-    case NR_OP_VPMAX:
-        if (b == 0) return _nr_fault(m, NR_FAULT_BAD_CONFIG, 0);
-        if (vl > 0 && b > m->cfg.mem_size) return _nr_fault(m, NR_FAULT_MEM_BOUNDS, a);
-        r = _nr_voperand(m, a, vl > m->cfg.mem_size ? vl : _nr_vpmax_inputs(vl, b), dt);
-        if (r == _NR_DONE) r = _nr_voperand(m, d, vl, dt);
-        break;
-    case NR_OP_VFILL:
-        r = _nr_voperand(m, d, vl, dt);
-        break;
-    case NR_OP_VARGMAX: case NR_OP_VSUM:
-        r = _nr_voperand(m, a, vl, dt);
-        break;
-    default:
-        return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
-    }
+    /* the memory operands the table declares (mem= in isa/nr48.isa), checked in its order before
+       anything is written; an operand marked own_check is checked by its instruction below */
+    const uint64_t reg_of[] = {[NR_MEM_RD] = d, [NR_MEM_RS1] = a, [NR_MEM_RS2] = b};
+    const nr_mem_operands *mo = &nr_op_mem[op];
+    for (int i = 0; i < mo->n && r == _NR_DONE; i++)
+        if (!mo->o[i].own) r = _nr_voperand(m, reg_of[mo->o[i].reg], vl, _nr_mem_dtype(in, mo->o[i].dtype));
     if (r != _NR_DONE) return r;
 
-    const uint64_t lanes = m->cfg.vec_lanes;
-    const uint64_t work = op == NR_OP_VPMAX ? 2 * vl : vl;
-    m->ev_vec_elems += work;
-    *cost = m->cfg.t_vsetup + (work + lanes - 1) / lanes;
-
+    uint64_t work = vl;   /* elements processed: the cost's ceil(work / vec_lanes) */
     switch (op) {
     case NR_OP_VADD:
         for (uint64_t k = 0; k < vl; k++)
@@ -189,6 +163,12 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
         break;
     }
     case NR_OP_VPMAX:
+        if (b == 0) return _nr_fault(m, NR_FAULT_BAD_CONFIG, 0);
+        if (vl > 0 && b > m->cfg.mem_size) return _nr_fault(m, NR_FAULT_MEM_BOUNDS, a);
+        r = _nr_voperand(m, a, vl > m->cfg.mem_size ? vl : _nr_vpmax_inputs(vl, b), dt);
+        if (r == _NR_DONE) r = _nr_voperand(m, d, vl, dt);
+        if (r != _NR_DONE) return r;
+        work = 2 * vl;
         for (uint64_t o = 0; o < vl; o++) {
             uint64_t k = o / b, i = o % b;
             int64_t p = _nr_vget(mem, a + (2 * k * b + i) * es, dt);
@@ -217,7 +197,11 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
         m->x[in->rd] = s;
         break;
     }
-    default: break;
+    default:
+        return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
     }
+    const uint64_t lanes = m->cfg.vec_lanes;
+    m->ev_vec_elems += work;
+    *cost = m->cfg.t_vsetup + (work + lanes - 1) / lanes;
     return _NR_DONE;
 }

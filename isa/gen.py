@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .table import ENUM_KINDS, N_CORES, N_REGS, WRITABLE_FIELDS, Isa, TableError, load
+from .table import ENUM_KINDS, MEM_DTYPES, MEM_REGS, N_CORES, N_REGS, WRITABLE_FIELDS, Isa, TableError, load
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = {
@@ -114,6 +114,7 @@ def gen_c_header(isa: Isa) -> str:
             "static const uint8_t nr_op_writes_rd[NR_OP_COUNT] = {0, "
             + ", ".join("1" if i.writes == "rd" else "0" for i in isa.insns.values()) + "};",
             "#define NR_WRITES_RD(op) (nr_op_writes_rd[(op)] != 0)"]
+    out += _c_memory_tables(isa)
     out += ["", "static inline int nr_field_in(uint32_t v, const uint64_t set) { return v < 64 && ((set >> v) & 1u); }",
             "", "/* Decode one word: the instruction, or NR_OP_ILLEGAL when no row of the table accepts it. */",
             "static inline nr_op nr_decode(uint32_t w)", "{",
@@ -138,6 +139,45 @@ def gen_c_header(isa: Isa) -> str:
                        + " && ".join(f"({c})" for c in conds) + f") ? op : NR_OP_ILLEGAL;")
     out += ["    default: return op;", "    }", "}", "", "#endif /* NR_ISA_H */", ""]
     return "\n".join(out)
+
+
+def _c_memory_tables(isa: Isa) -> list[str]:
+    """Memory-operand facts (size= and mem= in the table), so no C code derives them from opcode
+    order: the access width of scalar loads/stores, whether an op runs on the vector unit, and
+    its vector memory operands in check order."""
+    insns = list(isa.insns.values())
+    regs = ", ".join(f"NR_MEM_{r.upper()} = {i}" for i, r in enumerate(MEM_REGS))
+    dts = ", ".join(f"NR_MEM_DT_{d.upper()} = {i}" for i, d in enumerate(MEM_DTYPES))
+    width = max([len(i.mem) for i in insns] + [1])
+
+    def operands(ins):
+        cells = [f"{{NR_MEM_{o.reg.upper()}, NR_MEM_DT_{o.dtype.upper()}, {int(o.own_check)}}}" for o in ins.mem]
+        return "{" + str(len(ins.mem)) + ", {" + ", ".join(cells or ["{0, 0, 0}"]) + "}}"
+
+    def dest(ins):
+        d = [o for o in ins.mem if o.reg == "rd"]
+        return f"NR_MEM_DT_{d[0].dtype.upper()}" if d else "NR_MEM_NONE"
+    return [
+        "", "/* bytes a scalar load or store accesses (size= in the table), 0 for other instructions */",
+        "static const uint8_t nr_op_size[NR_OP_COUNT] = {0, "
+        + ", ".join(str(i.size or 0) for i in insns) + "};",
+        "/* 1 for the instructions of the vector unit (group vector): run.c dispatches them to",
+        " * vector.c and the decoder keeps their vt/vd/vimm fields */",
+        "static const uint8_t nr_op_vector[NR_OP_COUNT] = {0, "
+        + ", ".join("1" if i.group == "vector" else "0" for i in insns) + "};",
+        "/* vector memory operands (mem= in the table), in the order they are checked: the register",
+        " * holding the address, the dtype field of its elements, and whether the semantics snippet",
+        " * checks its extent itself (own = 1) instead of the generic check of VL elements */",
+        f"typedef enum {{ {regs} }} nr_mem_reg;",
+        f"typedef enum {{ {dts}, NR_MEM_NONE = 255 }} nr_mem_dtype;",
+        f"typedef struct {{ uint8_t reg, dtype, own; }} nr_mem_operand;",
+        f"typedef struct {{ uint8_t n; nr_mem_operand o[{width}]; }} nr_mem_operands;",
+        "static const nr_mem_operands nr_op_mem[NR_OP_COUNT] = {{0, {{0, 0, 0}}}, "
+        + ", ".join(operands(i) for i in insns) + "};",
+        "/* the dtype field of the memory operand addressed by rd (the destination), or NR_MEM_NONE */",
+        "static const uint8_t nr_op_mem_dest[NR_OP_COUNT] = {NR_MEM_NONE, "
+        + ", ".join(dest(i) for i in insns) + "};",
+    ]
 
 
 # ---------------------------------------------------------------- Python tables
@@ -176,6 +216,16 @@ def gen_py_tables(isa: Isa) -> str:
     for i in isa.insns.values():
         if i.writes:
             lines.append(f"    {i.mnemonic!r}: {i.writes!r},")
+    lines += ["}", "", "# mnemonic: bytes a scalar load or store accesses (size= in the table)", "SIZES = {"]
+    for i in isa.insns.values():
+        if i.size:
+            lines.append(f"    {i.mnemonic!r}: {i.size},")
+    lines += ["}", "",
+              "# mnemonic: vector memory operands in check order ((register, dtype field, own check), ...)",
+              "# (mem= in the table; own check: the semantics snippet checks the extent, not VL)", "MEM = {"]
+    for i in isa.insns.values():
+        if i.mem:
+            lines.append(f"    {i.mnemonic!r}: {tuple((o.reg, o.dtype, o.own_check) for o in i.mem)!r},")
     lines += ["}", "",
               "# mnemonic: (suffix fields, operands, expansion, doc)", "PSEUDOS = {"]
     for p in isa.pseudos.values():
@@ -213,7 +263,9 @@ def gen_json(isa: Isa) -> str:
         "groups": isa.groups,
         "instructions": [{"mnemonic": i.mnemonic, "opcode": i.opcode, "match": f"0x{i.match:08x}",
                           "mask": f"0x{i.mask:08x}", "syntax": i.syntax, "group": i.group,
-                          "fields": list(i.fields), "writes": i.writes, "cost": i.cost, "doc": i.doc}
+                          "fields": list(i.fields), "writes": i.writes, "size": i.size,
+                          "mem": [{"reg": o.reg, "dtype": o.dtype, "own_check": o.own_check} for o in i.mem],
+                          "cost": i.cost, "doc": i.doc}
                          for i in isa.insns.values()],
         "pseudos": [{"mnemonic": p.mnemonic, "syntax": p.syntax, "expansion": p.expansion, "doc": p.doc}
                     for p in isa.pseudos.values()],
@@ -253,6 +305,16 @@ def _writes_line(ins) -> str:
     if read:
         return f"Writes no register (`{read[0]}` is only read)."
     return "Writes no register."
+
+
+def _memory_line(ins) -> str:
+    if ins.size:
+        return f" Accesses {ins.size} byte{'s' if ins.size > 1 else ''} of data memory."
+    if not ins.mem:
+        return ""
+    parts = [f"`{o.reg}` ({o.dtype} elements{', extent checked by the instruction' if o.own_check else ''})"
+             for o in ins.mem]
+    return " Memory operands, checked in this order: " + ", ".join(parts) + "."
 
 
 def gen_doc(isa: Isa) -> str:
@@ -295,7 +357,7 @@ def gen_doc(isa: Isa) -> str:
             o += [title, ""]
         for ins in (i for i in isa.insns.values() if i.group == g):
             o += [f"### `{ins.mnemonic}`", "", f"`{ins.syntax}` — {ins.doc}", "",
-                  f"Cost: {ins.cost}", "", _writes_line(ins), "", _diagram(isa, ins), ""]
+                  f"Cost: {ins.cost}", "", _writes_line(ins) + _memory_line(ins), "", _diagram(isa, ins), ""]
     o += ["## Pseudo-instructions", "", "| syntax | expands to | meaning |", "|---|---|---|"]
     for p in isa.pseudos.values():
         exp = "see meaning" if p.expansion == "builtin" else f"`{p.expansion}`"

@@ -15,8 +15,13 @@ TABLE_PATH = Path(__file__).with_name("nr48.isa")
 
 FIELD_KINDS = {"opcode", "reg", "simm", "uimm", "pcrel", "core", "dtype", "dir", "cfg"}
 ENUM_KINDS = {"dtype", "dir", "cfg"}
-INSN_ATTRS = {"writes"}          # KEY=VALUE attributes after an insn's opcode
+INSN_ATTRS = {"writes", "size", "mem"}   # KEY=VALUE attributes after an insn's opcode
 WRITABLE_FIELDS = ("rd",)        # register fields an instruction may write (the decoder's x0 sink)
+ACCESS_SIZES = (1, 2, 4, 8)      # size=N: bytes of a scalar load or store
+# mem=: registers that can hold a vector memory operand's address, and the dtype fields that
+# can give its element type (the decoder keeps exactly these in nr_insn: rd/rs1/rs2, vt→a, vd→b)
+MEM_REGS = ("rd", "rs1", "rs2")
+MEM_DTYPES = ("vt", "vd")
 N_REGS = 16
 N_CORES = 48
 
@@ -73,6 +78,16 @@ class Operand:
 
 
 @dataclass(frozen=True)
+class MemOperand:
+    """One vector memory operand (mem= in the table): the register holding its address, the
+    dtype field giving its element type, and whether the semantics snippet checks its extent
+    itself (`*`: it is not VL elements) instead of the generic VL-element check."""
+    reg: str
+    dtype: str = "vt"
+    own_check: bool = False
+
+
+@dataclass(frozen=True)
 class Insn:
     mnemonic: str
     opcode: int
@@ -87,6 +102,8 @@ class Insn:
     fields: tuple[str, ...]     # every operand field, in encoding order (high bit first)
     line: int
     writes: str | None = None   # the register operand field the instruction writes (writes=)
+    size: int | None = None     # bytes a scalar load/store accesses (size=)
+    mem: tuple[MemOperand, ...] = ()   # vector memory operands, in check order (mem=)
 
 
 @dataclass(frozen=True)
@@ -337,8 +354,10 @@ def _add_insn(isa: Isa, cols: list[str], where: str, lineno: int) -> None:
     writes = attrs.get("writes")
     if writes is not None:
         _check_writes(isa, mnem, writes, operands, where)
+    size = _check_size(attrs["size"], operands, where) if "size" in attrs else None
+    mem = _parse_mem(attrs["mem"], writes, suffixes, operands, where) if "mem" in attrs else ()
     isa.insns[mnem] = Insn(mnem, opcode, group, suffixes, operands, cost, doc, syntax.strip(),
-                           match, mask, fields, lineno, writes)
+                           match, mask, fields, lineno, writes, size, mem)
 
 
 def _insn_attrs(words: list[str], where: str) -> dict[str, str]:
@@ -368,6 +387,41 @@ def _check_writes(isa: Isa, mnem: str, name: str, operands: tuple[Operand, ...],
     if name not in WRITABLE_FIELDS:
         raise TableError(f"{where}: writes={name}: only {', '.join(WRITABLE_FIELDS)} can be written "
                          "(the decoder redirects writes to x0 through that slot)")
+
+
+def _check_size(text: str, operands: tuple[Operand, ...], where: str) -> int:
+    """size=N: the access width of a scalar load or store, which has an offset(base) operand."""
+    n = _int(text, where)
+    if n not in ACCESS_SIZES:
+        raise TableError(f"{where}: size={text}: expected one of {', '.join(map(str, ACCESS_SIZES))}")
+    if not any(o.base for o in operands):
+        raise TableError(f"{where}: size= needs an offset(base) memory operand")
+    return n
+
+
+def _parse_mem(text: str, writes: str | None, suffixes: tuple[str, ...], operands: tuple[Operand, ...],
+               where: str) -> tuple[MemOperand, ...]:
+    """mem=REG[:DTYPE][*],...: the vector memory operands, in the order the core checks them."""
+    regs = {o.field for o in operands}
+    out: list[MemOperand] = []
+    for part in text.split(","):
+        m = re.fullmatch(r"([a-z][a-z0-9]*)(?::([a-z][a-z0-9]*))?(\*?)", part)
+        if not m:
+            raise TableError(f"{where}: mem={text}: cannot read {part!r} (expected REG[:DTYPE][*])")
+        reg, dtype, star = m.group(1), m.group(2) or "vt", bool(m.group(3))
+        if reg not in MEM_REGS or reg not in regs:
+            raise TableError(f"{where}: mem={text}: {reg} is not one of the instruction's address "
+                             f"registers ({', '.join(r for r in MEM_REGS if r in regs) or 'none'})")
+        if reg == writes:
+            raise TableError(f"{where}: mem={text}: {reg} is written (writes={writes}), so it cannot "
+                             "hold a memory operand's address")
+        if dtype not in MEM_DTYPES or dtype not in suffixes:
+            raise TableError(f"{where}: mem={text}: element type {dtype} must be a dtype suffix of the "
+                             f"instruction ({', '.join(d for d in MEM_DTYPES if d in suffixes) or 'none'})")
+        if reg in {o.reg for o in out}:
+            raise TableError(f"{where}: mem={text}: {reg} listed twice")
+        out.append(MemOperand(reg, dtype, star))
+    return tuple(out)
 
 
 def _add_pseudo(isa: Isa, cols: list[str], where: str, lineno: int) -> None:

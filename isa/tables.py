@@ -217,6 +217,43 @@ WRITES = {
     'cstat': 'rd',
 }
 
+# mnemonic: bytes a scalar load or store accesses (size= in the table)
+SIZES = {
+    'lb': 1,
+    'lbu': 1,
+    'lh': 2,
+    'lhu': 2,
+    'lw': 4,
+    'lwu': 4,
+    'ld': 8,
+    'sb': 1,
+    'sh': 2,
+    'sw': 4,
+    'sd': 8,
+}
+
+# mnemonic: vector memory operands in check order ((register, dtype field, own check), ...)
+# (mem= in the table; own check: the semantics snippet checks the extent, not VL)
+MEM = {
+    'vadd': (('rs1', 'vt', False), ('rs2', 'vt', False), ('rd', 'vt', False)),
+    'vsub': (('rs1', 'vt', False), ('rs2', 'vt', False), ('rd', 'vt', False)),
+    'vmul': (('rs1', 'vt', False), ('rs2', 'vt', False), ('rd', 'vt', False)),
+    'vmax': (('rs1', 'vt', False), ('rs2', 'vt', False), ('rd', 'vt', False)),
+    'vmin': (('rs1', 'vt', False), ('rs2', 'vt', False), ('rd', 'vt', False)),
+    'vmuls': (('rs1', 'vt', False), ('rd', 'vt', False)),
+    'vadds': (('rs1', 'vt', False), ('rd', 'vt', False)),
+    'vrelu': (('rs1', 'vt', False), ('rd', 'vt', False)),
+    'vsra': (('rs1', 'vt', False), ('rd', 'vt', False)),
+    'vsll': (('rs1', 'vt', False), ('rd', 'vt', False)),
+    'vclip': (('rs1', 'vt', False), ('rd', 'vt', False)),
+    'vclipu': (('rs1', 'vt', False), ('rd', 'vt', False)),
+    'vcvt': (('rs1', 'vt', False), ('rd', 'vd', False)),
+    'vpmax': (('rs1', 'vt', True), ('rd', 'vt', True)),
+    'vfill': (('rd', 'vt', False),),
+    'vargmax': (('rs1', 'vt', False),),
+    'vsum': (('rs1', 'vt', False),),
+}
+
 # mnemonic: (suffix fields, operands, expansion, doc)
 PSEUDOS = {
     'li': ((), (('rd', None), ('imm', None)), 'builtin', 'load any 64-bit constant (movi, then shori for each further 16 bits)'),

@@ -115,7 +115,7 @@ def _broken(replace: tuple[str, str] | None = None, append: str = "") -> str:
      "insn jalr ", "writes=rs1: rs1 is not a register operand of jalr"),   # rs1 is only the base
     (_broken(("insn add      0x04 writes=rd ", "insn add      0x04 writes=rs1 ")),
      "insn add ", "writes=rs1: only rd can be written"),
-    (_broken(("insn sb       0x28           ", "insn sb       0x28 writes=rt ")),
+    (_broken(("insn sb       0x28 size=1 ", "insn sb       0x28 size=1 writes=rt ")),
      "insn sb ", "writes=rt: only rd can be written"),
 ])
 def test_broken_tables_name_the_line(text, needle, message):
