@@ -5,10 +5,19 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 SOURCES := pyproject.toml setup.py $(wildcard csrc/*.c csrc/*.h emulator/_build.py emulator/*.cdef)
+# The ISA table and its generator: an edit regenerates the derived files (isa/gen.py writes only
+# the files whose text changes) before anything is built or tested, so no build uses stale headers.
+GEN_INPUTS := isa/nr48.isa isa/table.py isa/gen.py
+GEN_STAMP  := $(VENV)/.gen-stamp
 
 .PHONY: venv run test test-slow gen gen-check bench golden-update clean
 
-$(STAMP): $(SOURCES)
+$(GEN_STAMP): $(GEN_INPUTS)
+	@mkdir -p $(VENV)
+	$(PY) -m isa.gen
+	@touch $@
+
+$(STAMP): $(SOURCES) $(GEN_STAMP)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "installing the project into $(VENV) (log: $(VENV)/install.log) ..."
 	@$(BIN)/python -m pip install -q -e '.[test]' >$(VENV)/install.log 2>&1 \

@@ -1,8 +1,10 @@
 """Source text → statements: the Lark LALR parser of `nr48.lark` and its inline transformer.
 
-The parser is built once per process (module level) and its LALR tables are cached on disk by
-Lark (`cache=True`, keyed by the grammar text and the imported mnemonics.lark), so a process
-start does not recompute them.  The transformer runs inside the LALR parser (`transformer=`), so
+The parser is built once per process (module level) and its LALR tables are cached on disk, so
+a process start does not recompute them.  The cache file is named by a hash of the text of every
+grammar file (nr48.lark and the files it imports, such as the generated mnemonics.lark): Lark's
+own `cache=True` key covers only the main grammar and finds imports through the absolute path it
+stored, so a second checkout with another instruction list would parse with the first one's.  The transformer runs inside the LALR parser (`transformer=`), so
 no parse tree is ever built: each reduction returns a node of `asm.nodes` directly.
 
 Syntax errors are turned into `Problem`s with friendly messages; after an error the offending
@@ -10,10 +12,16 @@ line is blanked and the text parsed again, so one run reports every bad line.
 """
 from __future__ import annotations
 
+import getpass
+import hashlib
+import os
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import lark
 from lark import Lark, Transformer, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .expr import BINARY, UNARY, can_fold
@@ -166,9 +174,35 @@ class _Build(Transformer):
     neg, inv = _unop("-"), _unop("~")
 
 
-def _build_parser() -> Lark:
-    return Lark.open(str(GRAMMAR), parser="lalr", lexer="contextual", transformer=_Build(),
-                     maybe_placeholders=False, cache=True)
+def grammar_files(grammar: Path = GRAMMAR) -> list[Path]:
+    """The grammar and the files it imports relatively (`%import .name.RULE`), recursively."""
+    files, todo = [], [grammar]
+    while todo:
+        path = todo.pop()
+        if path in files:
+            continue
+        files.append(path)
+        for name in re.findall(r"^%import\s+\.(\w+)\.", path.read_text(encoding="utf-8"), re.M):
+            todo.append(path.with_name(f"{name}.lark"))
+    return files
+
+
+def cache_path(grammar: Path = GRAMMAR) -> Path:
+    """The LALR cache file of `grammar`: keyed by the content of every grammar file it uses."""
+    h = hashlib.sha256(lark.__version__.encode())
+    for path in grammar_files(grammar):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):   # no user name (e.g. a container uid without a passwd entry)
+        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    py = "%d%d" % sys.version_info[:2]
+    return Path(tempfile.gettempdir()) / f".nr48-asm-{user}-py{py}-{h.hexdigest()[:24]}.lark-cache"
+
+
+def _build_parser(grammar: Path = GRAMMAR) -> Lark:
+    return Lark.open(str(grammar), parser="lalr", lexer="contextual", transformer=_Build(),
+                     maybe_placeholders=False, cache=str(cache_path(grammar)))
 
 
 PARSER = _build_parser()

@@ -14,6 +14,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
+from isa.tables import GROUPS
+
 from ._native import PARAM_MAX, PARAM_NAMES, ffi, lib
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "chip.toml"
@@ -35,9 +37,7 @@ _BASE_TYPES: dict[str, type] = {
 ENERGY_KEYS: tuple[str, ...] = (
     "e_line_pulse_pj", "e_integ_pj", "e_compare_pj", "e_decrement_pj", "e_scan_shift_pj",
     "e_wv_pulse_pj", "e_wv_read_pj", "e_leak_core_cycle_pj", "e_vec_elem_pj",
-    "e_insn_control_pj", "e_insn_memory_pj", "e_insn_branch_pj", "e_insn_vector_pj",
-    "e_insn_chip_pj",
-)
+) + tuple(f"e_insn_{g}_pj" for g in GROUPS)   # one issue energy per instruction group of the table
 _BASE_TYPES.update({k: float for k in ENERGY_KEYS})
 
 

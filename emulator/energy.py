@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from isa.tables import INSNS
+from isa.tables import GROUPS, INSNS
 
 # core event → (energy key, report category)
 CORE_EVENTS = {
@@ -25,7 +25,8 @@ CORE_EVENTS = {
     "powered_cycles": ("e_leak_core_cycle_pj", "leakage"),
 }
 CATEGORIES = ("array", "neuron", "scan", "program", "leakage")
-INSN_CLASSES = ("control", "memory", "branch", "vector", "chip")
+# instruction classes = the table's groups; each has an e_insn_<group>_pj energy key (config.py)
+INSN_CLASSES = tuple(GROUPS)
 
 
 def report(machine) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def report(machine) -> dict[str, Any]:
     ops = machine.op_counts
     classes = {k: {"instructions": 0, "energy_pj": 0.0} for k in INSN_CLASSES}
     for op, n in ops.items():
-        grp = INSNS[op][6] if op in INSNS else "control"
+        grp = INSNS[op][6] if op in INSNS else INSN_CLASSES[0]
         classes[grp]["instructions"] += n
         classes[grp]["energy_pj"] += n * cfg[f"e_insn_{grp}_pj"]
     vec_elems = int(machine._native.m.ev_vec_elems)

@@ -503,7 +503,9 @@ class Machine:
         if fault == "bad_config":
             if op == "vpmax":
                 return "vpmax group size is 0"
-            name = CFG_NAMES[(word >> 20) & 0xF] if word is not None and (word >> 20) & 0xF < len(CFG_NAMES) else "?"
+            hi, lo = FIELDS["csel"][:2]
+            sel = None if word is None else (word >> lo) & ((1 << (hi - lo + 1)) - 1)
+            name = CFG_NAMES[sel] if sel is not None and sel < len(CFG_NAMES) else "?"
             _, lo, hi, _ = CFG_FIELDS.get(name, (0, 0, 0, 0))
             return f"{op}.{name} value {_signed(d)} is outside {lo}..{hi}"
         if fault == "bad_cell":
