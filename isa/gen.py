@@ -348,6 +348,12 @@ def gen_doc(isa: Isa) -> str:
           "| name | code | range | reset value | meaning |", "|---|---|---|---|---|"]
     for c in isa.cfg.values():
         o.append(f"| `{c.name}` | {c.value} | {c.lo}…{c.hi} | {c.default} | {c.doc} |")
+    sel = next((f for f in isa.fields.values() if f.kind == "cfg"), None)
+    if sel is not None:
+        free = sorted(set(range(1 << sel.width)) - {c.value for c in isa.cfg.values()})
+        o += ["", f"The `{sel.name}` field is {sel.width} bits wide: {len(isa.cfg)} of its {1 << sel.width} "
+              f"codes are used, {len(free)} free ({', '.join(map(str, free)) or 'none'}).  See the comments "
+              "of `isa/nr48.isa` for what a field beyond the last free code needs."]
     o += ["", "## Timing parameters", "", "| name | default | unit | meaning |", "|---|---|---|---|"]
     for p in isa.params.values():
         o.append(f"| `{p.name}` | {p.default} | {p.unit} | {p.doc} |")
