@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from asm import AsmError, assemble
+from isa.tables import CFG
 
 ERRORS = [
     # operands that do not fit their slot
@@ -51,9 +52,8 @@ ERRORS = [
     ("mvm.up x1", 1, 4, "unknown suffix .up for mvm: dir is one of .fwd, .bwd, .rec"),
     ("add.i8 x1, x2, x3", 1, 4, "add takes no suffix, got .i8"),
     ("vcvt.i8.i8.i8 x1, x2", 1, 11, "too many suffixes: vcvt is written vcvt.{vd}.{vt} rd, rs1"),
-    ("ccfg.bogus x1, 1", 1, 5, "unknown suffix .bogus for ccfg: csel is one of .inbits, "
-                               ".insigned, .outbits, .outsigned, .readout, .stepmax, .pmul, .gain, "
-                               ".gshift, .offset, .row0, .nrows, .col0, .ncols, .noise"),
+    ("ccfg.bogus x1, 1", 1, 5, "unknown suffix .bogus for ccfg: csel is one of "
+                               + ", ".join(f".{name}" for name in CFG)),   # in table order
     ("addi x1, x2", 1, 1, "addi takes 3 operands (addi rd, rs1, imm16), got 2"),
     ("halt x1", 1, 1, "halt takes 0 operands (halt), got 1"),
     ("cread x1, c0, x2", 1, 1, "cread takes 4 operands (cread rd, core, rs1, rs2), got 3"),

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from emulator._native import ffi
 from isa.tables import FIELDS, INSNS
-from tests.test_core_encoding import I, enc, machine, program
+from tests.helpers import I, enc, machine, program
 
 MEM = 1 << 16
 RESULT = 32 + ffi.offsetof("nr_machine", "result")   # snapshot header is 32 bytes

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests import reference as ref
-from tests.test_core_encoding import I, machine, params, program
+from tests.helpers import I, machine, params, program
 
 P = params()
 G_LSB = P["g_lsb_ns"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_core_encoding import I, machine, program, run_one
+from tests.helpers import I, machine, program, run_one
 
 M = (1 << 64) - 1
 NEG = lambda v: v & M  # noqa: E731  two's complement of a negative Python int

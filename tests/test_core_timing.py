@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests import reference as ref
-from tests.test_core_encoding import I, li, machine, params, program
+from tests.helpers import I, li, machine, params, program
 
 P = params()
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.test_core_encoding import I, machine, program
+from tests.helpers import I, machine, program
 
 DT = {"i8": np.int8, "i16": np.int16, "i32": np.int32, "u8": np.uint8}
 A, B, D = 0x1000, 0x2000, 0x3000   # source, second source, destination

@@ -72,7 +72,9 @@ def test_branch_targets_relative_absolute_and_named():
     (0x01000001, "nop with reserved bits set (0x00000001)"),
     (0x04120801, "add with reserved bits set (0x00000801)"),
     (0x6A010300, "mvm with undefined dir value 3"),
-    (0x62F10000, "ccfg with undefined csel value 15"),
+    *[(0x62010000 | code << FIELDS["csel"][1], f"ccfg with undefined csel value {code}")   # free codes
+      for code in sorted(set(range(1 << (FIELDS["csel"][0] - FIELDS["csel"][1] + 1)))
+                         - set(ENUMS["cfg"].values()))[:1]],
     (0x64020030, "hin with core 48 outside 0..47"),
     (0x4A120000, "vclip with vbits 0 outside 1..32"),
     (0x48120040, "vsra with vimm 64 outside 0..63"),

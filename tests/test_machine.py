@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from emulator import ChipConfig, ConfigError, CoreError, Machine
-from tests.test_core_encoding import I, program
+from tests.helpers import I, program
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = """
