@@ -380,9 +380,10 @@ class Machine:
         return self.cycle >= self.next_issue
 
     @property
-    def prev_pc(self) -> int:
-        """Byte address of the last instruction issued (0 before the first)."""
-        return int(self._native.m.prev_pc)
+    def prev_pc(self) -> int | None:
+        """Byte address of the last instruction issued (None before the first)."""
+        pc = int(self._native.m.prev_pc)
+        return None if pc == NO_DETAIL else pc
 
     @property
     def vl(self) -> int:

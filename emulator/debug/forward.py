@@ -27,7 +27,6 @@ class Forward:
         self._can_run()
         bps = self._enabled_breaks()
         watches = any(w.enabled for w in self.watches.values())
-        start_cycle, start_instret = self.m.cycle, self.m.instret
         # an unfinished instruction cost (after a cycle step) first runs to the landing point
         if not self.at_landing():
             r = self.m.run_until(self.m.next_issue)

@@ -8,8 +8,8 @@ from typing import Any
 
 from ..machine import Snapshot
 from .history import normalize
-from .runctl import Interrupted, _command
-from .stops import Stop, _short
+from .runctl import _command
+from .stops import Interrupted, Stop, _short
 
 # a reverse step replaying more than _LONG_REPLAY instructions (cycles) from its checkpoint
 # leaves a checkpoint _NEAR before its target on the way, for the next reverse steps
