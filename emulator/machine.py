@@ -8,7 +8,11 @@
 
 Time is in controller cycles.  `step(n)` issues n instructions and stops at the cycle after the
 last; `step_cycles(n)` / `run_until(cycle)` stop at a cycle; all of them give exactly the state
-a single long run would have at that point.
+a single long run would have at that point.  `advance()` is the same call into the C core without
+building a RunResult, for drivers (the debugger) that run in many short slices.
+
+NUM_CORES, PHASE_NAMES and STOP_NAMES are re-exported here (read from the C core) so that layers
+above the driver never import `emulator._native`.
 """
 from __future__ import annotations
 
@@ -26,8 +30,12 @@ from ._native import (CFG_FIELDS, CFG_NAMES, CORE_COLS, CORE_ROWS, FAULT_NAMES, 
 from .config import ChipConfig, ConfigError
 from .program import LoadedProgram, load_program
 
+__all__ = ["Machine", "Core", "RunResult", "Snapshot", "DTYPES", "NUM_CORES", "PHASE_NAMES",
+           "STOP_NAMES"]
+
 # a run without a cycle limit is sliced into calls of this many cycles, so that Ctrl-C works
 _SLICE = 1 << 26
+_NEVER = 2**64 - 1          # "no cycle bound" for nr_run
 
 DTYPES = {"i8": np.int8, "u8": np.uint8, "i16": np.int16, "u16": np.uint16, "i32": np.int32,
           "u32": np.uint32, "i64": np.int64, "u64": np.uint64}
@@ -301,7 +309,7 @@ class Machine:
         self._require_program()
         if n <= 0:
             return self._result()
-        self._native.run(2**64 - 1, n)
+        self._native.run(_NEVER, n)
         return self._result()
 
     def step_cycles(self, n: int = 1) -> RunResult:
@@ -312,6 +320,25 @@ class Machine:
         """Advance to the state of cycle `cycle` (or to an earlier stop)."""
         self._require_program()
         self._native.run(cycle)
+        return self._result()
+
+    def advance(self, until: int | None = None, max_insns: int | None = None) -> str:
+        """One call into the C core: run until the state of cycle `until` (None: no bound) or
+        until `max_insns` instructions issued (None: no bound), or an earlier halt, ebreak,
+        breakpoint or fault.  Returns the stop name ("cycle", "step", "halt", "ebreak",
+        "breakpoint", "fault"); `result()` builds the RunResult when it is needed.  Unlike
+        `run()`, a run without bounds is not sliced: give a bound to keep Ctrl-C responsive."""
+        self._require_program()
+        if until is not None and until < 0:
+            raise ValueError(f"until must be a cycle (>= 0), got {until}")
+        if max_insns is not None and max_insns < 1:
+            raise ValueError(f"max_insns must be at least 1, got {max_insns}")
+        stop = self._native.run(_NEVER if until is None else int(until),
+                                0 if max_insns is None else int(max_insns))
+        return STOP_NAMES[stop]
+
+    def result(self) -> RunResult:
+        """The RunResult of the state now: how the last run, step or advance ended."""
         return self._result()
 
     def _require_program(self) -> None:
@@ -339,6 +366,24 @@ class Machine:
     def stall_cycles(self) -> int:
         """Cycles the controller has waited for busy cores."""
         return int(self._native.m.stall_cycles)
+
+    @property
+    def next_issue(self) -> int:
+        """The cycle the next instruction issues at (later than `cycle` while an instruction's
+        cost or a stall is still running, e.g. after `step_cycles`)."""
+        return int(self._native.m.next_issue)
+
+    @property
+    def at_landing(self) -> bool:
+        """True at an instruction boundary: the state `step(k)` leaves (nothing still running
+        before the next instruction issues)."""
+        return self.cycle >= self.next_issue
+
+    @property
+    def prev_pc(self) -> int | None:
+        """Byte address of the last instruction issued (None before the first)."""
+        pc = int(self._native.m.prev_pc)
+        return None if pc == NO_DETAIL else pc
 
     @property
     def vl(self) -> int:
@@ -422,6 +467,28 @@ class Machine:
 
     def clear_breakpoint(self, addr) -> None:
         check(lib.nr_bp_clear(self._native.m, self._addr(addr)), f"breakpoint at {addr}")
+
+    def clear_breakpoints(self) -> None:
+        """Remove every breakpoint."""
+        lib.nr_bp_clear_all(self._native.m)
+
+    def skip_breakpoint(self, on: bool = True) -> None:
+        """With `on`, a breakpoint at the current pc does not fire when the next run starts here
+        (it already stopped there); `on=False` re-arms it.  Runs keep the mark up to date
+        themselves; this is for drivers that deal with breakpoint arrivals on their own."""
+        self._native.m.bp_skip = self.instret + 1 if on else 0
+
+    def normalize(self) -> None:
+        """Clear the path-dependent bookkeeping of the last stop: its reason and fault fields
+        (`result()` then reports stop "none") and the breakpoint skip mark.  They are the only
+        bytes of a snapshot that depend on how the machine reached its state, so after this
+        two snapshots of the same state compare equal however it was reached."""
+        n = self._native.m
+        n.bp_skip = 0
+        n.result.stop = 0
+        n.result.fault = 0
+        n.result.fault_pc = 0
+        n.result.fault_detail = 0
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self._native.snapshot(), self.program)

@@ -267,3 +267,65 @@ def test_cores_cannot_be_power_switched_while_busy():
 def test_running_without_a_program_is_an_error():
     with pytest.raises(CoreError, match="no program loaded"):
         Machine().run()
+
+
+def test_advance_is_one_bounded_run_and_result_reports_it():
+    m = Machine()
+    m.load(program(I.nop(), I.mul(rd=1, rs1=0, rs2=0), I.nop(), I.halt()))
+    assert m.advance(max_insns=2) == "step" and (m.cycle, m.instret) == (4, 2)
+    r = m.result()
+    assert r.stop == "step" and r.cycles == 4 and r.pc == 8
+    assert m.advance(until=5) == "cycle" and m.cycle == 5
+    assert m.advance() == "halt" and m.result().ok
+    with pytest.raises(ValueError, match="max_insns"):
+        m.advance(max_insns=0)
+    with pytest.raises(ValueError, match="until"):
+        m.advance(until=-1)
+    with pytest.raises(CoreError, match="no program loaded"):
+        Machine().advance(max_insns=1)
+
+
+def test_next_issue_landing_and_prev_pc():
+    m = Machine()
+    m.load(program(I.nop(), I.mul(rd=1, rs1=0, rs2=0), I.nop(), I.halt()))
+    assert m.at_landing and m.next_issue == 0 and m.prev_pc is None
+    m.step(1)
+    assert m.at_landing and m.prev_pc == 0 and m.pc == 4
+    m.run_until(m.cycle + 1)              # inside the mul's cost: not an instruction boundary
+    assert m.next_issue == 4 and m.cycle == 2 and not m.at_landing and m.prev_pc == 4
+    m.run_until(m.next_issue)
+    assert m.at_landing and m.cycle == 4
+
+
+def test_clear_breakpoints_skip_breakpoint_and_normalize():
+    m = Machine()
+    m.load(program(I.nop(), I.nop(), I.nop(), I.halt()))
+    m.set_breakpoint(4)
+    m.set_breakpoint(8)
+    assert m.advance() == "breakpoint" and m.pc == 4
+    assert m.advance() == "breakpoint" and m.pc == 8   # the run stepped off the first itself
+    stopped = m.snapshot()
+    m.normalize()
+    assert m.result().stop == "none"
+    assert m.advance() == "breakpoint" and m.pc == 8 and m.instret == 2   # re-armed
+    m.skip_breakpoint()
+    assert m.advance(max_insns=1) == "step" and m.pc == 12
+    # the same state reached by stepping has the same bytes once both are normalized
+    other = Machine()
+    other.load(program(I.nop(), I.nop(), I.nop(), I.halt()))
+    other.step(2)
+    other.normalize()
+    m.restore(stopped)
+    assert m.snapshot() != other.snapshot()
+    m.normalize()
+    assert m.snapshot() == other.snapshot()
+    m.clear_breakpoints()
+    assert m.run().ok
+
+
+def test_driver_reexports_the_core_constants():
+    from emulator.machine import NUM_CORES, PHASE_NAMES, STOP_NAMES
+    m = Machine()
+    assert NUM_CORES == len(m.cores) == 48
+    assert m.cores[0].phase in PHASE_NAMES
+    assert {"halt", "ebreak", "breakpoint", "cycle", "step", "fault"} <= set(STOP_NAMES)

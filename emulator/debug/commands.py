@@ -9,7 +9,6 @@ after `quit`; `interp.interrupted` tells whether the last command was interrupte
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -17,9 +16,10 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
-from .._native import NUM_CORES, PHASE_NAMES
+from ..machine import NUM_CORES, PHASE_NAMES
 from .expr import ExprError
-from .session import DebugError, Session, Stop, _short
+from .session import DebugError, Session, Stop
+from .stops import _short
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._native import NUM_CORES
-from ..machine import DTYPES, Machine
+from ..machine import DTYPES, NUM_CORES, Machine
 
 
 class ExprError(Exception):

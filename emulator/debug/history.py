@@ -14,16 +14,11 @@ from dataclasses import dataclass
 
 from ..machine import Machine, Snapshot
 
+
 def normalize(m: Machine) -> None:
-    """Clear the path-dependent bookkeeping at a stop: the last stop reason and `bp_skip`, the
-    marker that the breakpoint at pc already fired.  They are the only bytes of a snapshot that
-    depend on how the machine got to its state, and the debugger keeps its own breakpoint state."""
-    n = m._native.m
-    n.bp_skip = 0
-    n.result.stop = 0
-    n.result.fault = 0
-    n.result.fault_pc = 0
-    n.result.fault_detail = 0
+    """Clear the path-dependent bookkeeping at a stop (`Machine.normalize`), so that checkpoints
+    of the same state are the same bytes; the debugger keeps its own breakpoint state."""
+    m.normalize()
 
 
 @dataclass

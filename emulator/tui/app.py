@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer, Header
 
-from .._native import NUM_CORES
+from ..machine import NUM_CORES
 from ..debug.commands import CommandInterpreter
 from .command import CommandLine
 from .coredetail import CoreDetail

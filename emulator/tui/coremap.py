@@ -7,7 +7,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Static
 
-from .._native import NUM_CORES
+from ..machine import NUM_CORES
 
 PHASE_STYLE = {"off": "grey39", "idle": "green", "waking": "cyan", "scan_wait": "yellow",
                "scan_in": "bright_cyan", "scan_out": "bright_blue", "integrate": "bold magenta",
