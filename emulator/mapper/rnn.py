@@ -606,22 +606,3 @@ def compile_rnn(q: QRNNModel, codes, name="rnn", age_ms=0, core=0) -> Compiled:
           _ins("halt"), ""]
     extra = {"n_out": q.n_out, "hcopy": hc, "copies": rep, "pads": q.P}
     return Compiled(name, "\n".join(A), data, slots, q, n, cm, extra)
-
-
-# ------------------------------------------------------------------------- the digits workload
-
-def from_workload_params(P: dict, in_scale=None, steps=None) -> Model:
-    """The hand-written digits RNN's weights (emulator.workloads.rnn: `Wr` (n_h + n_x) × n_h with
-    the hidden rows first, `b`, `Wo`, `bo`, all in code units: hidden state = its 4-bit code
-    0 … 15, inputs = pixel codes) as Model([SimpleRNN, Dense]) on float pixels.  The input scale
-    (pixel units per code, IN_SCALE) is folded into Wx; the cell gets h_max = 15 (the workload's
-    clip), so the hidden code of the quantised model is the workload's."""
-    from emulator.workloads import rnn as W           # imported here: workloads import the mapper
-
-    in_scale = W.IN_SCALE if in_scale is None else in_scale
-    Wr = np.asarray(P["Wr"], float)
-    n_h = Wr.shape[1]
-    cell = SimpleRNN(Wr[n_h:] / in_scale, Wr[:n_h], np.asarray(P["b"], float),
-                     W.STEPS if steps is None else steps, "rnn", float(W.HMAX))
-    ro = Dense(np.asarray(P["Wo"], float), np.asarray(P["bo"], float), relu=False, name="readout")
-    return Model([cell, ro], in_scale=in_scale, in_bits=4, act_bits=4)
