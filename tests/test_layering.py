@@ -100,7 +100,7 @@ def violations(modules=MODULES, rules=RULES) -> list[str]:
             shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
             where = f"{shown}:{line}: {name} imports {target}"
             if layer_of(target) > mine:
-                bad.append(f"{where} (a higher layer: {LAYERS[layer_of(target)]} above {LAYERS[mine]})")
+                bad.append(f"{where} (a higher layer: {' '.join(LAYERS[layer_of(target)])} above {' '.join(LAYERS[mine])})")
             for importer, forbidden in rules:
                 if _under(name, importer) and _under(target, forbidden):
                     bad.append(f"{where} (rule: {importer} must not import {forbidden})")

@@ -4,8 +4,8 @@ many shapes, refusal of misfits, and the shipped digits RNN converted into Model
 import numpy as np
 import pytest
 
-from emulator.mapper import Dense, MapError, Model, measure_cycles, run_compiled
-from emulator.mapper.rnn import SimpleRNN, compile_rnn, quantise_rnn, reference
+from emulator.mapper import Dense, MapError, Model, compile_rnn, measure_cycles, run_compiled
+from emulator.mapper.rnn import SimpleRNN, quantise_rnn, reference
 from emulator.workloads import rnn as W
 from emulator.workloads.digits import AGE_MS, IN_SCALE, load_digits_split
 

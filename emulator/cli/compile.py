@@ -92,7 +92,7 @@ def _compile(args) -> int:
             raise MapError(f"--replicate: data-parallel replication is for dense-only models, "
                            f"not a model starting with {kind}")
         if kind == "RBM":
-            from emulator.mapper.rbm import compile_rbm, quantise_rbm
+            from emulator.mapper import compile_rbm, quantise_rbm
 
             n_v = m.W.shape[0]
             V = _npy(args.inputs, "--inputs (binary images)", n_v) if args.inputs else np.zeros((1, n_v))
@@ -109,7 +109,7 @@ def _compile(args) -> int:
             X = _npy(args.inputs, "--inputs", n_in) if args.inputs else np.zeros((1, n_in))
             C = _npy(args.calib, "--calib", n_in) if args.calib else X
             if kind == "SimpleRNN":
-                from emulator.mapper.rnn import compile_rnn, quantise_rnn
+                from emulator.mapper import compile_rnn, quantise_rnn
 
                 q = quantise_rnn(m, C, copies=args.copies)
                 c = compile_rnn(q, q.encode(X), name=name, age_ms=args.age_ms)
