@@ -6,7 +6,8 @@ slope/intercept fits of chip output against the ideal product).
     y_fixed = cal.apply(y_raw)                           # the driver applies the correction
     add, mul, shift = cal.vector_constants()             # or the vector unit: vadds, vmul, vsra
 
-The calibration program (programs/calibrate.s, or the same text generated here) programs the
+The calibration program (its loop is emulator/data/calibrate.s, which programs/calibrate.s and
+calibrate() include after their own data) programs the
 weights `calib_w` into core 0 with cprog, runs one forward MVM for each input vector of
 `calib_x` and scans the outputs to `calib_y` (int16).  `from_machine` reads those symbols after
 the run: the first half of the vectors fits y_chip ≈ slope·y_ideal + intercept per column,
@@ -21,38 +22,6 @@ import numpy as np
 
 SYMBOLS = ("calib_w", "calib_x", "calib_y")
 Q = 8   # fraction bits of the vector unit's multiplier
-
-PROGRAM = """
-        .equ ROWS, {rows}
-        .equ COLS, {cols}
-        .equ N, {n}
-        .data
-calib_w: .zero ROWS * COLS          # weight codes, row-major (int8)
-calib_x: .zero N * ROWS             # N input vectors (int8, signed 4-bit)
-        .align 1
-calib_y: .zero 2 * N * COLS         # N output vectors (int16)
-        .text
-_start: li      x1, 1
-        cpon    x1
-        ccfg.nrows x1, ROWS
-        ccfg.ncols x1, COLS
-        ccfg.gshift x1, {gshift}
-        la      x2, calib_w
-        cprog   c0, x2
-        la      x3, calib_x
-        la      x4, calib_y
-        li      x5, N
-loop:   hin.i8  c0, x3
-        mvm.fwd x1
-        vout.i16 c0, x4
-        addi    x3, x3, ROWS
-        addi    x4, x4, 2 * COLS
-        addi    x5, x5, -1
-        bnez    x5, loop
-        sync    x0
-        halt
-"""
-
 
 @dataclass
 class Calibration:
@@ -121,6 +90,28 @@ def fit(y_chip: np.ndarray, y_ideal: np.ndarray) -> Calibration:
     return Calibration(slope, icpt, before, after, k, n - k)
 
 
+def program(rows: int, cols: int, n: int, gshift: int):
+    """The calibration program for a rows × cols weight block and n input vectors, assembled: its
+    data (zeros, written before the run) followed by the shipped loop."""
+    from asm import assemble
+
+    from .data import DIR
+
+    loop = (DIR / "calibrate.s").as_posix().replace("\\", "\\\\").replace('"', '\\"')
+    return assemble(f"""
+        .equ ROWS, {rows}
+        .equ COLS, {cols}
+        .equ N, {n}
+        .equ GSHIFT, {gshift}
+        .data
+calib_w: .zero ROWS * COLS
+calib_x: .zero N * ROWS
+        .align 1
+calib_y: .zero 2 * N * COLS
+        .include "{loop}"
+""", "<calibration>")
+
+
 def has_calibration(machine) -> bool:
     prog = machine.program
     return prog is not None and all(s in prog.symbols for s in SYMBOLS)
@@ -158,7 +149,7 @@ def calibrate(w, x=None, n: int = 64, gshift: int = 5, model: str = "analog", se
         x = np.random.default_rng(seed).integers(-7, 8, size=(n, rows))
     x = np.asarray(x, np.int8)
     m = Machine(model=model, seed=seed, config=config)
-    m.load(PROGRAM.format(rows=rows, cols=cols, n=len(x), gshift=gshift))
+    m.load(program(rows, cols, len(x), gshift))
     m.write_mem("calib_w", w)
     m.write_mem("calib_x", x)
     r = m.run()

@@ -12,6 +12,7 @@
         .equ ROWS, 64
         .equ COLS, 64
         .equ N, 64
+        .equ GSHIFT, 5              # y = round(Σ w·x / 32): fits the 8-bit signed readout
 
         .data
 calib_w: .npy "calibrate_w.npy"     # 64×64 int8 weight codes, row-major
@@ -19,23 +20,4 @@ calib_x: .npy "calibrate_x.npy"     # 64×64 int8 input vectors, one per row
         .align 1
 calib_y: .zero 2 * N * COLS         # 64×64 int16 outputs
 
-        .text
-_start: li      x1, 1               # core 0
-        cpon    x1
-        ccfg.nrows x1, ROWS
-        ccfg.ncols x1, COLS
-        ccfg.gshift x1, 5           # y = round(Σ w·x / 32): fits the 8-bit signed readout
-        la      x2, calib_w
-        cprog   c0, x2              # write-verify: pulses set the time, relaxation starts
-        la      x3, calib_x
-        la      x4, calib_y
-        li      x5, N
-loop:   hin.i8  c0, x3
-        mvm.fwd x1
-        vout.i16 c0, x4
-        addi    x3, x3, ROWS
-        addi    x4, x4, 2 * COLS
-        addi    x5, x5, -1
-        bnez    x5, loop
-        sync    x0
-        halt
+        .include "../emulator/data/calibrate.s"   # the loop (one copy, shipped with the package)

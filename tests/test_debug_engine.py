@@ -363,7 +363,7 @@ def _record_console():
 
 
 def test_batch_echo_and_user_text_are_not_markup():
-    from emulator.debug_cli import run_lines
+    from emulator.cli.debug import run_lines
     s = Session(DEMO)
     con = _record_console()
     run_lines(s, ["p [a]", 'log more "v[i]={x1}"', "info break", "continue"], console=con)
@@ -376,7 +376,7 @@ def test_batch_echo_and_user_text_are_not_markup():
 
 def _cli(argv):
     import argparse
-    from emulator import debug_cli
+    from emulator.cli import debug as debug_cli
     p = argparse.ArgumentParser(prog="neurram")
     debug_cli.register(p.add_subparsers(dest="command"))
     args = p.parse_args(argv)
@@ -676,7 +676,7 @@ def test_batch_ctrl_c_interrupts_and_skips_the_rest(endless):
     (a KeyboardInterrupt) also ends in a consistent interrupted stop."""
     import signal
     from rich.console import Console
-    from emulator.debug_cli import run_lines
+    from emulator.cli.debug import run_lines
 
     def batch(sigints: int):
         s = Session(endless)
@@ -798,7 +798,7 @@ def test_second_ctrl_c_does_not_lose_a_breakpoint(endless, monkeypatch):
     breakpoint or is interrupted on it, and the next continue still stops there exactly once."""
     import signal
     from emulator import _native
-    from emulator.debug_cli import execute
+    from emulator.cli.debug import execute
 
     def run(double: bool):
         s = Session(endless)
@@ -837,7 +837,7 @@ def test_batch_ctrl_c_after_the_last_slice_boundary_is_not_swallowed(endless, mo
     import signal
     from rich.console import Console
     from emulator.debug.history import History
-    from emulator.debug_cli import run_lines
+    from emulator.cli.debug import run_lines
 
     s = Session(endless, interval=1)
     real = History.save
@@ -993,7 +993,7 @@ def test_line_mode_ctrl_c_while_printing_and_in_startup_commands(endless, monkey
     an interrupted startup (-x) command skips the remaining startup commands."""
     import builtins
     from rich.console import Console
-    from emulator.debug_cli import line_mode
+    from emulator.cli.debug import line_mode
 
     s = Session(endless)
     s.max_cycles = 10**12

@@ -153,11 +153,10 @@ def test_compile_cli_with_a_conv_model_file(tmp_path, capsys):
 
 def test_model_file_with_a_recurrent_layer(tmp_path, capsys):
     from emulator.mapper import SimpleRNN, quantise_rnn, rnn_reference
-    from emulator.mapper.rnn import from_workload_params
     from emulator.workloads import rnn
     from emulator.workloads.digits import load_digits_split
 
-    m = from_workload_params(rnn.shipped(noise=True))
+    m = rnn.as_model(rnn.shipped(noise=True))
     m2 = load_model(save_model(m, tmp_path / "rnn.npz"))
     assert isinstance(m2.layers[0], SimpleRNN) and (m2.layers[0].steps, m2.layers[0].h_max) == (8, 15.0)
     Xtr, _, Xte, _ = load_digits_split()

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from emulator.mapper.model import MapError
-from emulator.mapper.rbm import (EVIDENCE, RBM, compile_rbm, corrupt_random, flip, gibbs_counts,
-                                 gibbs_reference, quantise_rbm, recover, run_rbm)
+from emulator.mapper.rbm import (EVIDENCE, RBM, corrupt_random, flip, gibbs_counts, gibbs_reference,
+                                 quantise_rbm, recover, run_rbm)
+from emulator.mapper.rbm_codegen import compile_rbm
 
 
 def random_rbm(nv, nh, seed=0, sd=0.3):

@@ -4,9 +4,8 @@ many shapes, refusal of misfits, and the shipped digits RNN converted into Model
 import numpy as np
 import pytest
 
-from emulator.mapper import Dense, MapError, Model, measure_cycles, run_compiled
-from emulator.mapper.rnn import (SimpleRNN, compile_rnn, from_workload_params, quantise_rnn,
-                                 reference)
+from emulator.mapper import Dense, MapError, Model, compile_rnn, measure_cycles, run_compiled
+from emulator.mapper.rnn import SimpleRNN, quantise_rnn, reference
 from emulator.workloads import rnn as W
 from emulator.workloads.digits import AGE_MS, IN_SCALE, load_digits_split
 
@@ -162,7 +161,7 @@ def test_refuses_inputs_of_the_wrong_width():
 @pytest.fixture(scope="module")
 def digits():
     Xtr, _, Xte, yte = load_digits_split()
-    m = from_workload_params(W.shipped(noise=True))
+    m = W.as_model(W.shipped(noise=True))
     return m, quantise_rnn(m, Xtr), Xte[:40], yte[:40]
 
 

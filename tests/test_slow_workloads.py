@@ -43,7 +43,6 @@ def test_rbm_recovery_figures(tmp_path):
 
 def test_general_mapper_cnn_and_rnn_figures(tmp_path):
     from emulator.mapper import compile_rnn, quantise_rnn, rnn_reference
-    from emulator.mapper.rnn import from_workload_params
     from emulator.workloads import cnn, rnn
     Xtr, _, Xte, yte = load_digits_split()
     q = quantise(cnn.as_model(cnn.shipped(True)), Xtr, copies=16)
@@ -52,7 +51,7 @@ def test_general_mapper_cnn_and_rnn_figures(tmp_path):
     assert (out == reference(q, q.encode(Xte))).all() and _mean(pred == yte) == 96.0
     acc = [np.mean(run_compiled(c, tmp_path / "cnn_gen.s", model="analog", seed=s)[1] == yte) for s in (1, 2, 3)]
     assert _mean(acc) == 95.78                                   # docs/mapper.md
-    qr = quantise_rnn(from_workload_params(rnn.shipped(True)), Xtr)
+    qr = quantise_rnn(rnn.as_model(rnn.shipped(True)), Xtr)
     cr = compile_rnn(qr, qr.encode(Xte), name="rnn_gen", age_ms=AGE_MS)
     out, pred, _ = run_compiled(cr, tmp_path / "rnn_gen.s")
     assert (out == rnn_reference(qr, qr.encode(Xte))).all() and _mean(pred == yte) == 92.67

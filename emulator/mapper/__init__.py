@@ -3,9 +3,11 @@ from .model import (Conv2D, Dense, MapError, MaxPool2D, Model, QConv, QDense, QM
                     reference, split_even)
 from .codegen import Compiled, balance_rows, compile_model, core_map_text, measure_cycles, place, run_compiled
 from .modelfile import ModelFileError, load_model, save_model
-from .rbm import QRBM, RBM, compile_rbm, gibbs_reference, quantise_rbm, recover
-from .rnn import QRNNModel, SimpleRNN, compile_rnn, quantise_rnn
+from .rbm import QRBM, RBM, gibbs_reference, quantise_rbm, recover
+from .rbm_codegen import compile_rbm
+from .rnn import QRNNModel, SimpleRNN, quantise_rnn
 from .rnn import reference as rnn_reference
+from .rnn_codegen import compile_rnn
 
 __all__ = ["Conv2D", "Dense", "MapError", "MaxPool2D", "Model", "QConv", "QDense", "QModel", "QPool",
            "quantise", "reference", "split_even", "Compiled", "balance_rows", "compile_model",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emulator.data import DIR as DATA
 from emulator.mapper import Model, Dense, compile_model, quantise, reference, run_compiled
 
-DATA = Path(__file__).parent / "data"
 N_TRAIN = 1347
 IN_SCALE = 16 / 15          # pixel 0..16 → 4-bit code 0..15
 HIDDEN = 64

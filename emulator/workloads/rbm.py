@@ -24,12 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.mapper.rbm import (RBM, compile_rbm, corrupt_random, fake_quant, flip, gibbs_reference, hsig,
-                                 quantise_rbm, run_rbm)
+from emulator.data import DIR as DATA
+from emulator.mapper.rbm import (RBM, corrupt_random, fake_quant, flip, gibbs_reference, hsig, quantise_rbm,
+                                 run_rbm)
+from emulator.mapper.rbm_codegen import compile_rbm
 from emulator.workloads.digits import load_digits_split
 
 NV, NH = 64, 48
-DATA = Path(__file__).parent / "data"
 WBITS, CODE = 4, 16
 ORIGIN = "emulator/workloads/rbm.py"
 __all__ = ["binarise", "hsig", "fake_quant", "train_rbm", "corrupt", "flip", "codes", "gibbs_numpy", "compiled",

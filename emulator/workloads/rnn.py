@@ -151,6 +151,23 @@ def shipped(noise: bool) -> dict:
     return {k: z[k].astype(float) for k in z.files}
 
 
+def as_model(P: dict, in_scale=None, steps=None):
+    """The network's weights (`Wr` (NH + NX) × NH with the hidden rows first, `b`, `Wo`, `bo`, all
+    in code units: hidden state = its 4-bit code 0 … 15, inputs = pixel codes) as a mapper model
+    Model([SimpleRNN, Dense]) on float pixels, for `neurram compile` / emulator.mapper.compile_rnn.
+    The input scale (pixel units per code, IN_SCALE) is folded into Wx; the cell gets h_max = HMAX
+    (the workload's clip), so the hidden code of the quantised model is the workload's."""
+    from emulator.mapper import Dense, Model, SimpleRNN
+
+    in_scale = IN_SCALE if in_scale is None else in_scale
+    Wr = np.asarray(P["Wr"], float)
+    n_h = Wr.shape[1]
+    cell = SimpleRNN(Wr[n_h:] / in_scale, Wr[:n_h], np.asarray(P["b"], float),
+                     STEPS if steps is None else steps, "rnn", float(HMAX))
+    ro = Dense(np.asarray(P["Wo"], float), np.asarray(P["bo"], float), relu=False, name="readout")
+    return Model([cell, ro], in_scale=in_scale, in_bits=4, act_bits=4)
+
+
 def save(P, path):
     np.savez(path, **{k: v.astype(np.float32) for k, v in P.items()})
 

@@ -17,24 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
+from .options import (UsageError, add_dump_option, add_json_option, add_machine_options,
+                      parse_dump)
+
 EXIT_OK, EXIT_INPUT, EXIT_FAULT, EXIT_EBREAK = 0, 1, 3, 4
-DTYPE_NAMES = ("i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64")
 DEFAULT_MAX_CYCLES = 10**10   # 100 s of chip time at 100 MHz: only a runaway program gets there
-
-
-class UsageError(Exception):
-    """A mistake in the command line or its inputs, reported as one line without a traceback."""
-
-
-@dataclass(frozen=True)
-class Dump:
-    name: str
-    addr: int
-    count: int
-    dtype: str
 
 
 def register(subparsers) -> None:
@@ -44,17 +33,15 @@ def register(subparsers) -> None:
                     "stalls, per-core utilisation and the requested memory dumps.",
         epilog="Exit codes: 0 halt, 1 bad input, 3 fault, 4 stopped at ebreak.")
     p.add_argument("program", help="a .s source or an .img image (with its .map if present)")
-    p.add_argument("--model", help="numeric model: ideal or analog (default from the configuration: ideal)")
-    p.add_argument("--seed", type=int, help="seed of every random draw (default 0)")
+    add_machine_options(p, model_help="numeric model: ideal or analog (default from the configuration: ideal)",
+                        seed_help="seed of every random draw (default 0)")
     p.add_argument("--report", action="store_true",
                    help="print the energy/latency report (and the calibration residual of a "
                         "calibration program)")
-    p.add_argument("--config", metavar="TOML", help="chip configuration overriding chip.toml")
     p.add_argument("--max-cycles", type=int, default=DEFAULT_MAX_CYCLES, metavar="N",
                    help="stop with fault cycle_limit after N cycles (default %(default)s)")
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-' = stdout)")
-    p.add_argument("--dump", action="append", default=[], metavar="SPEC",
-                   help="NAME=ADDR:COUNT:DTYPE or SYMBOL[:COUNT[:DTYPE]] (repeatable)")
+    add_json_option(p)
+    add_dump_option(p)
     t = p.add_argument_group("traces (docs/trace-format.md)")
     t.add_argument("--trace", metavar="FILE", help="write a commit-log trace of the run")
     t.add_argument("--trace-format", choices=("timed", "functional", "jsonl"), default="timed",
@@ -97,64 +84,6 @@ def _recorder(args, machine):
                              (args.t_from, args.t_to))
     except OSError as e:
         raise UsageError(f"cannot write {e.filename}: {e.strerror or e}") from None
-
-
-def _int(text: str, what: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise UsageError(f"{what} {text!r} is not a number") from None
-
-
-def _symbol_extent(machine, name: str) -> int:
-    """Bytes from a symbol to the next symbol of its section, or to its segment's end."""
-    prog = machine.program
-    section, value = prog.symbols[name]
-    later = [v for n, (s, v) in prog.symbols.items() if s == section and v > value]
-    if later:
-        return min(later) - value
-    for addr, data in prog.segments:
-        if addr <= value < addr + len(data):
-            return addr + len(data) - value
-    return 0
-
-
-def parse_dump(spec: str, machine) -> Dump:
-    """Resolve one --dump SPEC against the loaded program."""
-    symbols = machine.program.symbols if machine.program else {}
-    name, eq, rest = spec.partition("=")
-    parts = (rest if eq else spec).split(":")
-    if eq:
-        if len(parts) != 3:
-            raise UsageError(f"--dump {spec!r}: expected NAME=ADDR:COUNT:DTYPE")
-        where, count, dtype = parts
-        addr = symbols[where][1] if where in symbols else _int(where, f"--dump {spec!r}: address")
-        if not count and where not in symbols:
-            raise UsageError(f"--dump {spec!r}: give a COUNT (an empty count runs to the next "
-                             "symbol, so it needs a symbol, not a number, as ADDR)")
-        extent_of = where
-    else:
-        if not 1 <= len(parts) <= 3:
-            raise UsageError(f"--dump {spec!r}: expected SYMBOL[:COUNT[:DTYPE]]")
-        name = parts[0]
-        if name not in symbols:
-            known = ", ".join(sorted(s for s, (sec, _) in symbols.items() if sec == "data")) or "none"
-            raise UsageError(f"--dump {spec!r}: no symbol {name!r} (data symbols: {known})")
-        addr = symbols[name][1]
-        dtype = parts[2] if len(parts) == 3 else "i8"
-        count = parts[1] if len(parts) >= 2 else None
-        extent_of = name
-    if dtype not in DTYPE_NAMES:
-        raise UsageError(f"--dump {spec!r}: unknown dtype {dtype!r} (one of {', '.join(DTYPE_NAMES)})")
-    size = int(dtype[1:]) // 8
-    if not count:   # absent or empty (SYMBOL::DTYPE): up to the next symbol
-        n = _symbol_extent(machine, extent_of) // size
-    else:
-        n = _int(count, f"--dump {spec!r}: count")
-    if n < 0 or addr < 0 or addr + n * size > machine.memory.size:
-        raise UsageError(f"--dump {spec!r}: {n} × {dtype} at {addr:#x} leaves the "
-                         f"{machine.memory.size}-byte data memory")
-    return Dump(name, addr, n, dtype)
 
 
 def _load(args):

@@ -13,19 +13,10 @@ prompt it does nothing (`quit` or Ctrl+D leaves).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (got {n})")
-    return n
+from .options import add_machine_options, positive
 
 
 def register(subparsers) -> None:
@@ -36,12 +27,11 @@ def register(subparsers) -> None:
     p.add_argument("program", help="a .s source or an .img image (with its .map if present)")
     p.add_argument("--batch", metavar="FILE", help="run debugger commands from FILE ('-' = stdin) and exit")
     p.add_argument("--line", action="store_true", help="interactive line mode instead of the TUI")
-    p.add_argument("--model", help="numeric model (default from the configuration: ideal)")
-    p.add_argument("--seed", type=int, help="RNG seed of stochastic sampling")
-    p.add_argument("--config", metavar="TOML", help="chip configuration overriding chip.toml")
-    p.add_argument("--history-interval", type=_positive, default=32, metavar="N",
+    add_machine_options(p, model_help="numeric model (default from the configuration: ideal)",
+                        seed_help="RNG seed of stochastic sampling")
+    p.add_argument("--history-interval", type=positive, default=32, metavar="N",
                    help="reverse execution: checkpoint every N instructions (default %(default)s)")
-    p.add_argument("--history-mb", type=_positive, default=256, metavar="MB",
+    p.add_argument("--history-mb", type=positive, default=256, metavar="MB",
                    help="reverse execution: bound on compressed checkpoints (default %(default)s)")
     p.add_argument("-x", "--command", action="append", default=[], metavar="CMD",
                    help="a command to run first (repeatable; with --batch, before the file)")
@@ -49,7 +39,7 @@ def register(subparsers) -> None:
 
 
 def _session(args):
-    from .debug import Session
+    from emulator.debug import Session
     return Session(args.program, model=args.model, seed=args.seed, config=args.config,
                    interval=args.history_interval, history_bytes=args.history_mb << 20)
 
@@ -88,7 +78,7 @@ def main(args) -> int:
     dumb = os.environ.get("TERM", "") in ("", "dumb") or not sys.stdout.isatty()
     if args.line or dumb:
         return line_mode(session, args.command)
-    from .tui.app import DebuggerApp
+    from emulator.tui.app import DebuggerApp
     app = DebuggerApp(session, startup=args.command)
     app.run()
     return 0
@@ -124,7 +114,7 @@ def run_lines(session, lines, echo: bool = True, console=None) -> int:
     interrupts the running command and skips the rest of the batch (exit code 130)."""
     from rich.console import Console
     from rich.text import Text
-    from .debug.commands import CommandInterpreter
+    from emulator.debug.commands import CommandInterpreter
 
     console = console or Console(highlight=False, soft_wrap=False)
     interp = CommandInterpreter(session)
@@ -149,7 +139,7 @@ def line_mode(session, startup=()) -> int:
     """Interactive prompt; an empty line repeats the last command (like gdb)."""
     from rich.console import Console
     from rich.text import Text
-    from .debug.commands import CommandInterpreter
+    from emulator.debug.commands import CommandInterpreter
 
     console = Console(highlight=False)
     interp = CommandInterpreter(session)

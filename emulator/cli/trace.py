@@ -41,8 +41,8 @@ def register(subparsers) -> None:
 
 
 def _diff(args) -> int:
-    from .trace.diff import diff_traces, render
-    from .trace.textfmt import TraceFormatError, read_trace
+    from emulator.trace.diff import diff_traces, render
+    from emulator.trace.textfmt import TraceFormatError, read_trace
 
     out, err = Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True)
     try:
@@ -59,7 +59,7 @@ def _diff(args) -> int:
 
 
 def _show(args) -> int:
-    from .trace.textfmt import TraceFormatError, read_trace
+    from emulator.trace.textfmt import TraceFormatError, read_trace
 
     out, err = Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False)
     try:

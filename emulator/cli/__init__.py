@@ -1,18 +1,20 @@
 """The `neurram` command line: one subcommand per capability.
 
-Each subcommand lives in its own module and exposes `register(subparsers)`, which adds its parser
-and sets `func` to a callable taking the parsed arguments and returning the exit code.
+Each subcommand (or close family) lives in its own module and exposes `register(subparsers)`, which
+adds its parser and sets `func` to a callable taking the parsed arguments and returning the exit
+code.  This module only registers them: a new subcommand is one module plus one entry below.
+Options several subcommands share are in emulator.cli.options.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 
 from rich.console import Console
 
 # module paths whose register() adds subcommands, in the order `neurram --help` lists them
-COMMAND_MODULES = ["asm.cli", "emulator.run_cli", "emulator.debug_cli", "emulator.trace_cli",
-                   "emulator.compile_cli"]
+# (asm.cli stays in the assembler package so that `asm` works without the emulator)
+COMMAND_MODULES = ["asm.cli", "emulator.cli.run", "emulator.cli.debug", "emulator.cli.trace",
+                   "emulator.cli.compile", "emulator.cli.workloads"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +41,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Options several `neurram` subcommands share, and their parsing: the machine (--model, --seed,
+--config), the JSON report, memory dumps, the workload knobs and the core-map pictures (--map, --png).
+
+A subcommand module calls the add_* helpers in its register(); the parsing helpers raise
+UsageError, which the subcommand reports as one line without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+DTYPE_NAMES = ("i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64")
+
+
+class UsageError(Exception):
+    """A mistake in the command line or its inputs, reported as one line without a traceback."""
+
+
+@dataclass(frozen=True)
+class Dump:
+    name: str
+    addr: int
+    count: int
+    dtype: str
+
+
+def positive(text: str) -> int:
+    """argparse type: an integer ≥ 1 (any base int() accepts with base 0)."""
+    try:
+        n = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (got {n})")
+    return n
+
+
+def add_machine_options(p, model_help: str, seed_help: str) -> None:
+    """--model, --seed and --config: what emulator.machine.Machine takes."""
+    p.add_argument("--model", help=model_help)
+    p.add_argument("--seed", type=int, help=seed_help)
+    p.add_argument("--config", metavar="TOML", help="chip configuration overriding chip.toml")
+
+
+def add_json_option(p) -> None:
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-' = stdout)")
+
+
+def add_dump_option(p) -> None:
+    p.add_argument("--dump", action="append", default=[], metavar="SPEC",
+                   help="NAME=ADDR:COUNT:DTYPE or SYMBOL[:COUNT[:DTYPE]] (repeatable)")
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not a number") from None
+
+
+def _symbol_extent(machine, name: str) -> int:
+    """Bytes from a symbol to the next symbol of its section, or to its segment's end."""
+    prog = machine.program
+    section, value = prog.symbols[name]
+    later = [v for n, (s, v) in prog.symbols.items() if s == section and v > value]
+    if later:
+        return min(later) - value
+    for addr, data in prog.segments:
+        if addr <= value < addr + len(data):
+            return addr + len(data) - value
+    return 0
+
+
+def parse_dump(spec: str, machine) -> Dump:
+    """Resolve one --dump SPEC against the loaded program."""
+    symbols = machine.program.symbols if machine.program else {}
+    name, eq, rest = spec.partition("=")
+    parts = (rest if eq else spec).split(":")
+    if eq:
+        if len(parts) != 3:
+            raise UsageError(f"--dump {spec!r}: expected NAME=ADDR:COUNT:DTYPE")
+        where, count, dtype = parts
+        addr = symbols[where][1] if where in symbols else _int(where, f"--dump {spec!r}: address")
+        if not count and where not in symbols:
+            raise UsageError(f"--dump {spec!r}: give a COUNT (an empty count runs to the next "
+                             "symbol, so it needs a symbol, not a number, as ADDR)")
+        extent_of = where
+    else:
+        if not 1 <= len(parts) <= 3:
+            raise UsageError(f"--dump {spec!r}: expected SYMBOL[:COUNT[:DTYPE]]")
+        name = parts[0]
+        if name not in symbols:
+            known = ", ".join(sorted(s for s, (sec, _) in symbols.items() if sec == "data")) or "none"
+            raise UsageError(f"--dump {spec!r}: no symbol {name!r} (data symbols: {known})")
+        addr = symbols[name][1]
+        dtype = parts[2] if len(parts) == 3 else "i8"
+        count = parts[1] if len(parts) >= 2 else None
+        extent_of = name
+    if dtype not in DTYPE_NAMES:
+        raise UsageError(f"--dump {spec!r}: unknown dtype {dtype!r} (one of {', '.join(DTYPE_NAMES)})")
+    size = int(dtype[1:]) // 8
+    if not count:   # absent or empty (SYMBOL::DTYPE): up to the next symbol
+        n = _symbol_extent(machine, extent_of) // size
+    else:
+        n = _int(count, f"--dump {spec!r}: count")
+    if n < 0 or addr < 0 or addr + n * size > machine.memory.size:
+        raise UsageError(f"--dump {spec!r}: {n} × {dtype} at {addr:#x} leaves the "
+                         f"{machine.memory.size}-byte data memory")
+    return Dump(name, addr, n, dtype)
+
+
+def add_workload_options(p, train_seed_default: str, write_help: str) -> None:
+    """--seeds, --n-test, --retrain, --train-seed and --write of the digits classifiers."""
+    p.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
+    p.add_argument("--n-test", type=int, default=None, help="use the first N test digits (default all 450)")
+    p.add_argument("--retrain", action="store_true", help="retrain both models instead of the shipped weights")
+    p.add_argument("--train-seed", type=int, default=None,
+                   help=f"training seed with --retrain (default{train_seed_default})")
+    p.add_argument("--write", metavar="DIR", help=write_help)
+
+
+def add_picture_options(p) -> None:
+    p.add_argument("--map", action="store_true",
+                   help="also show the core map grid and the accuracies as terminal graphics")
+    p.add_argument("--png", metavar="DIR", help="also write the same pictures as PNG files into DIR (needs matplotlib)")
+
+
+def slot_cores(slots) -> list:
+    from emulator.mapper.pictures import slots_cores
+
+    return slots_cores(slots)
+
+
+def show_pictures(args, cores, levels, name) -> None:
+    """--map: rich core grid (+ accuracy bars); --png DIR: the same as PNG files (optional matplotlib).
+    cores: [(core, label, utilisation)] (pictures.slots_cores for a mapper program)."""
+    from rich.console import Console
+
+    from emulator.mapper import pictures as PIC
+
+    if getattr(args, "map", False):
+        con = Console()
+        con.print(PIC.core_grid(cores, f"{name} core map"))
+        if levels:
+            con.print(PIC.accuracy_bars(levels, f"{name}: test accuracy vs noise level"))
+    if getattr(args, "png", None) and not PIC.have_matplotlib():
+        print(PIC.MISSING)
+    elif getattr(args, "png", None):
+        for p in [PIC.png_core_map(cores, Path(args.png) / f"{name}_cores.png", f"{name} core map")] + (
+                [PIC.png_accuracy(levels, Path(args.png) / f"{name}_accuracy.png",
+                                  f"{name}: test accuracy vs noise level")] if levels else []):
+            if p is not None:
+                print(f"wrote {p}")
