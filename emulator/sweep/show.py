@@ -60,7 +60,7 @@ def _levels(rows, axis, metric):
     for cfg, rs in configurations(rows):
         if axis not in cfg:
             continue
-        series = ", ".join(f"{k} {v}" for k, v in cfg.items() if k != axis) or metric
+        series = ", ".join(f"{k} {v}" for k, v in cfg.items() if k != axis) or "all points"
         vals = [r[metric] for r in rs if r[metric] is not None]
         if vals:
             out.setdefault(cfg[axis], {}).setdefault(series, []).extend(vals)

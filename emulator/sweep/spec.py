@@ -82,11 +82,14 @@ class Spec:
         grid_axes = list(self.grid)
         combos = list(itertools.product(*(self.grid[a] for a in grid_axes))) or [()]
         draws = [self._draw(k) for k in range(self.samples)] or [{}]
-        out = []
+        out, seen = [], set()
         for combo in combos:
             for d in draws:
                 params = {**dict(zip(grid_axes, combo)), **d}
-                out.append(Point(len(out), params, _digest({"sweep": self.sweep_id, "params": params})))
+                key = _digest({"sweep": self.sweep_id, "params": params})
+                if key not in seen:   # random draws may repeat a point: it is one point
+                    seen.add(key)
+                    out.append(Point(len(out), params, key))
         return out
 
     def _draw(self, k: int) -> dict:
@@ -311,7 +314,7 @@ def load_spec(path) -> Spec:
     grid, random = {}, {}
     for table, target in (("grid", grid), ("random", random)):
         for axis, v in raw.get(table, {}).items():
-            if table == "random" and axis in ("samples", "seed"):
+            if table == "random" and axis in ("samples", "draw_seed"):
                 continue
             if axis not in config_keys and axis not in WORKLOAD_AXES:
                 ck.fail(table, axis, "unknown key: an axis is a chip configuration key "
@@ -325,13 +328,13 @@ def load_spec(path) -> Spec:
                 ck.fail(table, axis, "is both a grid and a random axis")
             target[axis] = _grid_values(ck, axis, v) if table == "grid" else _random_axis(ck, axis, v)
     rnd = raw.get("random", {})
-    samples, rseed = rnd.get("samples", 0), rnd.get("seed", 0)
+    samples, rseed = rnd.get("samples", 0), rnd.get("draw_seed", 0)
     if random and (not isinstance(samples, int) or isinstance(samples, bool) or samples < 1):
         ck.fail("random", "samples", f"must be an integer ≥ 1 when random axes are given, got {samples!r}")
     if not random and "samples" in rnd:
         ck.fail("random", "samples", "no random axes to draw")
     if not isinstance(rseed, int) or isinstance(rseed, bool) or rseed < 0:
-        ck.fail("random", "seed", f"must be an integer ≥ 0, got {rseed!r}")
+        ck.fail("random", "draw_seed", f"must be an integer ≥ 0, got {rseed!r}")
     n = math.prod(len(v) for v in grid.values()) * max(1, samples if random else 1)
     if n > MAX_POINTS:
         ck.fail("grid", None, f"{n} points (at most {MAX_POINTS})")
