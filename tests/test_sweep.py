@@ -164,11 +164,13 @@ def test_two_worker_cluster_equals_in_process_row_for_row(tmp_path):
 
 
 def test_worker_killed_mid_sweep_every_point_exactly_once(tmp_path):
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from emulator.sweep.engine import local_cluster
 
     spec = _spec(tmp_path, DIGITS.format(n=120, seeds=6))
     db = tmp_path / "k.db"
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
+    with local_cluster(2) as cluster, \
             Client(cluster) as client:
         pids = list(client.run(os.getpid).values())
         killed_at = []

@@ -30,8 +30,18 @@ class Summary:
     ran: int                # tasks run by this call (a retried point counts twice)
     ok: int                 # points stored as finished after this call
     failed: int             # points stored as failed after this call
-    wall_s: float
+    wall_s: float           # the whole call: store, builds, cluster start, points
+    run_s: float            # first task submitted → last result committed
     workers: int            # 0 = in-process
+
+
+def local_cluster(n_workers: int):
+    """The default engine: a LocalCluster of single-threaded worker processes (the C core is
+    single-threaded), its dashboard on a free port so that two sweeps can run side by side."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                        dashboard_address=":0", silence_logs=logging.CRITICAL)
 
 
 def default_workers() -> int:
@@ -92,11 +102,13 @@ def sweep(spec, out=None, scheduler: str | None = None, workers: int | None = No
             if bkeys[p.key] not in builds:
                 builds[bkeys[p.key]] = make_build(spec.workload, build_params(spec.workload, p.params))
         bar = _Progress(progress, len(points), skipped)
+        clock = {}
         try:
             if workers == 0 and scheduler is None:
-                ran, nworkers = _run_here(spec, todo, builds, bkeys, store, attempts, bar), 0
+                ran, nworkers = _run_here(spec, todo, builds, bkeys, store, attempts, bar, clock), 0
             else:
-                ran, nworkers = _run_dask(spec, todo, builds, bkeys, store, attempts, bar, scheduler, workers)
+                ran, nworkers = _run_dask(spec, todo, builds, bkeys, store, attempts, bar, scheduler, workers,
+                                          clock)
         finally:
             bar.stop()
         final = store.finished()
@@ -105,7 +117,7 @@ def sweep(spec, out=None, scheduler: str | None = None, workers: int | None = No
         return Summary(out, len(points), skipped, ran,
                        sum(1 for p in points if final.get(p.key, ("",))[0] == "ok"),
                        sum(1 for p in points if final.get(p.key, ("",))[0] == "failed"),
-                       time.perf_counter() - t0, nworkers)
+                       time.perf_counter() - t0, clock.get("end", 0.0) - clock.get("start", 0.0), nworkers)
     finally:
         store.close()
 
@@ -120,24 +132,25 @@ def _store(store, point, rec, attempts, bar) -> bool:
     return again
 
 
-def _run_here(spec, todo, builds, bkeys, store, attempts, bar) -> int:
+def _run_here(spec, todo, builds, bkeys, store, attempts, bar, clock) -> int:
     ran = 0
+    clock["start"] = time.perf_counter()
     for p in todo:
         while True:
             ran += 1
             rec = run_point(builds[bkeys[p.key]], bkeys[p.key], spec.config, spec.workload, p.params)
             if not _store(store, p, rec, attempts, bar):
                 break
+    clock["end"] = time.perf_counter()
     return ran
 
 
-def _run_dask(spec, todo, builds, bkeys, store, attempts, bar, scheduler, workers):
-    from distributed import Client, LocalCluster, as_completed
+def _run_dask(spec, todo, builds, bkeys, store, attempts, bar, scheduler, workers, clock):
+    from distributed import Client, as_completed
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                               processes=True, dashboard_address=None, silence_logs=logging.CRITICAL)
+        cluster = local_cluster(workers or default_workers())
         client = Client(cluster)
     else:
         client = Client(scheduler, timeout="30s")
@@ -160,6 +173,7 @@ def _run_dask(spec, todo, builds, bkeys, store, attempts, bar, scheduler, worker
                                  key=f"point-{p.key}-{attempts.get(p.key, 0)}", pure=False)
 
         futures = {}
+        clock["start"] = time.perf_counter()
         for p in todo:
             futures[submit(p)] = p
         ran = 0
@@ -176,6 +190,7 @@ def _run_dask(spec, todo, builds, bkeys, store, attempts, bar, scheduler, worker
                 nf = submit(p)
                 futures[nf] = p
                 ac.add(nf)
+        clock["end"] = time.perf_counter()
         return ran, nworkers
     finally:
         client.close(timeout=10)

@@ -41,7 +41,9 @@ class Store:
             raise StoreError(f"{self.path}: no such results file")
         try:
             self.db = sqlite3.connect(self.path, timeout=30)
+            # WAL with synchronous=NORMAL: a committed row survives a killed process (not a power cut)
             self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self._init(sweep_id, spec_text, name)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: not a sweep results database: {e}") from None
