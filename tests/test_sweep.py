@@ -245,3 +245,27 @@ def test_show_prints_table_and_pictures(tmp_path, capsys):
     assert "accuracy vs relax_scale" in out and "energy per inference vs in_bits" in out
     assert "Pareto front" in out and "●" in out
     assert cli(["sweep", "show", str(tmp_path / "none.db")]) == 1
+
+
+def test_example_specs_are_valid():
+    noise = load_spec(ROOT / "programs" / "sweeps" / "digits_noise.toml")
+    assert noise.workload["kind"] == "digits" and set(noise.axes) == {"relax_scale", "seed"}
+    assert len(noise.points()) == 25
+    bits = load_spec(ROOT / "programs" / "sweeps" / "energy_bits.toml")
+    assert {p.params["in_bits"] for p in bits.points()} == {1, 2, 3, 4, 6, 8}
+
+
+def test_parquet_export_or_clear_refusal(tmp_path, capsys):
+    spec = _spec(tmp_path, PROGRAM.replace("seed_axis", "seed"))
+    db, pq = tmp_path / "p.db", tmp_path / "p.parquet"
+    rc = cli(["sweep", str(spec), "--workers", "0", "--out", str(db), "--quiet", "--parquet", str(pq)])
+    try:
+        import pandas  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        assert rc == 1 and "needs pandas and pyarrow" in capsys.readouterr().err and not db.exists()
+        return
+    assert rc == 0
+    import pandas as pd
+    df = pd.read_parquet(pq)
+    assert len(df) == 4 and "param_read_noise" in df.columns

@@ -48,6 +48,9 @@ def main(args) -> int:
             return _err(f"--workers must be ≥ 0, got {args.workers}")
         if args.workers is not None and args.scheduler:
             return _err("give --workers (a LocalCluster) or --scheduler (a running cluster), not both")
+        if args.parquet:
+            from .store import check_parquet
+            check_parquet()
         return _run(args)
     except (SpecError, StoreError) as e:
         return _err(str(e))

@@ -85,11 +85,9 @@ class Store:
 
     def export_parquet(self, path) -> Path:
         """The points table as a Parquet file, one column per axis (needs pandas and pyarrow)."""
-        try:
-            import pandas as pd
-            import pyarrow  # noqa: F401  (pandas' Parquet engine)
-        except ImportError:
-            raise StoreError("--parquet needs pandas and pyarrow: pip install 'neurram48[parquet]'") from None
+        check_parquet()
+        import pandas as pd
+
         rows = self.rows()
         flat = [{**{f"param_{k}": v for k, v in r["params"].items()},
                  **{k: v for k, v in r.items() if k != "params"}} for r in rows]
@@ -99,6 +97,16 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+def check_parquet() -> None:
+    """Refuse Parquet export early when its optional dependencies are missing."""
+    try:
+        import pandas  # noqa: F401
+        import pyarrow  # noqa: F401  (pandas' Parquet engine)
+    except ImportError:
+        raise StoreError("--parquet needs pandas and pyarrow, which are not installed: "
+                         "pip install 'neurram48[parquet]'") from None
 
 
 def _now() -> str:
