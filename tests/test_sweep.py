@@ -149,6 +149,32 @@ def test_store_refuses_another_sweep(tmp_path, capsys):
     assert "not a sweep results database" in capsys.readouterr().err
 
 
+def test_model_file_sweep_accuracy_with_labels_error_without(tmp_path):
+    import numpy as np
+
+    from emulator.mapper import Dense, Model, save_model
+
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(16, 4))
+    save_model(Model([Dense(W, np.zeros(4), relu=False, name="fc")], in_scale=1.0), tmp_path / "net.npz")
+    X = rng.random((12, 16)) * 15
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", (X @ W).argmax(1))
+    base = ('[workload]\nkind = "model"\nmodel_file = "net.npz"\ninputs = "x.npy"\n{labels}'
+            "[grid]\nin_bits = [2, 4]\ncopies = [1, 4]\n")
+    s = sweep(_spec(tmp_path, base.format(labels='labels = "y.npy"\n')), out=tmp_path / "a.db",
+              workers=0, progress=False)
+    assert s.ok == 4
+    rows = Store(tmp_path / "a.db").rows()
+    assert all(0 <= r["accuracy"] <= 1 and r["inferences"] == 12 and r["setup_cycles"] > 0 for r in rows)
+    # more input bits: longer MVMs, more energy per inference
+    by = {(r["params"]["in_bits"], r["params"]["copies"]): r for r in rows}
+    assert by[(4, 1)]["latency_per_inference_s"] > by[(2, 1)]["latency_per_inference_s"]
+    sweep(_spec(tmp_path, base.format(labels=""), "u.toml"), out=tmp_path / "u.db", workers=0, progress=False)
+    for r in Store(tmp_path / "u.db").rows():
+        assert r["accuracy"] is None and r["output_error"] is not None
+
+
 # ------------------------------------------------------------------- Dask: determinism, faults
 
 def test_two_worker_cluster_equals_in_process_row_for_row(tmp_path):

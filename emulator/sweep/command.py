@@ -64,7 +64,9 @@ def _run(args) -> int:
         s = sweep(args.target, out=args.out, scheduler=args.scheduler, workers=args.workers,
                   progress=not args.quiet, parquet=args.parquet)
     except KeyboardInterrupt:
-        out = args.out or args.target.rsplit("/", 1)[-1].rsplit(".", 1)[0] + ".db"
+        from pathlib import Path
+
+        out = args.out or Path(args.target).stem + ".db"   # the default of engine.sweep
         try:
             n = sum(1 for v in Store(out).finished().values() if v[0] == "ok")
         except Exception:

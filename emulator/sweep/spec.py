@@ -96,7 +96,7 @@ class Spec:
         # one generator per (spec seed, sample, axis): a sample's values do not depend on which
         # other axes exist or in what order they are listed
         out = {}
-        for i, (axis, (dist, args)) in enumerate(self.random.items()):
+        for axis, (dist, args) in self.random.items():
             rng = np.random.default_rng([self.random_seed, k, _axis_number(axis)])
             if dist == "uniform":
                 v = float(rng.uniform(args[0], args[1]))

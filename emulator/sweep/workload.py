@@ -29,7 +29,6 @@ class Build:
     read: str                   # "classifier", "rbm" or "dumps"
     loop: str | None = None     # label where the per-inference part starts (before it: setup)
     labels: np.ndarray | None = None
-    n_out: int = 0
     dumps: tuple = ()           # (name, addr, count, dtype) for "dumps"
     rbm: dict = field(default_factory=dict)   # result symbol, row, n_v, keep, clean images
 
@@ -112,7 +111,7 @@ def _build_digits(wl: dict, bp: dict) -> Build:
     c, y = D.compile_digits(_digits_model(wl, bp["in_bits"]), wl.get("n_test"),
                             age_ms=D.AGE_MS if bp["age_ms"] is None else bp["age_ms"],
                             copies=bp["copies"] or D.COPIES)
-    return Build(_program(c.asm, c.data, c.name), c.n, "classifier", "loop", labels=y, n_out=c.n_out)
+    return Build(_program(c.asm, c.data, c.name), c.n, "classifier", "loop", labels=y)
 
 
 def _test_digits(n):
@@ -129,7 +128,7 @@ def _build_cnn(wl: dict, bp: dict) -> Build:
     copies = bp["copies"] or C.CONV_COPIES
     q = C.quantise_cnn(C.shipped(_noise(wl)), Xtr, rc=copies, rf=copies)
     asm, data = C.program(q, X, age_ms=C.AGE_MS if bp["age_ms"] is None else bp["age_ms"])
-    return Build(_program(asm, data, "cnn_digits"), len(X), "classifier", "image", labels=y, n_out=C.NCLS)
+    return Build(_program(asm, data, "cnn_digits"), len(X), "classifier", "image", labels=y)
 
 
 def _build_rnn(wl: dict, bp: dict) -> Build:
@@ -138,7 +137,7 @@ def _build_rnn(wl: dict, bp: dict) -> Build:
     Xtr, X, y = _test_digits(wl.get("n_test"))
     q = R.quantise_rnn(R.shipped(_noise(wl)), Xtr, copies=bp["copies"] or R.COPIES)
     asm, data = R.program(q, X)
-    return Build(_program(asm, data, "rnn_digits"), len(X), "classifier", "image", labels=y, n_out=R.NCLS)
+    return Build(_program(asm, data, "rnn_digits"), len(X), "classifier", "image", labels=y)
 
 
 def _build_rbm(wl: dict, bp: dict) -> Build:
@@ -161,7 +160,8 @@ def _build_model(wl: dict, bp: dict) -> Build:
     if not hasattr(m, "layers"):
         raise SpecError(f"{wl['model_file']}: an RBM model file: sweep it with kind = \"rbm\" "
                         "or compile it and sweep the program")
-    X = _npy(wl["inputs"], "inputs").reshape(len(np.load(wl["inputs"])), -1).astype(float)
+    X = _npy(wl["inputs"], "inputs")
+    X = X.reshape(len(X), -1).astype(float)
     C = _npy(wl["calib"], "calib").reshape(-1, X.shape[1]).astype(float) if "calib" in wl else X
     y = _npy(wl["labels"], "labels").astype(np.int64).ravel() if "labels" in wl else None
     if y is not None and len(y) != len(X):
@@ -177,7 +177,7 @@ def _build_model(wl: dict, bp: dict) -> Build:
     else:
         q = quantise(m, C, copies=bp["copies"] or 1)
         c = compile_model(q, q.encode(X), name="model", age_ms=age)
-    return Build(_program(c.asm, c.data, c.name), c.n, "classifier", "loop", labels=y, n_out=c.n_out)
+    return Build(_program(c.asm, c.data, c.name), c.n, "classifier", "loop", labels=y)
 
 
 _BUILDERS = {"program": _build_program, "digits": _build_digits, "cnn": _build_cnn, "rnn": _build_rnn,
