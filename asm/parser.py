@@ -1,7 +1,7 @@
 """Source text → statements: the Lark LALR parser of `nr48.lark` and its inline transformer.
 
 The parser is built once per process (module level) and its LALR tables are cached on disk by
-Lark (`cache=True`, keyed by the grammar text and the imported mnemonics.lark), so a process
+Lark (`cache=True`, keyed by the text of both the grammar and the imported mnemonics.lark), so a process
 start does not recompute them.  The transformer runs inside the LALR parser (`transformer=`), so
 no parse tree is ever built: each reduction returns a node of `asm.nodes` directly.
 
@@ -166,9 +166,19 @@ class _Build(Transformer):
     neg, inv = _unop("-"), _unop("~")
 
 
+def _cache_file() -> str:
+    """Lark's own cache key (cache=True) hashes the main grammar only, not the imported
+    mnemonics.lark, so a new instruction would lex with a stale cached terminal: key on both."""
+    import hashlib
+    import tempfile
+
+    h = hashlib.sha256(GRAMMAR.read_bytes() + GRAMMAR.with_name("mnemonics.lark").read_bytes())
+    return str(Path(tempfile.gettempdir()) / f".nr48_asm_lark_{h.hexdigest()[:24]}.cache")
+
+
 def _build_parser() -> Lark:
     return Lark.open(str(GRAMMAR), parser="lalr", lexer="contextual", transformer=_Build(),
-                     maybe_placeholders=False, cache=True)
+                     maybe_placeholders=False, cache=_cache_file())
 
 
 PARSER = _build_parser()

@@ -31,7 +31,7 @@ void _nr_predecode(uint32_t w, nr_insn *in)
     case NR_OP_CPROG: case NR_OP_CREAD: case NR_OP_CSTAT: in->c = (uint8_t)NR_F_CORE(w); break;
     case NR_OP_MVM: case NR_OP_SMP: in->b = (uint8_t)NR_F_DIR(w); break;
     default:
-        if (op >= NR_OP_VADD && op <= NR_OP_VSUM) {
+        if (op >= NR_OP_VADD && op <= NR_OP_VTANH) {
             in->a = (uint8_t)NR_F_VT(w);
             in->b = (uint8_t)NR_F_VD(w);
             in->c = (uint8_t)NR_F_VIMM(w);   /* vimm and vbits share bits 7:0 */
