@@ -149,3 +149,17 @@ def test_bad_files(tmp_path):
     (tmp_path / "junk.onnx").write_bytes(b"\x00\xffjunk")
     with pytest.raises(MapError, match="not an ONNX model"):
         from_onnx(tmp_path / "junk.onnx")
+
+
+def test_neurram_compile_onnx(tmp_path, capsys):
+    from emulator.cli import main
+
+    onnx.save(lstm(), tmp_path / "kws.onnx")
+    np.save(tmp_path / "x.npy", _batch("lstm", 3))
+    assert main(["compile", str(tmp_path / "kws.onnx"), "-o", str(tmp_path / "kws.s"),
+                 "--inputs", str(tmp_path / "x.npy")]) == 0
+    assert "wrote" in capsys.readouterr().out and (tmp_path / "kws_lstm_w.npy").exists()
+    np.save(tmp_path / "bad.npy", np.zeros((3, 7)))
+    assert main(["compile", str(tmp_path / "kws.onnx"), "-o", str(tmp_path / "kws.s"),
+                 "--calib", str(tmp_path / "bad.npy")]) == 1
+    assert "expected 4 × N × 6 (or N × 24 rows)" in capsys.readouterr().err

@@ -5,10 +5,13 @@ from .codegen import Compiled, balance_rows, compile_model, core_map_text, measu
 from .modelfile import ModelFileError, load_model, save_model
 from .rbm import QRBM, RBM, compile_rbm, gibbs_reference, quantise_rbm, recover
 from .rnn import QRNNModel, SimpleRNN, compile_rnn, quantise_rnn
+from .lstm import LSTM, QLSTMModel, compile_lstm, quantise_lstm
+from .onnx_import import compile_onnx, from_onnx
 from .rnn import reference as rnn_reference
 
 __all__ = ["Conv2D", "Dense", "MapError", "MaxPool2D", "Model", "QConv", "QDense", "QModel", "QPool",
            "quantise", "reference", "split_even", "Compiled", "balance_rows", "compile_model",
            "core_map_text", "measure_cycles", "place", "run_compiled", "ModelFileError", "load_model",
            "save_model", "QRNNModel", "SimpleRNN", "compile_rnn", "quantise_rnn", "rnn_reference",
+           "LSTM", "QLSTMModel", "compile_lstm", "quantise_lstm", "compile_onnx", "from_onnx",
            "QRBM", "RBM", "compile_rbm", "gibbs_reference", "quantise_rbm", "recover"]
