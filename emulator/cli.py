@@ -12,7 +12,7 @@ from rich.console import Console
 
 # module paths whose register() adds subcommands, in the order `neurram --help` lists them
 COMMAND_MODULES = ["asm.cli", "emulator.run_cli", "emulator.debug_cli", "emulator.trace_cli",
-                   "emulator.compile_cli"]
+                   "emulator.compile_cli", "emulator.workloads.lstm_command"]
 
 
 def build_parser() -> argparse.ArgumentParser:
