@@ -151,6 +151,32 @@ def test_bad_files(tmp_path):
         from_onnx(tmp_path / "junk.onnx")
 
 
+def _torch_like_kws(T=8, F=40, H=112, classes=12):
+    """What torch.onnx.export writes for the tutorial's KWS net (docs/tutorial.md §12): batch 1,
+    the zero initial states folded into constants, h[0] as a Gather."""
+    z = numpy_helper.from_array(np.zeros((1, 1, H), np.float32), "h0")
+    zc = numpy_helper.from_array(np.zeros((1, 1, H), np.float32), "c0")
+    idx = numpy_helper.from_array(np.array(0, np.int64), "i0")
+    return _graph([helper.make_node("LSTM", ["x", "W", "Rw", "B", "", "h0", "c0"], ["Y", "hT", "cT"], "/lstm/LSTM",
+                                    hidden_size=H),
+                   helper.make_node("Gather", ["hT", "i0"], ["h"], "/Gather", axis=0),
+                   helper.make_node("Gemm", ["h", "Wo", "bo"], ["y"], "/fc/Gemm", transB=1)],
+                  [_w("W", 1, 4 * H, F), _w("Rw", 1, 4 * H, H), _w("B", 1, 8 * H, scale=0.3), z, zc, idx,
+                   _w("Wo", classes, H), _w("bo", classes, scale=0.2)], [T, 1, F], [1, classes])
+
+
+def test_tutorial_commands(tmp_path, capsys, monkeypatch):
+    from emulator.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    onnx.save(_torch_like_kws(), "kws.onnx")
+    np.save("frames.npy", R.normal(size=(8, 20, 40)))
+    assert main(["compile", "kws.onnx", "-o", "kws/kws.s", "--inputs", "frames.npy", "--calib", "frames.npy",
+                 "--map"]) == 0
+    assert "5 of 48 cores used" in capsys.readouterr().out
+    assert main(["run", "kws/kws.s", "--dump", "pred", "--report"]) == 0
+
+
 def test_neurram_compile_onnx(tmp_path, capsys):
     from emulator.cli import main
 

@@ -188,7 +188,7 @@ class _State:
         if handler is None:
             _refuse(node, "operator not supported by the NR48 mapper (supported: Gemm, MatMul, Add, Conv, "
                           "Relu, Clip, MaxPool, BatchNormalization, Flatten, Reshape, Squeeze, Transpose, "
-                          "LSTM, RNN)")
+                          "LSTM, RNN, Gather of h[0])")
         handler(node, a, k)
 
     def _prev_ok(self, node):
@@ -339,6 +339,13 @@ class _State:
     def op_Squeeze(self, node, a, k):
         self._flatten(node)
 
+    def op_Gather(self, node, a, k):
+        idx = self.const(node, 1, "the index")
+        if idx.ndim != 0 or int(idx) != 0 or a.get("axis", 0) != 0 or self.src(node) != (0, "post") \
+                or self.kind not in ("lstm", "rnn"):
+            _refuse(node, "only Gather(axis 0, index 0) of a recurrent layer's Y_h (h[0]) is supported")
+        self._flatten(node)
+
     def op_Transpose(self, node, a, k):
         perm = list(a.get("perm", []))
         if perm != sorted(perm):
@@ -354,8 +361,9 @@ class _State:
         if a.get("direction", b"forward") not in (b"forward", "forward"):
             _refuse(node, "only direction = forward is supported")
         for j, what in ((4, "sequence_lens"), (5, "initial_h"), (6, "initial_c"), (7, "peepholes (P)")):
-            if len(node.input) > j and node.input[j]:
-                _refuse(node, f"{what} is not supported")
+            zero = j in (5, 6) and len(node.input) > j and not np.any(self.init.get(node.input[j], 1))
+            if len(node.input) > j and node.input[j] and not zero:
+                _refuse(node, f"{what} is not supported (initial states must be constant zeros)")
         if a.get("clip") is not None or a.get("input_forget", 0):
             _refuse(node, "clip and input_forget are not supported")
         lay = a.get("layout", 0)
