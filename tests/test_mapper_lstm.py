@@ -5,7 +5,7 @@ example's cores and time."""
 import numpy as np
 import pytest
 
-from emulator.mapper import Dense, MapError, Model, measure_cycles, run_compiled
+from emulator.mapper import Dense, MapError, Model, run_compiled
 from emulator.mapper.lstm import LSTM, compile_lstm, quantise_lstm, reference, vsigm, vtanh
 from tests.test_core_encoding import I, machine, program
 
