@@ -231,9 +231,8 @@ class _State:
         if consts:
             L = self.cur(node, names.index(next(n for n in names if n not in self.init)))
             b = self.init[consts[0]].reshape(-1)
-            if isinstance(L, Conv2D) and b.size == L.W.shape[3]:
-                pass
-            elif not isinstance(L, Dense) or b.size != np.shape(L.W)[1]:
+            n_out = L.W.shape[3] if isinstance(L, Conv2D) else np.shape(L.W)[1]
+            if b.size != n_out:
                 _refuse(node, "a constant Add must be a bias of the preceding Gemm / MatMul / Conv")
             L.b = b if L.b is None else L.b + b
             self.out(node, len(self.layers) - 1, "pre")
@@ -250,8 +249,6 @@ class _State:
         if L.residual is not None:
             _refuse(node, "a layer takes one residual")
         L.residual, L.residual_at = kb, "pre" if sa == "pre" else "post"
-        if sa == "post" and not L.relu:
-            _refuse(node, "internal: residual after a missing Relu")
         self.out(node, last, sa)
 
     def op_Relu(self, node, a, k):
