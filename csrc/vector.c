@@ -47,6 +47,31 @@ static inline void _nr_vput(uint8_t *mem, uint64_t addr, int dt, int64_t v)
 
 static inline int64_t _nr_clamp64(int64_t v, int64_t lim) { return v > lim ? lim : v < -lim ? -lim : v; }
 
+/* The gate nonlinearities of vsigm / vtanh: piecewise linear through these knots (Q14, 16384 = 1),
+   round(16384·σ(k/4)) and round(16384·tanh(k/8)) for k = 0 … 32, flat beyond the last knot.
+   Integer-only, so the mapper's numpy reference (emulator/mapper/lstm.py) is bit-exact on every
+   platform; tests/test_core_vector.py checks all 2^16 i16 inputs against it. */
+static const int32_t _nr_sigm_knots[33] = {
+    8192, 9211, 10198, 11128, 11978, 12735, 13395, 13958, 14431, 14822, 15141, 15400, 15607, 15772,
+    15904, 16008, 16089, 16154, 16204, 16243, 16274, 16298, 16317, 16332, 16343, 16352, 16359, 16365,
+    16369, 16372, 16375, 16377, 16379};
+static const int32_t _nr_tanh_knots[33] = {
+    0, 2037, 4013, 5871, 7571, 9087, 10406, 11533, 12478, 13260, 13898, 14415, 14830, 15161, 15423,
+    15631, 15795, 15923, 16024, 16103, 16165, 16213, 16251, 16280, 16303, 16321, 16335, 16346, 16354,
+    16361, 16366, 16370, 16373};
+
+/* f(|x| / 2^frac) through knots spaced 2^−step: knot index and a 16-bit fraction of |x|·2^(step−frac)
+   (truncated), interpolation rounding half up.  |x| < 2^31, so every shift fits in 64 bits. */
+static int64_t _nr_pwl(int64_t x, int frac, int step, const int32_t *knots)
+{
+    const uint64_t a = (uint64_t)(x < 0 ? -x : x);
+    const int sh = step + 16 - frac;
+    const uint64_t pos = sh >= 0 ? a << sh : (-sh >= 64 ? 0 : a >> -sh);
+    const uint64_t k = pos >> 16;
+    if (k >= 32) return knots[32];
+    return knots[k] + (((int64_t)(knots[k + 1] - knots[k]) * (int64_t)(pos & 0xFFFF) + 0x8000) >> 16);
+}
+
 /* one memory operand of `count` elements of type dt at addr: bounds, then alignment */
 static int _nr_voperand(nr_machine *m, uint64_t addr, uint64_t count, int dt)
 {
@@ -197,6 +222,18 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
         m->x[in->rd] = s;
         break;
     }
+    case NR_OP_VSIGM:
+        for (uint64_t k = 0; k < vl; k++) {
+            int64_t p = _nr_vget(mem, a + k * es, dt), y = _nr_pwl(p, in->c, 2, _nr_sigm_knots);
+            _nr_vput(mem, d + k * es, dt, p < 0 ? 16384 - y : y);
+        }
+        break;
+    case NR_OP_VTANH:
+        for (uint64_t k = 0; k < vl; k++) {
+            int64_t p = _nr_vget(mem, a + k * es, dt), y = _nr_pwl(p, in->c, 3, _nr_tanh_knots);
+            _nr_vput(mem, d + k * es, dt, p < 0 ? -y : y);
+        }
+        break;
     default:
         return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
     }

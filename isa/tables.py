@@ -3,8 +3,8 @@
 Plain tables for the assembler, disassembler and emulator.
 """
 
-VERSION = (1, 0)
-VERSION_WORD = 0x0100
+VERSION = (1, 1)
+VERSION_WORD = 0x0101
 WORD_BITS = 32
 NUM_REGS = 16
 NUM_CORES = 48
@@ -151,6 +151,8 @@ INSNS = {
     'vfill': (0x4e, 0x4e000000, 0xff00f3ff, ('vt',), (('rd', None), ('rs1', None)), ('rd', 'rs1', 'vt'), 'vector', 't_vsetup + ceil(VL / vec_lanes)', 'mem[rd] ← rs1 (scalar) in every element'),
     'vargmax': (0x4f, 0x4f000000, 0xff00f3ff, ('vt',), (('rd', None), ('rs1', None)), ('rd', 'rs1', 'vt'), 'vector', 't_vsetup + ceil(VL / vec_lanes)', 'rd (register) ← index of the first largest element of mem[rs1]'),
     'vsum': (0x50, 0x50000000, 0xff00f3ff, ('vt',), (('rd', None), ('rs1', None)), ('rd', 'rs1', 'vt'), 'vector', 't_vsetup + ceil(VL / vec_lanes)', 'rd (register) ← sum of the elements of mem[rs1] (64-bit)'),
+    'vsigm': (0x51, 0x51000000, 0xff00f300, ('vt',), (('rd', None), ('rs1', None), ('vimm', None)), ('rd', 'rs1', 'vt', 'vimm'), 'vector', 't_vsetup + ceil(VL / vec_lanes)', 'mem[rd] ← σ(mem[rs1] / 2^vimm) in Q14 (16384 = 1): piecewise linear through round(16384·σ(k/4)), k = 0 … 32, flat beyond ±8, σ(−x) = 16384 − σ(x); |error| ≤ 0.0008 (use .i16 or .i32)'),
+    'vtanh': (0x52, 0x52000000, 0xff00f300, ('vt',), (('rd', None), ('rs1', None), ('vimm', None)), ('rd', 'rs1', 'vt', 'vimm'), 'vector', 't_vsetup + ceil(VL / vec_lanes)', 'mem[rd] ← tanh(mem[rs1] / 2^vimm) in Q14 (16384 = 1): piecewise linear through round(16384·tanh(k/8)), k = 0 … 32, flat beyond ±4, tanh(−x) = −tanh(x); |error| ≤ 0.0016 (use .i16 or .i32)'),
     'cpon': (0x60, 0x60000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1; cores busy t_wake', 'power on the cores in mask rs1; H, V and configuration start at their reset values'),
     'cpoff': (0x61, 0x61000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait for the cores to be idle)', 'power off the cores in mask rs1; conductances are kept, registers and configuration are lost'),
     'ccfg': (0x62, 0x62000000, 0xff000000, ('csel',), (('rs1', None), ('imm16', None)), ('csel', 'rs1', 'imm16'), 'chip', '1 (+ wait for the cores to be idle)', 'set configuration field csel of the cores in mask rs1 to imm16'),
@@ -252,6 +254,8 @@ MEM = {
     'vfill': (('rd', 'vt', False),),
     'vargmax': (('rs1', 'vt', False),),
     'vsum': (('rs1', 'vt', False),),
+    'vsigm': (('rs1', 'vt', False), ('rd', 'vt', False)),
+    'vtanh': (('rs1', 'vt', False), ('rd', 'vt', False)),
 }
 
 # mnemonic: (suffix fields, operands, expansion, doc)

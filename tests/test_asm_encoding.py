@@ -105,6 +105,8 @@ SPEC = [
     ("vfill.i32 x1, x2", W(0x4E, rd=1, rs1=2, vt=I32)),
     ("vargmax.i16 x1, x2", W(0x4F, rd=1, rs1=2, vt=I16)),
     ("vsum.u8 x1, x2", W(0x50, rd=1, rs1=2, vt=U8)),
+    ("vsigm.i16 x1, x2, 11", W(0x51, rd=1, rs1=2, vt=I16, vimm=11)),
+    ("vtanh.i32 x3, x4, 63", W(0x52, rd=3, rs1=4, vt=I32, vimm=63)),
     # chip
     ("cpon x1", W(0x60, rs1=1)),
     ("cpoff x2", W(0x61, rs1=2)),

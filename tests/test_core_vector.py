@@ -55,6 +55,15 @@ def test_vadd_saturates_i8():
     assert m.cycle == 1 + cost(3)
 
 
+def test_vsigm_vtanh_knots_symmetry_and_saturation():
+    # x / 2^8: 1.0 is knot 4 of σ (step 1/4) and knot 8 of tanh (step 1/8); beyond the last knot flat
+    m = run_vec(I.vsigm(vt="i16", rd=3, rs1=1, vimm=8), 5, [0, 256, -256, 2560, 32], dt="i16")
+    assert out(m, 5, "i16") == [8192, 11978, 16384 - 11978, 16379, 8192 + (9211 - 8192 + 1) // 2]   # half-way rounds up
+    assert m.cycle == 1 + cost(5)
+    m = run_vec(I.vtanh(vt="i32", rd=3, rs1=1, vimm=8), 4, [0, 256, -256, 1 << 20], dt="i32")
+    assert out(m, 4, "i32") == [0, 12478, -12478, 16373]
+
+
 def test_vsub_u8_saturates_at_zero():
     m = run_vec(I.vsub(vt="u8", rd=3, rs1=1, rs2=2), 2, [5, 200], [7, 100], dt="u8")
     assert out(m, 2, "u8") == [0, 100]

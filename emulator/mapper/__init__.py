@@ -6,11 +6,14 @@ from .modelfile import ModelFileError, load_model, save_model
 from .rbm import QRBM, RBM, gibbs_reference, quantise_rbm, recover
 from .rbm_codegen import compile_rbm
 from .rnn import QRNNModel, SimpleRNN, quantise_rnn
+from .lstm import LSTM, QLSTMModel, compile_lstm, quantise_lstm
+from .onnx_import import compile_onnx, from_onnx
 from .rnn import reference as rnn_reference
 from .rnn_codegen import compile_rnn
 
 __all__ = ["Conv2D", "Dense", "MapError", "MaxPool2D", "Model", "QConv", "QDense", "QModel", "QPool",
            "quantise", "reference", "split_even", "Compiled", "balance_rows", "compile_model",
            "core_map_text", "measure_cycles", "place", "run_compiled", "ModelFileError", "load_model",
-           "save_model", "QRNNModel", "SimpleRNN", "compile_rnn", "quantise_rnn", "rnn_reference",
+           "save_model", "LSTM", "QLSTMModel", "compile_lstm", "quantise_lstm", "compile_onnx", "from_onnx",
+           "QRNNModel", "SimpleRNN", "compile_rnn", "quantise_rnn", "rnn_reference",
            "QRBM", "RBM", "compile_rbm", "gibbs_reference", "quantise_rbm", "recover"]
