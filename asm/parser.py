@@ -17,6 +17,7 @@ from pathlib import Path
 from lark import Lark, Transformer, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .expr import BINARY, UNARY, can_fold
+from .limits import MAX_VALUE_BITS, fits
 from .nodes import BinOp, Call, Core, Directive, Here, Instr, Label, Mem, Num, Reg, Str, Sym, UnOp, Assign
 
 GRAMMAR = Path(__file__).with_name("nr48.lark")
@@ -71,7 +72,9 @@ def _binop(op: str):
     def build(self, children):
         a, b = children
         if type(a) is Num and type(b) is Num and can_fold(op, b.value):
-            return Num(fn(a.value, b.value), a.col, b.end)
+            v = fn(a.value, b.value)
+            if fits(v):      # else left to evaluation, which reports it with a caret
+                return Num(v, a.col, b.end)
         return BinOp(op, a, b, a.col, b.end)
     return build
 
@@ -82,7 +85,7 @@ def _unop(op: str):
     def build(self, children):
         (a,) = children
         # the operator's column is not kept by the parser; the operand's is close enough for a caret
-        if type(a) is Num:
+        if type(a) is Num and fits(fn(a.value)):
             return Num(fn(a.value), a.col - 1, a.end)
         return UnOp(op, a, a.col - 1, a.end)
     return build
@@ -95,11 +98,22 @@ class _Build(Transformer):
 
     def NUMBER(self, t):
         s = t.value
-        try:
-            v = int(s, 0)
-        except ValueError:      # decimal with leading zeros, e.g. 007
-            v = int(s.replace("_", ""), 10)
-        return Num(v, t.column, t.end_column)
+        body = s.lstrip("-")
+        base = {"0x": 16, "0X": 16, "0b": 2, "0B": 2}.get(body[:2], 10)
+        digits = body[2:] if base != 10 else body
+        # `_` separates digits: never first (but after 0x), last or doubled
+        if not digits.strip("_") or digits.endswith("_") or "__" in digits \
+                or (base == 10 and digits.startswith("_")):
+            raise _TokenProblem(f"malformed number '{s}' (a '_' goes between two digits: "
+                                "1_000, 0xff_ff)", t)
+        digits = digits.replace("_", "").lstrip("0") or "0"
+        # checked before int(): Python refuses to convert more than 4300 decimal digits
+        if len(digits) > MAX_VALUE_BITS:
+            raise _TokenProblem(f"number too large: values fit {MAX_VALUE_BITS} bits", t)
+        v = int(digits, base)
+        if not fits(v):
+            raise _TokenProblem(f"number too large: values fit {MAX_VALUE_BITS} bits", t)
+        return Num(-v if s.startswith("-") else v, t.column, t.end_column)
 
     def CHAR(self, t):
         raw = t.value[1:-1]
