@@ -91,6 +91,13 @@ def _unop(op: str):
     return build
 
 
+def _index(t, what: str) -> int:
+    """The number of `xN` / `cN` (its range is checked later, against the ISA table)."""
+    if len(t.value) > 10:
+        raise _TokenProblem(f"no {what} {t.value[:12]}… (the number is far too large)", t)
+    return int(t.value[1:])
+
+
 class _Build(Transformer):
     """One method per terminal or rule of nr48.lark, each returning an `asm.nodes` object."""
 
@@ -136,10 +143,10 @@ class _Build(Transformer):
         return Label(t.value[:-1], t.line, t.column)
 
     def REG(self, t):
-        return Reg(int(t.value[1:]), t.column, t.end_column)
+        return Reg(_index(t, "register"), t.column, t.end_column)
 
     def CORE(self, t):
-        return Core(int(t.value[1:]), t.column, t.end_column)
+        return Core(_index(t, "core"), t.column, t.end_column)
 
     def HERE(self, t):
         return Here(t.column, t.end_column)
