@@ -184,6 +184,13 @@ class Assembler:
                 self.fatal(None, 0, 0, "the file name is not valid UTF-8; rename the file")
             if len(text) > MAX_SOURCE_BYTES:
                 self.fatal(None, 0, 0, f"source larger than {MAX_SOURCE_BYTES >> 20} MiB")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as e:     # a lone surrogate: only str from the API has one
+                line = text.count("\n", 0, e.start) + 1
+                col = e.start - (text.rfind("\n", 0, e.start) + 1) + 1
+                self.fatal(Src(self.main_file, text.split("\n"), base), line, col,
+                           f"character U+{ord(text[e.start]):04X} is not text (a lone surrogate)")
             self.process_text(text, filename, base)
             self.finish_pass1()
             self.pass2()

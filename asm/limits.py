@@ -18,7 +18,7 @@ MAX_SOURCE_BYTES = 64 << 20       # bytes of one source file (the main one or an
 MAX_MACRO_DEPTH = 64              # macros invoked from macros
 MAX_INCLUDE_DEPTH = 32            # .include inside .include
 MAX_INCLUDES = 4096               # .include directives carried out in one assembly
-MAX_EXPANDED_LINES = 1 << 20      # lines produced by macro expansions and includes together
+MAX_EXPANDED_LINES = 1 << 18      # lines produced by macro expansions and includes together
 MAX_SYMBOL_DEPTH = 200            # .equ defined through .equ … (each a forward reference)
 
 # image

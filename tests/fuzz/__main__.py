@@ -31,9 +31,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", "1")))
     ap.add_argument("--only", choices=["assembler", "images", "snapshots"])
     args = ap.parse_args(argv)
-    limit = _limit_memory()
-    print(f"fuzzing {args.n} inputs per target, seed {args.seed}, address space limit "
-          f"{limit >> 20} MiB (start + 1 GiB), {5} s per input", flush=True)
+    if "asan" in os.environ.get("LD_PRELOAD", ""):
+        # AddressSanitizer reserves terabytes of shadow address space: no RLIMIT_AS under it
+        budget = "no address space limit (AddressSanitizer)"
+    else:
+        budget = f"address space limit {_limit_memory() >> 20} MiB (start + 1 GiB)"
+    print(f"fuzzing {args.n} inputs per target, seed {args.seed}, {budget}, 5 s per input",
+          flush=True)
     reports = []
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
