@@ -119,3 +119,15 @@ def test_long_lines_and_long_strings_are_bounded():
     finally:
         tracemalloc.stop()
     assert peak / n < 40                  # bytes per character (once ~290)
+
+
+def test_the_limits_table_of_the_docs_matches_asm_limits():
+    import re
+    from pathlib import Path
+
+    import asm.limits as limits
+    text = (Path(__file__).resolve().parent.parent / "docs" / "assembly.md").read_text()
+    rows = re.findall(r"^\| `([A-Z_]+)` \| (\d+) \|", text, re.M)
+    assert len(rows) == 12
+    for name, value in rows:
+        assert getattr(limits, name) == int(value), name
