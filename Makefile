@@ -10,7 +10,7 @@ SOURCES := pyproject.toml setup.py $(wildcard csrc/*.c csrc/*.h emulator/_build.
 GEN_INPUTS := isa/nr48.isa isa/table.py isa/gen.py
 GEN_STAMP  := $(VENV)/.gen-stamp
 
-.PHONY: venv run test test-slow gen gen-check bench golden-update clean
+.PHONY: venv run test test-slow gen gen-check bench golden-update fuzz test-asan clean
 
 $(GEN_STAMP): $(GEN_INPUTS)
 	@mkdir -p $(VENV)
@@ -34,6 +34,29 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# inputs per fuzz target (FUZZ_N=100000 make fuzz for the long run; FUZZ_SEED picks the inputs)
+FUZZ_N  ?= 2000
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --n $(FUZZ_N)
+
+# the C core built with AddressSanitizer + UBSan in a copy of the tree (build/asan), so the
+# normal build is untouched; Python itself is not instrumented, hence libasan preloaded
+ASAN    := build/asan
+ASAN_RUN = LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	   ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+ASAN_WORDS ?= 1000000
+test-asan:
+	rm -rf $(ASAN)/src && mkdir -p $(ASAN)/src
+	tar --exclude=./.venv --exclude=./build --exclude='./emulator/_nr48*' -cf - . | tar -xf - -C $(ASAN)/src
+	test -x $(ASAN)/venv/bin/python || $(PY) -m venv $(ASAN)/venv
+	cd $(ASAN)/src && NR48_SANITIZE=1 ../venv/bin/python -m pip install -q -e '.[test]' >../install.log 2>&1 \
+	  || { cat $(ASAN)/install.log; exit 1; }
+	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m pytest -q -p no:cacheprovider \
+	  tests/test_core_*.py tests/test_machine.py tests/test_snapshot_untrusted.py tests/test_robustness.py
+	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m tests.fuzz.words $(ASAN_WORDS)
+	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m tests.fuzz --n $(FUZZ_N) --only snapshots
+	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m tests.fuzz --n $(FUZZ_N) --only images
 
 gen:
 	$(PY) -m isa.gen

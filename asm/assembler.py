@@ -23,6 +23,9 @@ from .encoder import CountError, OperandError, check_count, encode
 from .errors import AsmError, Diagnostic
 from .expr import ExprError, Undefined, evaluate, symbols_in
 from .image import Image, Segment
+from .limits import (CODE_BYTES, DATA_ADDR_END, MAX_DATA_BYTES, MAX_EXPANDED_LINES,
+                     MAX_INCLUDE_DEPTH, MAX_LINE_CHARS, MAX_MACRO_DEPTH, MAX_SOURCE_BYTES,
+                     MAX_SYMBOL_DEPTH, shown_name, short)
 from .macros import Macro, expand, extract, split_args
 from .nodes import Assign, BinOp, Call, Directive, Here, Instr, Label, Mem, Num, Reg, Sym, UnOp
 from .parser import MAX_SYNTAX_ERRORS, parse
@@ -32,8 +35,7 @@ from .specs import (ALL_MNEMONICS, SPECS, MnemonicError, PseudoSpec, Resolved, r
 
 TEXT, DATA = "text", "data"
 MAX_ERRORS = 100
-MAX_MACRO_DEPTH = 64
-MAX_INCLUDE_DEPTH = 32
+MAX_NOTES = 8           # "in macro … invoked at …" lines kept for a nested expansion
 NOP_WORD = SPECS["nop"].match
 _U64 = 1 << 64
 
@@ -139,6 +141,11 @@ class Assembler:
         self._file_order: dict[str, int] = {}
         self.main_file = ""
         self.entry_point = 0
+        self.expanded_lines = 0            # budgets of asm.limits
+        self.includes = 0
+        self.data_bytes = 0
+        self._symbol_depth = 0
+        self._parsed: dict[str, tuple] = {}   # macro body text → its parse (fan-outs repeat it)
 
     # ------------------------------------------------------------------ diagnostics
 
@@ -149,6 +156,14 @@ class Assembler:
                                      src.notes))
         if len(self.diags) >= MAX_ERRORS:
             raise _TooManyErrors()
+
+    def fatal(self, src: Src | None, line: int, col: int, message: str) -> None:
+        """A budget is exhausted: report it and stop (what follows would only cost more)."""
+        if src is None:
+            self.diags.append(Diagnostic(self.main_file, 0, 0, message))
+        else:
+            self.error(src, line, col, message)
+        raise _TooManyErrors()
 
     def node_error(self, src: Src, line: int, node, message: str) -> None:
         self.error(src, line, node.col, message, node.end)
@@ -161,9 +176,21 @@ class Assembler:
     # ------------------------------------------------------------------ entry points
 
     def run_text(self, text: str, filename: str) -> Program:
-        self.main_file = filename
+        self.main_file = shown_name(filename)
         base = Path(filename).parent if filename and not filename.startswith("<") else Path.cwd()
         try:
+            if self.main_file != filename:
+                # the source map and the listing store file names as UTF-8 text
+                self.fatal(None, 0, 0, "the file name is not valid UTF-8; rename the file")
+            if len(text) > MAX_SOURCE_BYTES:
+                self.fatal(None, 0, 0, f"source larger than {MAX_SOURCE_BYTES >> 20} MiB")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as e:     # a lone surrogate: only str from the API has one
+                line = text.count("\n", 0, e.start) + 1
+                col = e.start - (text.rfind("\n", 0, e.start) + 1) + 1
+                self.fatal(Src(self.main_file, text.split("\n"), base), line, col,
+                           f"character U+{ord(text[e.start]):04X} is not text (a lone surrogate)")
             self.process_text(text, filename, base)
             self.finish_pass1()
             self.pass2()
@@ -180,6 +207,8 @@ class Assembler:
         lines = text.split("\n")
         src = Src(filename, lines, base)
         self._file_order.setdefault(filename, len(self._file_order))
+        if self._too_long(lines, src):
+            text = "\n".join(lines)
         body, macros, problems = extract(lines, filename)
         for p in problems:
             self.error(src, p.line, p.col, p.message)
@@ -199,6 +228,33 @@ class Assembler:
         if len(syntax) >= MAX_SYNTAX_ERRORS:
             raise _TooManyErrors()     # the rest would drown in follow-up errors
         self.run_statements(statements, src)
+
+    def _too_long(self, lines: list[str], src: Src) -> bool:
+        """Report and blank lines over MAX_LINE_CHARS (so that nothing else reads them)."""
+        if max(map(len, lines), default=0) <= MAX_LINE_CHARS:
+            return False
+        for i, text in enumerate(lines):
+            if len(text) > MAX_LINE_CHARS:
+                self.error(src, i + 1, 0, f"line of {len(text)} characters, longer than the "
+                                          f"limit of {MAX_LINE_CHARS}")
+                lines[i] = ""
+        return True
+
+    def count_lines(self, n: int, src: Src, line: int, col: int) -> None:
+        """Charge n expanded lines (a macro body, an included file) to the expansion budget."""
+        self.expanded_lines += n
+        if self.expanded_lines > MAX_EXPANDED_LINES:
+            self.fatal(src, line, col, f"macro expansions and includes exceed {MAX_EXPANDED_LINES} "
+                                       "lines (a macro that invokes others several times "
+                                       "doubles at each level)")
+
+    def parse_body(self, text: str) -> tuple:
+        hit = self._parsed.get(text)
+        if hit is None:
+            if len(self._parsed) >= 4096:
+                self._parsed.clear()
+            hit = self._parsed[text] = parse(text)
+        return hit
 
     def run_statements(self, statements, src: Src) -> None:
         handlers = self._handlers
@@ -224,8 +280,28 @@ class Assembler:
         c = self.chunk()
         return c.start + c.size
 
+    def _check_room(self, c, n: int, src: Src, st) -> None:
+        """Code and data stay inside the memories (and the image inside its budget) before
+        anything is materialised."""
+        end = c.start + c.size + n
+        if c.section == TEXT:
+            if end > CODE_BYTES:
+                self.fatal(src, st.line, st.col, f"code reaches {end:#x}, beyond the code memory "
+                                                 f"(0..{CODE_BYTES - 1:#x}, {CODE_BYTES // 4} "
+                                                 "instructions)")
+            return
+        if end > DATA_ADDR_END:
+            self.fatal(src, st.line, st.col, f"data reaches {end:#x}, beyond the largest data "
+                                             f"memory (0..{DATA_ADDR_END - 1:#x})")
+        self.data_bytes += n
+        if self.data_bytes > MAX_DATA_BYTES:
+            self.fatal(src, st.line, st.col, f"the image holds more than {MAX_DATA_BYTES >> 20} MiB "
+                                             "of data (memory is zero at reset: place large "
+                                             "buffers with .org instead of .zero)")
+
     def place_words(self, n: int, emit, src: Src, st, extra=None) -> Item:
         c = self.current[TEXT] or self.chunk(TEXT)
+        self._check_room(c, 4 * n, src, st)
         idx = len(c.words)
         if n == 1:
             c.words.append(0)
@@ -238,6 +314,7 @@ class Assembler:
     def place_bytes(self, data: bytes | int, emit, src: Src, st, extra=None) -> Item:
         """Reserve (int) or store (bytes) data at the current location of the current section."""
         c = self.chunk()
+        self._check_room(c, data if isinstance(data, int) else len(data), src, st)
         if c.section == TEXT:
             n = data if isinstance(data, int) else len(data)
             idx = len(c.words)
@@ -282,7 +359,11 @@ class Assembler:
             return d.value
         if d.busy:
             raise ExprError(f"'{sym.name}' is defined in terms of itself", sym)
+        if self._symbol_depth >= MAX_SYMBOL_DEPTH:
+            raise ExprError(f"symbols defined through more than {MAX_SYMBOL_DEPTH} other "
+                            "symbols not yet evaluated (define them in order)", sym)
         d.busy = True
+        self._symbol_depth += 1
         try:
             v = evaluate(d.expr, self.resolve, d.here)
         except Undefined as e:
@@ -291,6 +372,7 @@ class Assembler:
             raise ExprError(f"{e} (in the definition of '{sym.name}' at {d.where()})", sym) from None
         finally:
             d.busy = False
+            self._symbol_depth -= 1
         d.value = v
         return v
 
@@ -439,12 +521,14 @@ class Assembler:
             self.error(src, st.line, st.col, f"macro '{macro.name}' takes {len(macro.params)} "
                        f"argument(s) ({want}), got {len(args)}", st.end)
             return
+        self.count_lines(len(macro.body), src, st.line, st.col)
         self.macro_serial += 1
         body = expand(macro, args, self.macro_serial)
         inner = Src(macro.file, body, _def_src.dir, macro.line,
                     (f"in macro '{macro.name}' invoked at {src.file}:{src.line_base + st.line}",)
-                    + src.notes)
-        statements, problems = parse("\n".join(body))
+                    + src.notes[:MAX_NOTES])
+        self._too_long(body, inner)
+        statements, problems = self.parse_body("\n".join(body))
         for p in problems:
             self.error(inner, p.line, p.col, p.message, p.end_col)
         self.macro_depth += 1
@@ -738,10 +822,14 @@ def assemble_file(path, include_dirs=()) -> Program:
     """Assemble a file; .include and .npy paths are relative to it (then to include_dirs)."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_SOURCE_BYTES:
+            raise AsmError([Diagnostic(shown_name(str(path)), 0, 0, f"source file larger than "
+                                                                    f"{MAX_SOURCE_BYTES >> 20} MiB")])
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, UnicodeDecodeError, ValueError) as e:
         reason = getattr(e, "strerror", None) or str(e)
-        raise AsmError([Diagnostic(str(path), 0, 0, f"cannot read source file: {reason}")]) from None
+        raise AsmError([Diagnostic(short(shown_name(str(path)), 300), 0, 0,
+                                   f"cannot read source file: {reason}")]) from None
     asm = Assembler(include_dirs)
     asm.include_stack.append(path.resolve())
     return asm.run_text(text, str(path))

@@ -10,10 +10,10 @@ from pathlib import Path
 from isa.tables import CODE_WORDS
 
 from .expr import ExprError, Undefined, evaluate
+from .limits import MAX_DATA_BYTES, MAX_INCLUDES, MAX_RESERVE, MAX_SOURCE_BYTES, shown_name, short
 from .nodes import Core, Mem, Num, Reg, Str, Sym
 
 TEXT, DATA = "text", "data"
-MAX_RESERVE = 64 << 20           # .zero/.align/.org beyond this are surely mistakes
 NPY_DTYPES = {("i", 1): "i8", ("u", 1): "u8", ("i", 2): "i16", ("u", 2): "u16",
               ("i", 4): "i32", ("u", 4): "u32", ("i", 8): "i64"}
 NPY_NAMES = list(NPY_DTYPES.values())
@@ -220,10 +220,16 @@ def _find(asm, src, node, what: str) -> Path:
         raise DirectiveError("the file name is not valid UTF-8", node) from None
     candidates = [rel] if rel.is_absolute() else [src.dir / rel] + [d / rel for d in asm.include_dirs]
     for c in candidates:
-        if c.is_file():
-            return c
-    looked = ", ".join(str(c) for c in candidates)
-    raise DirectiveError(f"cannot find {what} file '{rel}' (looked for {looked})", node)
+        try:
+            if c.is_file():
+                return c
+        except (OSError, ValueError) as e:     # a name too long for the OS, a NUL byte
+            reason = getattr(e, "strerror", None) or str(e)
+            raise DirectiveError(f"cannot use '{short(shown_name(str(rel)))}' as a file name: "
+                                 f"{reason}", node) from None
+    looked = ", ".join(short(shown_name(str(c)), 300) for c in candidates)
+    raise DirectiveError(f"cannot find {what} file '{short(shown_name(str(rel)), 300)}' "
+                         f"(looked for {looked})", node)
 
 
 def d_include(asm, st, src):
@@ -235,11 +241,21 @@ def d_include(asm, st, src):
         raise DirectiveError(f"include cycle: {chain} -> {real.name}", st.args[0])
     if len(asm.include_stack) >= asm.max_include_depth:
         raise DirectiveError(f"includes nested more than {asm.max_include_depth} deep", st.args[0])
+    asm.includes += 1
+    if asm.includes > MAX_INCLUDES:
+        asm.fatal(src, st.line, st.col, f"more than {MAX_INCLUDES} .include directives carried out")
+    name = shown_name(str(path))
+    if name != str(path):
+        raise DirectiveError("the path of the included file is not valid UTF-8", st.args[0])
     try:
+        if path.stat().st_size > MAX_SOURCE_BYTES:
+            raise DirectiveError(f"'{short(name)}' is larger than {MAX_SOURCE_BYTES >> 20} MiB",
+                                 st.args[0])
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise DirectiveError(f"cannot read '{path}': {getattr(e, 'strerror', None) or e}",
+        raise DirectiveError(f"cannot read '{short(name)}': {getattr(e, 'strerror', None) or e}",
                              st.args[0]) from None
+    asm.count_lines(text.count("\n") + 1, src, st.line, st.col)
     asm.include_stack.append(real)
     try:
         asm.process_text(text, str(path), path.parent)
@@ -258,27 +274,57 @@ def d_npy(asm, st, src):
             raise DirectiveError(f"unknown dtype '{want}': expected one of {', '.join(NPY_NAMES)}",
                                  st.args[1])
     path = _find(asm, src, st.args[0], "npy")
-    import numpy as np   # only programs with .npy pay for the import
-
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise DirectiveError(f"cannot read '{path}' as a .npy array: {e}", st.args[0]) from None
-    if not isinstance(arr, np.ndarray):
-        if hasattr(arr, "close"):
-            arr.close()
-        raise DirectiveError(f"'{path}' is an .npz archive; .npy embeds a single array", st.args[0])
+    shown = short(shown_name(str(path)))
+    arr = _read_npy(path, shown, st.args[0])
     found = NPY_DTYPES.get((arr.dtype.kind, arr.dtype.itemsize))
     if found is None:
-        raise DirectiveError(f"'{path}' holds {arr.dtype} values; .npy embeds integer arrays of "
+        raise DirectiveError(f"'{shown}' holds {arr.dtype} values; .npy embeds integer arrays of "
                              f"dtype {', '.join(NPY_NAMES)}", st.args[0])
     if want is not None and found != want:
-        raise DirectiveError(f"'{path}' holds {found} ({arr.dtype}) values, expected {want}",
+        raise DirectiveError(f"'{shown}' holds {found} ({arr.dtype}) values, expected {want}",
                              st.args[1])
     _check_aligned(asm, st, arr.dtype.itemsize)
     # C order and little-endian whatever the file says (Fortran-ordered files are transposed back)
     data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
     asm.place_bytes(data, None, src, st)
+
+
+def _read_npy(path: Path, shown: str, node):
+    """The array of a .npy file, its size checked from the header before anything is read."""
+    import numpy as np   # only programs with .npy pay for the import
+    from numpy.lib import format as npf
+
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(8)
+            f.seek(0)
+            if magic.startswith(b"PK\x03\x04"):
+                raise DirectiveError(f"'{shown}' is an .npz archive; .npy embeds a single array",
+                                     node)
+            version = npf.read_magic(f)
+            read_header = {(1, 0): npf.read_array_header_1_0,
+                           (2, 0): npf.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"unsupported .npy format version {version}")
+            shape, _fortran, dtype = read_header(f)
+            count = 1
+            for n in shape:
+                count *= n
+            nbytes = count * dtype.itemsize
+            if nbytes > MAX_DATA_BYTES:
+                raise DirectiveError(f"'{shown}' declares {short(str(nbytes), 40)} bytes of "
+                                     f"data; an image holds at most {MAX_DATA_BYTES >> 20} MiB",
+                                     node)
+            if f.tell() + nbytes > path.stat().st_size:
+                raise ValueError(f"the file is shorter than the {nbytes} bytes its header declares")
+            f.seek(0)
+            arr = np.load(f, allow_pickle=False)
+    except DirectiveError:
+        raise
+    except (ValueError, OSError, EOFError, TypeError, SyntaxError) as e:
+        raise DirectiveError(f"cannot read '{shown}' as a .npy array: {short(str(e), 200)}",
+                             node) from None
+    return arr
 
 
 def d_stray_macro(asm, st, src):

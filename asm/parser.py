@@ -25,6 +25,7 @@ import lark
 from lark import Lark, Transformer, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .expr import BINARY, UNARY, can_fold
+from .limits import MAX_VALUE_BITS, fits
 from .nodes import BinOp, Call, Core, Directive, Here, Instr, Label, Mem, Num, Reg, Str, Sym, UnOp, Assign
 
 GRAMMAR = Path(__file__).with_name("nr48.lark")
@@ -79,7 +80,9 @@ def _binop(op: str):
     def build(self, children):
         a, b = children
         if type(a) is Num and type(b) is Num and can_fold(op, b.value):
-            return Num(fn(a.value, b.value), a.col, b.end)
+            v = fn(a.value, b.value)
+            if fits(v):      # else left to evaluation, which reports it with a caret
+                return Num(v, a.col, b.end)
         return BinOp(op, a, b, a.col, b.end)
     return build
 
@@ -90,10 +93,17 @@ def _unop(op: str):
     def build(self, children):
         (a,) = children
         # the operator's column is not kept by the parser; the operand's is close enough for a caret
-        if type(a) is Num:
+        if type(a) is Num and fits(fn(a.value)):
             return Num(fn(a.value), a.col - 1, a.end)
         return UnOp(op, a, a.col - 1, a.end)
     return build
+
+
+def _index(t, what: str) -> int:
+    """The number of `xN` / `cN` (its range is checked later, against the ISA table)."""
+    if len(t.value) > 10:
+        raise _TokenProblem(f"no {what} {t.value[:12]}… (the number is far too large)", t)
+    return int(t.value[1:])
 
 
 class _Build(Transformer):
@@ -103,11 +113,22 @@ class _Build(Transformer):
 
     def NUMBER(self, t):
         s = t.value
-        try:
-            v = int(s, 0)
-        except ValueError:      # decimal with leading zeros, e.g. 007
-            v = int(s.replace("_", ""), 10)
-        return Num(v, t.column, t.end_column)
+        body = s.lstrip("-")
+        base = {"0x": 16, "0X": 16, "0b": 2, "0B": 2}.get(body[:2], 10)
+        digits = body[2:] if base != 10 else body
+        # `_` separates digits: never first (but after 0x), last or doubled
+        if not digits.strip("_") or digits.endswith("_") or "__" in digits \
+                or (base == 10 and digits.startswith("_")):
+            raise _TokenProblem(f"malformed number '{s}' (a '_' goes between two digits: "
+                                "1_000, 0xff_ff)", t)
+        digits = digits.replace("_", "").lstrip("0") or "0"
+        # checked before int(): Python refuses to convert more than 4300 decimal digits
+        if len(digits) > MAX_VALUE_BITS:
+            raise _TokenProblem(f"number too large: values fit {MAX_VALUE_BITS} bits", t)
+        v = int(digits, base)
+        if not fits(v):
+            raise _TokenProblem(f"number too large: values fit {MAX_VALUE_BITS} bits", t)
+        return Num(-v if s.startswith("-") else v, t.column, t.end_column)
 
     def CHAR(self, t):
         raw = t.value[1:-1]
@@ -130,10 +151,10 @@ class _Build(Transformer):
         return Label(t.value[:-1], t.line, t.column)
 
     def REG(self, t):
-        return Reg(int(t.value[1:]), t.column, t.end_column)
+        return Reg(_index(t, "register"), t.column, t.end_column)
 
     def CORE(self, t):
-        return Core(int(t.value[1:]), t.column, t.end_column)
+        return Core(_index(t, "core"), t.column, t.end_column)
 
     def HERE(self, t):
         return Here(t.column, t.end_column)

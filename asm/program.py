@@ -51,8 +51,10 @@ class Program:
         """Write the image and its source map (default: X.map next to X.img)."""
         image_path = Path(image_path)
         map_path = Path(map_path) if map_path else map_path_for(image_path)
-        self.image.save(image_path)
-        self.map().save(map_path)
+        # both encoded before either is written: a failure leaves no half-written pair behind
+        image, smap = self.image.to_bytes(), self.map().to_json().encode("utf-8")
+        image_path.write_bytes(image)
+        map_path.write_bytes(smap)
         return image_path, map_path
 
     def listing(self) -> str:

@@ -122,6 +122,9 @@ static void _nr_reset(nr_machine *m)
     m->next_event = UINT64_MAX;
     memset(m->chain_free, 0, sizeof m->chain_free);
     m->programmer_free = 0;
+    m->age_s = 0;
+    memset(m->op_count, 0, sizeof m->op_count);
+    m->ev_vec_elems = 0;
     memset(&m->result, 0, sizeof m->result);
     for (int c = 0; c < NR_NUM_CORES; c++) {
         nr_core *k = &m->core[c];

@@ -83,7 +83,8 @@ typedef enum {
     NR_ERR_ENTRY = -5,      /* entry point outside the program or not word-aligned */
     NR_ERR_ARG = -6,        /* an index or address argument is out of range */
     NR_ERR_SNAPSHOT = -7,   /* a snapshot of another build, memory size or configuration */
-    NR_ERR_PROGRAM = -8     /* the program does not fit code memory (NR_MAX_CODE_WORDS) */
+    NR_ERR_PROGRAM = -8,    /* the program does not fit code memory (NR_MAX_CODE_WORDS) */
+    NR_ERR_CORRUPT = -9     /* a snapshot whose state no run could produce (an index, length or state out of range) */
 } nr_error;
 
 typedef enum {

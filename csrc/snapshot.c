@@ -51,6 +51,72 @@ int nr_snapshot_save(const nr_machine *m, void *buf, uint64_t size)
     return NR_OK;
 }
 
+/* A snapshot is untrusted input: every field the core uses as an index, a length or a state
+   code must hold a value the core itself could have produced, or a later run would read or write
+   outside its arrays.  Times are bounded so that no sum of a time and a duration can wrap. */
+#define _NR_SNAP_TIME_MAX (UINT64_C(1) << 62)
+
+static int _nr_time_ok(uint64_t t) { return t <= _NR_SNAP_TIME_MAX; }
+
+static int _nr_snap_core_ok(const nr_core *c, uint64_t mem_size)
+{
+    if (c->powered > 1 || c->arrays_dirty > 1 || c->has_prog > 1) return 0;
+    if (!_nr_time_ok(c->busy_until) || !_nr_time_ok(c->op_start) || c->op_start > c->busy_until ||
+        !_nr_time_ok(c->pow_since) || !_nr_time_ok(c->pend_end))
+        return 0;
+    for (int f = 0; f < NR_CFG_COUNT; f++)
+        if (c->cfg[f] < nr_cfg_lo[f] || c->cfg[f] > nr_cfg_hi[f]) return 0;
+    for (int f = NR_CFG_COUNT; f < NR_CFG_SLOTS; f++)
+        if (c->cfg[f] != 0) return 0;
+    if (c->n_phase > NR_MAX_PHASES) return 0;
+    for (uint64_t i = 0; i < c->n_phase; i++)
+        if (c->phase_code[i] >= NR_PHASE_COUNT || !_nr_time_ok(c->phase_at[i])) return 0;
+    if (!(c->t_prog_s >= 0 && c->t_prog_s < 1e300)) return 0;   /* also refuses NaN */
+    const uint64_t lo = c->pend_lo, n = c->pend_n;
+    switch (c->pend_kind) {
+    case NR_PEND_NONE: return 1;
+    case NR_PEND_SCAN_IN_H: case NR_PEND_SCAN_IN_V: case NR_PEND_MVM_H: case NR_PEND_MVM_V:
+        break;
+    case NR_PEND_SCAN_OUT:
+        if (c->pend_dtype >= 4 || n > NR_REG_LEN) return 0;
+        if (!(c->pend_addr < mem_size && n * _nr_dsize[c->pend_dtype] <= mem_size - c->pend_addr))
+            return 0;
+        break;
+    case NR_PEND_PROGRAM: {
+        /* the analog completion re-runs write-verify on the core's window: it must be the
+           window captured at issue */
+        const int32_t *k = c->cfg;
+        if (lo != (uint64_t)k[NR_CFG_ROW0] || n != (uint64_t)k[NR_CFG_NROWS] ||
+            c->pend_col0 != (uint64_t)k[NR_CFG_COL0] || c->pend_ncols != (uint64_t)k[NR_CFG_NCOLS])
+            return 0;
+        if (lo + n > NR_LOGICAL_ROWS || c->pend_col0 + c->pend_ncols > NR_CORE_COLS) return 0;
+        return c->pend_op < NR_TR_COUNT && c->pend_pulses < _NR_SNAP_TIME_MAX;
+    }
+    default: return 0;
+    }
+    return lo <= NR_REG_LEN && n <= NR_REG_LEN - lo && c->pend_op < NR_TR_COUNT;
+}
+
+static int _nr_snap_ok(const nr_machine *s, uint64_t mem_size, uint64_t code_n)
+{
+    if (s->pc % 4 || s->pc > code_n * 4 || s->halted > 1) return 0;
+    if (!_nr_time_ok(s->cycle) || !_nr_time_ok(s->next_issue) || !_nr_time_ok(s->programmer_free))
+        return 0;
+    for (int k = 0; k < NR_NUM_CHAINS; k++)
+        if (!_nr_time_ok(s->chain_free[k])) return 0;
+    if (s->stall_mark > s->stall_cycles || !(s->age_s >= 0 && s->age_s < 1e300)) return 0;
+    /* every retired instruction is counted once under its opcode */
+    uint64_t ops = 0;
+    for (int i = 0; i < NR_OP_COUNT; i++) {
+        if (s->op_count[i] > s->instret) return 0;
+        ops += s->op_count[i];
+    }
+    if (ops != s->instret) return 0;
+    for (int c = 0; c < NR_NUM_CORES; c++)
+        if (!_nr_snap_core_ok(&s->core[c], mem_size)) return 0;
+    return 1;
+}
+
 int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
 {
     const uint8_t *p = buf;
@@ -65,6 +131,13 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     /* a machine keeps its configuration: a snapshot of another one (model, seed, timing) would
        leave the driver describing a machine it no longer has */
     if (memcmp(&((const nr_machine *)p)->cfg, &m->cfg, sizeof m->cfg) != 0) return NR_ERR_SNAPSHOT;
+    /* the struct image may sit unaligned in the caller's buffer: check a copy */
+    nr_machine *img = malloc(sizeof *img);
+    if (!img) return NR_ERR_NOMEM;
+    memcpy(img, p, sizeof *img);
+    const int ok = _nr_snap_ok(img, h.mem_size, h.code_n);
+    free(img);
+    if (!ok) return NR_ERR_CORRUPT;
     const uint8_t *words_src = p + sizeof(nr_machine) + h.mem_size;
     uint32_t *words = m->words;
     nr_insn *code = m->code;
@@ -93,6 +166,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     m->bp_bits = bp;
     m->bp_count = bp_count;
     m->trace = trace;
+    _nr_update_next_event(m);   /* derived state: recomputed rather than trusted */
     memcpy(mem, p + sizeof(nr_machine), h.mem_size);
     if (h.code_n) {
         memcpy(words, words_src, h.code_n * 4);

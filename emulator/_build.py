@@ -19,6 +19,11 @@ _CSRC = _ROOT / "csrc"
 # bit-exact) and no -march=native (a wheel must run on any x86-64 / aarch64 of its platform).
 CFLAGS = ["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter",
           "-Wno-unused-const-variable", "-Wno-unused-function"]
+LDFLAGS: list[str] = []
+if os.environ.get("NR48_SANITIZE"):   # `make test-asan`: a separate build in build/asan
+    CFLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+              "-fno-sanitize-recover=undefined"] + CFLAGS[1:]
+    LDFLAGS = ["-fsanitize=address,undefined"]
 
 
 def _rel(p: Path) -> str:
@@ -38,6 +43,7 @@ ffibuilder.set_source(
     include_dirs=[_rel(_CSRC)],
     depends=[_rel(p) for p in sorted(_CSRC.glob("*.h"))],
     extra_compile_args=CFLAGS,
+    extra_link_args=LDFLAGS,
     libraries=["m"],   # the analog model's log/sqrt/cos
 )
 

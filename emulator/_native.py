@@ -61,6 +61,8 @@ _ERRORS = {
     lib.NR_ERR_ARG: "argument out of range",
     lib.NR_ERR_SNAPSHOT: "snapshot does not match this machine (build, memory size or configuration)",
     lib.NR_ERR_PROGRAM: f"program larger than the {lib.NR_MAX_CODE_WORDS}-instruction code memory",
+    lib.NR_ERR_CORRUPT: "snapshot is corrupted: a field holds a state no run can produce "
+                        "(pc, a pending operation, a core configuration, counters or times)",
 }
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from emulator.mapper import Dense, MapError, Model, run_compiled
 from emulator.mapper.lstm import LSTM, compile_lstm, quantise_lstm, reference, vsigm, vtanh
-from tests.test_core_encoding import I, machine, program
+from tests.helpers import I, machine, program
 
 A, D = 0x1000, 0x30000
 

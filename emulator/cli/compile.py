@@ -19,10 +19,10 @@ from .options import show_pictures, slot_cores
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("compile", help="map a numpy model file (.npz, docs/mapper.md) to an NR48 program",
+    p = subparsers.add_parser("compile", help="map a model file (.npz or .onnx, docs/mapper.md) to an NR48 program",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="model file: .npz with a __model__ description (emulator.mapper.save_model) "
-                   "or plain W0, b0, W1, b1, … dense layers")
+    p.add_argument("model", help="model file: .npz with a __model__ description (emulator.mapper.save_model), "
+                   "plain W0, b0, W1, b1, … dense layers, or an ONNX graph (.onnx, needs the [onnx] extra)")
     p.add_argument("-o", "--output", required=True, help="the .s file to write (its .npy data go next to it)")
     p.add_argument("--inputs", help=".npy of float inputs (N × n_in) to run as the batch (default: zeros, N=1); "
                    "for an RBM the binary images to recover")
@@ -75,6 +75,10 @@ def _compile(args) -> int:
     from emulator.mapper import MapError, compile_model, quantise
     from emulator.mapper.modelfile import load_model
 
+    if Path(args.model).suffix.lower() == ".onnx":      # ONNX graphs (emulator/cli/onnx_compile.py)
+        from .onnx_compile import compile_onnx_file
+
+        return compile_onnx_file(args)
     con = Console(stderr=True, soft_wrap=True)
     name = Path(args.output).stem
     try:

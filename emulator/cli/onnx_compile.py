@@ -1,4 +1,4 @@
-"""`neurram compile model.onnx`: the ONNX branch of `neurram compile` (emulator/compile_cli.py
+"""`neurram compile model.onnx`: the ONNX branch of `neurram compile` (emulator/cli/compile.py
 dispatches here on the .onnx suffix).  --inputs / --calib are .npy batches in the graph's input
 shape (N × C × H × W, T × N × F for an LSTM with layout 0, …) or already flat N × n_in rows."""
 from __future__ import annotations
@@ -36,7 +36,7 @@ def compile_onnx_file(args) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from emulator.compile_cli import _pictures, _slot_cores
+    from .options import show_pictures, slot_cores
     from emulator.mapper import MapError
     from emulator.mapper.onnx_import import compile_onnx
 
@@ -60,7 +60,7 @@ def compile_onnx_file(args) -> int:
         con.print(Text(f"neurram compile: cannot write {args.output}: {e.strerror or e}", style="red"))
         return 1
     print(c.core_map)
-    _pictures(args, _slot_cores(c.slots), None, out.stem)
+    show_pictures(args, slot_cores(c.slots), None, out.stem)
     print(f"wrote {path} and {', '.join(c.data)}")
     print(f"run:  neurram run {path} --dump out::i16 --dump pred")
     return 0

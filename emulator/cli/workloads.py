@@ -45,6 +45,11 @@ def register(subparsers) -> None:
     add_workload_options(c, " 0", "also write the programs/cnn_digits.s-style program (first 20 digits) into DIR")
     add_picture_options(c)
     c.set_defaults(func=_cnn)
+    m = subparsers.add_parser("lstm", help="LSTM on the digits read row by row (gate MVMs on a core, "
+                              "vsigm/vtanh cell update on the vector unit)")
+    add_workload_options(m, " 0", "also write the lstm_digits.s program (first 50 digits) into DIR")
+    add_picture_options(m)
+    m.set_defaults(func=_lstm)
 
 
 def _rbm(args) -> int:
@@ -203,3 +208,10 @@ def _cnn(args) -> int:
 
     return _classifier_table(args, K, f"digits CNN (conv 3×3×{K.C} im2col, ReLU, 2×2 vpmax, dense "
                              f"{K.NPOOL}→10)", "noise-aware (chip σ)")
+
+
+def _lstm(args) -> int:
+    from emulator.workloads import lstm as L
+
+    return _classifier_table(args, L, f"digits LSTM (8 steps × 8 pixels, {L.NH} hidden units, gates on "
+                             "one core, vsigm/vtanh on the vector unit)", "noise-aware (chip σ)")

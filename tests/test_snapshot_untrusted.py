@@ -1,0 +1,92 @@
+"""Snapshots are untrusted input: a crafted one is refused before the core can use a bad index,
+and Machine.load() resets everything it documents."""
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+
+import pytest
+
+from emulator import Machine
+from emulator._native import CoreError, ffi, lib
+from emulator.machine import Snapshot
+from isa.tables import CFG
+
+ROOT = Path(__file__).resolve().parent.parent
+README_PROGRAM = re.findall(r"```asm\n(.*?)```", (ROOT / "README.md").read_text(), re.S)[0]
+HEADER = 32                                    # magic + three uint64 sizes (csrc/snapshot.c)
+CORE = ffi.sizeof("nr_core")
+
+
+def _offset(field: str, core: int | None = None) -> int:
+    if core is None:
+        return HEADER + ffi.offsetof("nr_machine", field)
+    return HEADER + ffi.offsetof("nr_machine", "core") + core * CORE + ffi.offsetof("nr_core", field)
+
+
+def _busy_machine() -> tuple[Machine, bytes]:
+    """A machine stopped while core 0 has a scan-out pending."""
+    m = Machine().load(README_PROGRAM)
+    while m.cores[0]._c.pend_kind != lib.NR_PEND_SCAN_OUT:
+        m.step()
+    return m, m.snapshot().data
+
+
+def _patched(data: bytes, offset: int, fmt: str, value) -> bytes:
+    buf = bytearray(data)
+    struct.pack_into(fmt, buf, offset, value)
+    return bytes(buf)
+
+
+CRAFTED = [
+    ("pc unaligned", lambda: _offset("pc"), "<Q", 2),
+    ("pc past the program", lambda: _offset("pc"), "<Q", 1 << 40),
+    ("halted not a flag", lambda: _offset("halted"), "<Q", 7),
+    ("pending kind unknown", lambda: _offset("pend_kind", 0), "<Q", 99),
+    ("pending entries past the register", lambda: _offset("pend_lo", 0), "<Q", 254),
+    ("pending length huge", lambda: _offset("pend_n", 0), "<Q", 1 << 40),
+    ("scan-out address outside memory", lambda: _offset("pend_addr", 0), "<Q", (1 << 64) - 8),
+    ("scan-out dtype unknown", lambda: _offset("pend_dtype", 0), "<Q", 9),
+    ("phase count past the array", lambda: _offset("n_phase", 0), "<Q", 1000),
+    ("phase code unknown", lambda: _offset("phase_code", 0), "<Q", 1 << 33),
+    ("core window row past 128", lambda: _offset("cfg", 0) + 4 * list(CFG).index("row0"), "<i", 1000),
+    ("core field negative", lambda: _offset("cfg", 5) + 4 * list(CFG).index("ncols"), "<i", -1),
+    ("op counters disagree with instret", lambda: _offset("op_count"), "<Q", 12345),
+    ("chain time about to wrap", lambda: _offset("chain_free") + 8, "<Q", (1 << 64) - 2),
+    ("chip time NaN", lambda: _offset("age_s"), "<d", float("nan")),
+]
+
+
+@pytest.mark.parametrize("what, where, fmt, value", CRAFTED, ids=[c[0] for c in CRAFTED])
+def test_a_crafted_snapshot_is_refused_and_the_machine_kept(what, where, fmt, value):
+    m, good = _busy_machine()
+    before = m.snapshot()
+    bad = Snapshot(_patched(good, where(), fmt, value), m.program)
+    with pytest.raises(CoreError, match="corrupted"):
+        m.restore(bad)
+    assert m.snapshot() == before                 # nothing of the bad snapshot was applied
+    r = m.run(max_cycles=10**7)
+    assert r.stop == "halt"
+
+
+def test_an_untouched_snapshot_restores_and_runs_to_the_same_state():
+    m, good = _busy_machine()
+    end = Machine().load(README_PROGRAM)
+    end.run()
+    m.restore(Snapshot(good, m.program))
+    m.run()
+    assert m.snapshot() == end.snapshot()
+
+
+def test_load_resets_counters_chip_time_and_vector_elements():
+    prog = ("        .data\na: .word 1, 2, 3, 4\nb: .zero 16\n        .text\n"
+            "_start: setvli 4\n        la x1, a\n        la x2, b\n        vadd.i32 x2, x1, x1\n"
+            "        li x3, 1\n        cage x3\n        halt\n")
+    m = Machine().load(prog)
+    fresh = Machine().load(prog).snapshot()
+    m.run()
+    assert m.op_counts and m.chip_time > 0 and int(m._native.m.ev_vec_elems) > 0
+    m.load(prog)
+    assert m.op_counts == {} and m.chip_time == 0 and int(m._native.m.ev_vec_elems) == 0
+    assert m.snapshot() == fresh
