@@ -13,13 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_public_names():
+    from asm.image import VERSION_WORD
     from asm import AsmError, Program, assemble, assemble_file  # noqa: F401
     from asm.disasm import disassemble, disassemble_word  # noqa: F401
     from asm.image import Image, ImageError, Segment, load_image, load_source_map  # noqa: F401
 
     prog = assemble("_start: li x1, 5\nhalt\n.data\nv: .byte 1\n", filename="t.s")
     assert isinstance(prog, Program)
-    assert isinstance(prog.image, Image) and prog.image.isa_version == 0x0100
+    assert isinstance(prog.image, Image) and prog.image.isa_version == VERSION_WORD
     assert prog.image.text_words() == [0x1D100005, 0x02000000]
     assert prog.source_map == {0: ("t.s", 1, 9), 4: ("t.s", 2, 1)}
     assert prog.symbols == {"_start": ("text", 0), "v": ("data", 0)}
