@@ -38,7 +38,7 @@ ffibuilder.set_source(
     include_dirs=[_rel(_CSRC)],
     depends=[_rel(p) for p in sorted(_CSRC.glob("*.h"))],
     extra_compile_args=CFLAGS,
-    libraries=["m"],   # the analog model's log/sqrt/cos
+    libraries=["m", "pthread"],   # the analog model's log/sqrt/cos; the worker threads
 )
 
 if __name__ == "__main__":
