@@ -134,8 +134,8 @@ static void _nr_relax_row(void *ctx, int r)
             bits &= bits - 1;
             const uint16_t gt = c->g_target[r][j];
             double gp = c->g_prog[r][j];
-            double s = gt % lsb == 0 && gt / lsb <= NR_LOGICAL_ROWS ? jb->sig[gt / lsb]
-                     : _nr_sigma_relax(&jb->m->cfg, gt, jb->age);
+            double s = !jb->m->cfg.wv_reference && gt % lsb == 0 && gt / lsb <= NR_LOGICAL_ROWS
+                     ? jb->sig[gt / lsb] : _nr_sigma_relax(&jb->m->cfg, gt, jb->age);
             double g = gp;
             if (s > 0) g += s * _nr_gauss(_nr_akey(seed, jb->id, (uint64_t)r << 8 | (uint64_t)j,
                                                    c->g_prog[r][j], _NR_TAG_RELAX));
@@ -157,7 +157,12 @@ void _nr_relax_sync(nr_machine *m, int id, uint64_t t)
     jb.age = _nr_epoch_age(e);
     for (int k = 0; k <= NR_LOGICAL_ROWS; k++)
         jb.sig[k] = _nr_sigma_relax(&m->cfg, (double)((uint64_t)k * m->cfg.g_lsb_ns), jb.age);
-    _nr_parallel(m, NR_CORE_ROWS, _nr_relax_row, &jb);
+    /* the reference (wv_reference = 1) keeps the previous release's serial, per-cell σ loop
+       so that `make bench` can time old against new in one run; the results are the same */
+    if (m->cfg.wv_reference)
+        for (int r = 0; r < NR_CORE_ROWS; r++) _nr_relax_row(&jb, r);
+    else
+        _nr_parallel(m, NR_CORE_ROWS, _nr_relax_row, &jb);
     c->relax_epoch = e;
     c->tot_key = 0;
     _nr_refresh_weights(c, 0, NR_LOGICAL_ROWS, 0, NR_CORE_COLS, m->cfg.g_lsb_ns);

@@ -9,7 +9,8 @@ import platform
 import sys
 import time
 
-BENCHES = ["tests.bench.asm_bench", "tests.bench.core_bench", "tests.bench.trace_bench"]
+BENCHES = ["tests.bench.asm_bench", "tests.bench.core_bench", "tests.bench.trace_bench",
+           "tests.bench.scale_bench"]
 
 
 def main() -> int:
