@@ -131,9 +131,4 @@ void _nr_begin_op(nr_core *c, uint64_t t, uint64_t end);
 typedef void (*_nr_task_fn)(void *ctx, int i);
 void _nr_parallel(const nr_machine *m, int n, _nr_task_fn fn, void *ctx);
 
-/* batch.c: the batched core instructions (setb, bmvm, bsmp) */
-int _nr_exec_batch(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until);
-void _nr_complete_batch(nr_machine *m, int id);
-int _nr_batch_phase_at(const nr_core *c, uint64_t t);
-
 #endif /* NR_PRIVATE_H */

@@ -12,7 +12,6 @@ WAVE = """
         li      x1, (1 << 48) - 1
         cpon    x1
         sync    x0
-        li      x3, 1 << 7
         ccfg.nrows x1, 32
         ccfg.ncols x1, 64
         la      x2, w
