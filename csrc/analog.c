@@ -104,31 +104,65 @@ static double _nr_time_at(const nr_machine *m, uint64_t t) { return (double)t / 
    cprog, z a fixed standard normal per (seed, core, cell, g_prog).  Nothing to do while a
    cprog is in flight (its cells get their new g_prog when it completes) or when the epoch of
    the age at cycle t is the one already materialised. */
+int _nr_relax_due(const nr_machine *m, int id, uint64_t t)
+{
+    const nr_core *c = &m->core[id];
+    if (m->cfg.model != NR_MODEL_ANALOG || !c->has_prog || c->pend_kind == NR_PEND_PROGRAM) return 0;
+    return _nr_epoch(_nr_time_at(m, t) - c->t_prog_s) != c->relax_epoch;
+}
+
+/* one physical row of a relaxation update: an independent item of _nr_parallel.  cprog
+   targets are multiples of g_lsb, so σ comes from a table of the 129 code magnitudes (the same
+   function, evaluated once per code instead of once per cell). */
+typedef struct {
+    const nr_machine *m;
+    nr_core *c;
+    int id;
+    double age;
+    double sig[NR_LOGICAL_ROWS + 1];
+} _nr_relax_job;
+
+static void _nr_relax_row(void *ctx, int r)
+{
+    _nr_relax_job *jb = ctx;
+    nr_core *c = jb->c;
+    const uint64_t seed = jb->m->cfg.seed, lsb = jb->m->cfg.g_lsb_ns;
+    for (int w = 0; w < NR_CORE_COLS / 64; w++) {
+        uint64_t bits = c->prog_mask[r][w];
+        while (bits) {
+            int j = w * 64 + __builtin_ctzll(bits);
+            bits &= bits - 1;
+            const uint16_t gt = c->g_target[r][j];
+            double gp = c->g_prog[r][j];
+            double s = !jb->m->cfg.wv_reference && gt % lsb == 0 && gt / lsb <= NR_LOGICAL_ROWS
+                     ? jb->sig[gt / lsb] : _nr_sigma_relax(&jb->m->cfg, gt, jb->age);
+            double g = gp;
+            if (s > 0) g += s * _nr_gauss(_nr_akey(seed, jb->id, (uint64_t)r << 8 | (uint64_t)j,
+                                                   c->g_prog[r][j], _NR_TAG_RELAX));
+            g = floor(g + 0.5);
+            c->g[r][j] = (uint16_t)(g < 0 ? 0 : g > 65535 ? 65535 : g);
+        }
+    }
+}
+
 void _nr_relax_sync(nr_machine *m, int id, uint64_t t)
 {
     nr_core *c = &m->core[id];
-    if (m->cfg.model != NR_MODEL_ANALOG || !c->has_prog || c->pend_kind == NR_PEND_PROGRAM) return;
-    double age = _nr_time_at(m, t) - c->t_prog_s;
-    int64_t e = _nr_epoch(age);
-    if (e == c->relax_epoch) return;
-    double a = _nr_epoch_age(e);
-    const uint64_t seed = m->cfg.seed;
-    for (int r = 0; r < NR_CORE_ROWS; r++) {
-        for (int w = 0; w < NR_CORE_COLS / 64; w++) {
-            uint64_t bits = c->prog_mask[r][w];
-            while (bits) {
-                int j = w * 64 + __builtin_ctzll(bits);
-                bits &= bits - 1;
-                double gp = c->g_prog[r][j];
-                double s = _nr_sigma_relax(&m->cfg, c->g_target[r][j], a);
-                double g = gp;
-                if (s > 0) g += s * _nr_gauss(_nr_akey(seed, id, (uint64_t)r << 8 | (uint64_t)j,
-                                                       c->g_prog[r][j], _NR_TAG_RELAX));
-                g = floor(g + 0.5);
-                c->g[r][j] = (uint16_t)(g < 0 ? 0 : g > 65535 ? 65535 : g);
-            }
-        }
-    }
+    if (!_nr_relax_due(m, id, t)) return;
+    int64_t e = _nr_epoch(_nr_time_at(m, t) - c->t_prog_s);
+    _nr_relax_job jb;
+    jb.m = m;
+    jb.c = c;
+    jb.id = id;
+    jb.age = _nr_epoch_age(e);
+    for (int k = 0; k <= NR_LOGICAL_ROWS; k++)
+        jb.sig[k] = _nr_sigma_relax(&m->cfg, (double)((uint64_t)k * m->cfg.g_lsb_ns), jb.age);
+    /* the reference (wv_reference = 1) keeps the previous release's serial, per-cell σ loop
+       so that `make bench` can time old against new in one run; the results are the same */
+    if (m->cfg.wv_reference)
+        for (int r = 0; r < NR_CORE_ROWS; r++) _nr_relax_row(&jb, r);
+    else
+        _nr_parallel(m, NR_CORE_ROWS, _nr_relax_row, &jb);
     c->relax_epoch = e;
     c->tot_key = 0;
     _nr_refresh_weights(c, 0, NR_LOGICAL_ROWS, 0, NR_CORE_COLS, m->cfg.g_lsb_ns);
@@ -156,7 +190,17 @@ int nr_age(nr_machine *m, double seconds)
    → SET run, above → RESET run.  A run starts at wv_v_start and adds wv_v_step per pulse up to
    wv_v_max, then repeats at the maximum; a change of polarity starts a new run.  A pulse moves
    G by gain·(V − v_th)·max(0, 1 + σ_p·n).  The cell is given up after wv_max_vmax pulses at the
-   maximum in one run or wv_max_iters runs.  Returns the pulse count. */
+   maximum in one run or wv_max_iters runs.  Returns the pulse count.
+   Draw d of a cell is a standard normal keyed by (cell key, d): the default takes the cheap
+   Irwin–Hall draw of the MVM path (a few ns instead of Box–Muller's log, sqrt and cos; the
+   read and pulse noise it feeds are far inside its ±3.46σ range, so the per-cell statistics
+   stay those of the reference, which tests/test_analog.py compares); wv_reference = 1 keeps
+   the exact Box–Muller draw. */
+static inline double _nr_wv_draw(uint64_t key, uint64_t d, int exact)
+{
+    return exact ? _nr_gauss(_nr_mix64(key ^ d)) : _nr_gauss_fast(key ^ d);
+}
+
 static uint64_t _nr_wv_cell(const nr_config *cfg, uint64_t key, double g, double target,
                             double *g_out, int *failed)
 {
@@ -164,14 +208,15 @@ static uint64_t _nr_wv_cell(const nr_config *cfg, uint64_t key, double g, double
     const double lo = target < gmin ? -1e300 : target - tol;
     const double hi = target < gmin ? gmin : target + tol;
     const double sr = cfg->wv_read_sigma_ns;
+    const int exact = cfg->wv_reference != 0;
     uint64_t draw = 0, pulses = 0, runs = 0, at_max = 0;
     int dir = 0;
     double v = cfg->wv_v_start;
     *failed = 0;
     for (;;) {
-        double r = g + sr * _nr_gauss(_nr_mix64(key ^ draw++));
+        double r = g + sr * _nr_wv_draw(key, draw++, exact);
         if (r >= lo && r <= hi) {
-            double r2 = g + sr * _nr_gauss(_nr_mix64(key ^ draw++));
+            double r2 = g + sr * _nr_wv_draw(key, draw++, exact);
             if (r2 >= lo && r2 <= hi) break;
             r = r2;
         }
@@ -187,7 +232,7 @@ static uint64_t _nr_wv_cell(const nr_config *cfg, uint64_t key, double g, double
         }
         if (v >= cfg->wv_v_max - 1e-9 && ++at_max > cfg->wv_max_vmax) { *failed = 1; break; }
         double dv = v - cfg->wv_v_th;
-        double k = 1.0 + cfg->wv_pulse_sigma * _nr_gauss(_nr_mix64(key ^ draw++));
+        double k = 1.0 + cfg->wv_pulse_sigma * _nr_wv_draw(key, draw++, exact);
         double dg = (dir > 0 ? cfg->wv_set_gain_ns : cfg->wv_reset_gain_ns) * (dv > 0 ? dv : 0) * (k > 0 ? k : 0);
         g += dir * dg;
         if (g < 0) g = 0;
@@ -199,42 +244,74 @@ static uint64_t _nr_wv_cell(const nr_config *cfg, uint64_t key, double g, double
     return pulses;
 }
 
+/* one logical row of a write-verify window (both cells of each pair): an independent item of
+   _nr_parallel, summed in row order by _nr_wv_window */
+typedef struct {
+    const nr_machine *m;
+    nr_core *c;
+    int id, apply;
+    uint64_t pulses[NR_LOGICAL_ROWS], failed[NR_LOGICAL_ROWS], outside[NR_LOGICAL_ROWS];
+} _nr_wv_job;
+
+static void _nr_wv_row(void *ctx, int i)
+{
+    _nr_wv_job *jb = ctx;
+    const nr_config *cfg = &jb->m->cfg;
+    nr_core *c = jb->c;
+    const int32_t *k = c->cfg;
+    const int row0 = k[NR_CFG_ROW0], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
+    const double lsb = (double)cfg->g_lsb_ns, tol = (double)cfg->g_tol_ns, gmin = (double)cfg->g_min_ns;
+    uint64_t pulses = 0, failed = 0, outside = 0;
+    for (int s = 0; s < 2; s++) {
+        const int r = 2 * (row0 + i) + s;
+        for (int j = 0; j < ncols; j++) {
+            const int w = c->prog_codes[i * ncols + j];
+            const double target = s == 0 ? (w > 0 ? w * lsb : 0) : (w < 0 ? -w * lsb : 0);
+            const uint64_t key = _nr_akey(cfg->seed, jb->id, c->n_cprog, (uint64_t)r << 8 | (uint64_t)(col0 + j),
+                                          _NR_TAG_WV);
+            double g;
+            int f;
+            const uint64_t np = _nr_wv_cell(cfg, key, c->g[r][col0 + j], target, &g, &f);
+            pulses += np;
+            failed += (uint64_t)f;
+            g = floor(g + 0.5);
+            const int out = target < gmin ? g > gmin : fabs(g - target) > tol;
+            outside += (uint64_t)out;
+            if (jb->apply) {
+                c->g_prog[r][col0 + j] = (uint16_t)g;
+                c->g_target[r][col0 + j] = (uint16_t)target;
+                c->cell_pulses[r][col0 + j] = (uint8_t)(np > 255 ? 255 : np);
+                c->prog_mask[r][(col0 + j) >> 6] |= 1ull << ((col0 + j) & 63);
+            }
+        }
+    }
+    jb->pulses[i] = pulses;
+    jb->failed[i] = failed;
+    jb->outside[i] = outside;
+}
+
 /* Write-verify of the whole cprog window (codes in c->prog_codes), starting from the current
-   conductances.  With `apply`, the results go to g_prog and the programmed-cell mask (the
-   caller makes them visible at completion).  Returns the pulse count. */
+   conductances, rows spread over the worker threads (the reference runs on one).  With
+   `apply`, the results go to g_prog and the programmed-cell mask (the caller makes them
+   visible at completion).  Returns the pulse count. */
 uint64_t _nr_wv_window(const nr_machine *m, nr_core *c, int id, int apply, uint64_t *failed_out,
                        uint64_t *outside_out)
 {
-    const nr_config *cfg = &m->cfg;
-    const int32_t *k = c->cfg;
-    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS];
-    const int col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
-    const double lsb = (double)cfg->g_lsb_ns, tol = (double)cfg->g_tol_ns, gmin = (double)cfg->g_min_ns;
+    _nr_wv_job jb;
+    jb.m = m;
+    jb.c = c;
+    jb.id = id;
+    jb.apply = apply;
+    const int nrows = c->cfg[NR_CFG_NROWS];
+    if (m->cfg.wv_reference)
+        for (int i = 0; i < nrows; i++) _nr_wv_row(&jb, i);
+    else
+        _nr_parallel(m, nrows, _nr_wv_row, &jb);
     uint64_t pulses = 0, failed = 0, outside = 0;
     for (int i = 0; i < nrows; i++) {
-        for (int s = 0; s < 2; s++) {
-            const int r = 2 * (row0 + i) + s;
-            for (int j = 0; j < ncols; j++) {
-                const int w = c->prog_codes[i * ncols + j];
-                const double target = s == 0 ? (w > 0 ? w * lsb : 0) : (w < 0 ? -w * lsb : 0);
-                const uint64_t key = _nr_akey(cfg->seed, id, c->n_cprog, (uint64_t)r << 8 | (uint64_t)(col0 + j),
-                                              _NR_TAG_WV);
-                double g;
-                int f;
-                const uint64_t np = _nr_wv_cell(cfg, key, c->g[r][col0 + j], target, &g, &f);
-                pulses += np;
-                failed += (uint64_t)f;
-                g = floor(g + 0.5);
-                const int out = target < gmin ? g > gmin : fabs(g - target) > tol;
-                outside += (uint64_t)out;
-                if (apply) {
-                    c->g_prog[r][col0 + j] = (uint16_t)g;
-                    c->g_target[r][col0 + j] = (uint16_t)target;
-                    c->cell_pulses[r][col0 + j] = (uint8_t)(np > 255 ? 255 : np);
-                    c->prog_mask[r][(col0 + j) >> 6] |= 1ull << ((col0 + j) & 63);
-                }
-            }
-        }
+        pulses += jb.pulses[i];
+        failed += jb.failed[i];
+        outside += jb.outside[i];
     }
     if (failed_out) *failed_out = failed;
     if (outside_out) *outside_out = outside;

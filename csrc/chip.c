@@ -151,10 +151,11 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
     memcpy(c->prog_codes, &m->mem[addr], nrows * ncols);
     uint64_t pulses, dur;
     if (m->cfg.model == NR_MODEL_ANALOG) {
-        /* write-verify starts from the conductances as relaxed at issue; the results become
-           visible at completion (the simulation runs again there from the same keys) */
+        /* write-verify starts from the conductances as relaxed at issue and is simulated
+           there into g_prog (relaxation waits while a cprog is pending); G shows the result
+           at completion.  The reference simulates again at completion from the same keys. */
         _nr_relax_sync(m, id, t);
-        pulses = _nr_wv_window(m, c, id, 0, &c->pend_failed, &c->pend_outside);
+        pulses = _nr_wv_window(m, c, id, !m->cfg.wv_reference, &c->pend_failed, &c->pend_outside);
         dur = _nr_prog_cycles_pulses(&m->cfg, c, pulses);
     } else {
         dur = _nr_prog_cycles(&m->cfg, c, &pulses);
@@ -215,6 +216,40 @@ static void _nr_mvm_events(nr_core *c, int dir, int sample, uint64_t nout)
     }
 }
 
+/* The numerics of one core's MVM or sample: an independent item of _nr_parallel (it reads
+   the configuration and writes only its own core).  The machine-wide effects follow in core
+   order in _nr_mvm. */
+typedef struct {
+    nr_machine *m;
+    uint64_t t;
+    int dir, sample, n;
+    int ids[NR_NUM_CORES];
+    uint64_t lo[NR_NUM_CORES], nout[NR_NUM_CORES], end[NR_NUM_CORES];
+} _nr_mvm_job;
+
+static void _nr_mvm_core(void *ctx, int k)
+{
+    _nr_mvm_job *jb = ctx;
+    nr_machine *m = jb->m;
+    const int id = jb->ids[k];
+    nr_core *c = &m->core[id];
+    uint64_t lo, n, steps;
+    if (m->cfg.model == NR_MODEL_ANALOG) {
+        _nr_relax_sync(m, id, jb->t);
+        steps = _nr_mvm_analog(m, c, id, jb->dir, jb->sample, &lo, &n);
+    } else {
+        steps = _nr_mvm_compute(c, id, jb->dir, jb->sample, m->cfg.seed, &lo, &n);
+    }
+    c->pend_lo = lo;
+    _nr_mvm_events(c, jb->dir, jb->sample, n);
+    jb->lo[k] = lo;
+    jb->nout[k] = n;
+    jb->end[k] = _nr_mvm_schedule(&m->cfg, c, jb->sample, steps, jb->t);
+}
+
+/* below this many multiply-accumulates a wave is cheaper on one thread than waking workers */
+#define _NR_PARALLEL_MACS 65536
+
 static int _nr_mvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
 {
     const int sample = in->op == NR_OP_SMP, dir = in->b;
@@ -228,20 +263,27 @@ static int _nr_mvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
     r = _nr_wait(m, mask, t, until);
     if (r != _NR_DONE) return r;
 
+    _nr_mvm_job jb;
+    jb.m = m;
+    jb.t = t;
+    jb.dir = dir;
+    jb.sample = sample;
+    jb.n = 0;
+    uint64_t macs = 0;
     for (int id = 0; id < NR_NUM_CORES; id++) {
         if (!(mask >> id & 1)) continue;
+        jb.ids[jb.n++] = id;
+        macs += (uint64_t)m->core[id].cfg[NR_CFG_NROWS] * (uint64_t)m->core[id].cfg[NR_CFG_NCOLS];
+    }
+    if (macs >= (m->cfg.model == NR_MODEL_ANALOG ? _NR_PARALLEL_MACS / 4 : _NR_PARALLEL_MACS))
+        _nr_parallel(m, jb.n, _nr_mvm_core, &jb);
+    else
+        for (int k = 0; k < jb.n; k++) _nr_mvm_core(&jb, k);
+
+    for (int k = 0; k < jb.n; k++) {
+        const int id = jb.ids[k];
         nr_core *c = &m->core[id];
-        uint64_t lo, n;
-        uint64_t steps;
-        if (m->cfg.model == NR_MODEL_ANALOG) {
-            _nr_relax_sync(m, id, t);
-            steps = _nr_mvm_analog(m, c, id, dir, sample, &lo, &n);
-        } else {
-            steps = _nr_mvm_compute(c, id, dir, sample, m->cfg.seed, &lo, &n);
-        }
-        c->pend_lo = lo;
-        _nr_mvm_events(c, dir, sample, n);
-        uint64_t end = _nr_mvm_schedule(&m->cfg, c, sample, steps, t);
+        const uint64_t end = jb.end[k], lo = jb.lo[k], n = jb.nout[k];
         c->ev_mvm_cycles += end - t;
         _nr_begin_op(c, t, end);
         c->pend_n = n;
@@ -376,9 +418,9 @@ void _nr_complete_core(nr_machine *m, int id)
         c->ev_wv_pulses += c->pend_pulses;
         c->ev_wv_reads += 2 * n * nc + c->pend_pulses;
         if (m->cfg.model == NR_MODEL_ANALOG) {
-            /* the window was captured at issue (the core was busy since): rerun the same
-               write-verify (same keys, same start) and make its result visible at age 0 */
-            _nr_wv_window(m, c, id, 1, NULL, NULL);
+            /* the window was captured at issue (the core was busy since); the reference
+               reruns the same write-verify (same keys, same start) here */
+            if (m->cfg.wv_reference) _nr_wv_window(m, c, id, 1, NULL, NULL);
             for (uint64_t i = 0; i < 2 * n; i++)
                 for (uint64_t j = 0; j < nc; j++)
                     c->g[2 * lo + i][c0 + j] = c->g_prog[2 * lo + i][c0 + j];

@@ -103,6 +103,7 @@ int nr_config_check(const nr_config *cfg)
     NR_PARAMS(NR_X_CHECK)
 #undef NR_X_CHECK
     if (cfg->vec_lanes == 0) return NR_ERR_CONFIG;
+    if (cfg->threads > 1024 || cfg->wv_reference > 1) return NR_ERR_CONFIG;
     return NR_OK;
 }
 

@@ -147,6 +147,10 @@ typedef struct {
     double col_gain_sigma;  /* per-column relative gain mismatch (0 = off) */
     double core_offset_sigma; /* per-core output offset mismatch, output codes (0 = off) */
     double ir_drop;         /* fractional gain loss per mS of a line's total conductance (0 = off) */
+    uint64_t threads;       /* host threads for independent core operations (0 = all host cores);
+                               results never depend on it */
+    uint64_t wv_reference;  /* 1: the reference write-verify (Box–Muller draws, simulated at issue
+                               and again at completion), kept to check and time the fast one */
 #define NR_X_FIELD(name, def) uint64_t name;
     NR_PARAMS(NR_X_FIELD)   /* timing parameters, named as in isa/nr48.isa */
 #undef NR_X_FIELD
@@ -359,6 +363,7 @@ int nr_age(nr_machine *m, double seconds);            /* let chip time pass (as 
 double nr_chip_time(const nr_machine *m);            /* cycle / clock_hz + age, seconds */
 int nr_core_relax_sync(nr_machine *m, int core);     /* materialise g for the current age */
 double nr_sigma_fit(double g_ns, double age_s);      /* σ(g, age) of the Wan-2022 fit, nS */
+int nr_host_threads(void);                            /* online host CPUs (threads = 0 uses them all) */
 
 /* debugger */
 int nr_bp_set(nr_machine *m, uint64_t addr);

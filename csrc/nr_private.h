@@ -115,6 +115,7 @@ uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t 
                          uint64_t *lo, uint64_t *n);
 
 /* analog.c: the analog model */
+int _nr_relax_due(const nr_machine *m, int id, uint64_t t);   /* the age epoch moved on */
 void _nr_relax_sync(nr_machine *m, int id, uint64_t t);
 uint64_t _nr_wv_window(const nr_machine *m, nr_core *c, int id, int apply, uint64_t *failed,
                        uint64_t *outside);
@@ -129,5 +130,9 @@ uint64_t _nr_prog_cycles(const nr_config *cfg, const nr_core *c, uint64_t *pulse
 uint64_t _nr_prog_cycles_pulses(const nr_config *cfg, const nr_core *c, uint64_t pulses);
 int _nr_phase_at(const nr_core *c, uint64_t t);
 void _nr_begin_op(nr_core *c, uint64_t t, uint64_t end);
+
+/* threads.c: fn(ctx, 0 … n−1) on up to cfg.threads host threads (items must be independent) */
+typedef void (*_nr_task_fn)(void *ctx, int i);
+void _nr_parallel(const nr_machine *m, int n, _nr_task_fn fn, void *ctx);
 
 #endif /* NR_PRIVATE_H */

@@ -39,11 +39,23 @@ void _nr_complete_through(nr_machine *m, uint64_t t)
 
 /* The machine's clock stops at t: analog conductances are materialised as relaxed by then, so
    the state at t is the same however the run got there (a normal stop or a fault). */
+typedef struct { nr_machine *m; int ids[NR_NUM_CORES]; } _nr_settle_job;
+
+static void _nr_settle_core(void *ctx, int k)
+{
+    _nr_settle_job *jb = ctx;
+    _nr_relax_sync(jb->m, jb->ids[k], jb->m->cycle);
+}
+
 static void _nr_settle(nr_machine *m, uint64_t t)
 {
     m->cycle = t;
-    if (m->cfg.model == NR_MODEL_ANALOG)
-        for (int c = 0; c < NR_NUM_CORES; c++) _nr_relax_sync(m, c, t);
+    if (m->cfg.model != NR_MODEL_ANALOG) return;
+    _nr_settle_job jb = {m, {0}};
+    int n = 0;
+    for (int c = 0; c < NR_NUM_CORES; c++)
+        if (_nr_relax_due(m, c, t)) jb.ids[n++] = c;
+    _nr_parallel(m, n, _nr_settle_core, &jb);
 }
 
 static inline int _nr_bp_hit(const nr_machine *m, uint64_t pc)

@@ -44,7 +44,7 @@ ffibuilder.set_source(
     depends=[_rel(p) for p in sorted(_CSRC.glob("*.h"))],
     extra_compile_args=CFLAGS,
     extra_link_args=LDFLAGS,
-    libraries=["m"],   # the analog model's log/sqrt/cos
+    libraries=["m", "pthread"],   # the analog model's log/sqrt/cos; the worker threads
 )
 
 if __name__ == "__main__":

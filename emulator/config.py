@@ -31,6 +31,8 @@ _BASE_TYPES: dict[str, type] = {
     "wv_set_gain_ns": float, "wv_reset_gain_ns": float, "wv_pulse_sigma": float,
     "wv_read_sigma_ns": float, "relax_scale": float, "relax_wv_sigma_ns": float,
     "read_noise": float, "col_gain_sigma": float, "core_offset_sigma": float, "ir_drop": float,
+    # host execution: never changes results (threads) or only their draws (wv_reference)
+    "threads": int, "wv_reference": int,
 }
 
 # per-event energies (pJ) of the energy report: Python only (emulator/energy.py)
@@ -196,4 +198,6 @@ _RANGES = {
     "g_pulse_ns": " (1..65535 nS)",
     "clock_hz": " (> 0)",
     "vec_lanes": f" (1..{PARAM_MAX})",
+    "threads": " (0..1024; 0 = all host cores)",
+    "wv_reference": " (0 or 1)",
 }

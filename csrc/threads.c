@@ -1,0 +1,113 @@
+/* threads.c — worker threads for independent core operations (the `threads` configuration key).
+
+   _nr_parallel(m, n, fn, ctx) runs fn(ctx, 0 … n−1) on up to `threads` host threads, the caller
+   included, and returns when every item is done.  Items must be independent: each writes only
+   its own core (or its own rows) and reads what no other item writes, and whatever the caller
+   combines afterwards it combines in item order.  Every random draw is keyed by (seed, core,
+   event, cell), so the results are the same for any thread count, including 1.
+
+   One pool serves the process.  Workers spin briefly after a job (an MVM wave issues the next
+   job a few microseconds later) and then sleep on a condition variable.  A second machine that
+   finds the pool busy (another Python thread) runs its items on its own thread: slower, never
+   different. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "nr_private.h"
+
+#define _NR_POOL_MAX 64          /* worker threads at most (plus the caller) */
+#define _NR_SPIN 20000           /* polls of a job counter before a worker sleeps */
+
+static struct {
+    pthread_mutex_t lock;        /* guards creation, sleep and wake-up */
+    pthread_cond_t wake;
+    pthread_mutex_t busy;        /* held by the caller of the running job */
+    int started;                 /* workers created */
+    atomic_uint_fast64_t gen;    /* job generation: a worker runs each generation once */
+    atomic_int next, done, helpers;
+    int n, want;                 /* items of the job, workers wanted for it */
+    _nr_task_fn fn;
+    void *ctx;
+} _nr_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
+
+int nr_host_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > _NR_POOL_MAX + 1 ? _NR_POOL_MAX + 1 : (int)n;
+}
+
+static void _nr_drain(void)
+{
+    for (;;) {
+        int i = atomic_fetch_add(&_nr_pool.next, 1);
+        if (i >= _nr_pool.n) return;
+        _nr_pool.fn(_nr_pool.ctx, i);
+        atomic_fetch_add(&_nr_pool.done, 1);
+    }
+}
+
+static void *_nr_worker(void *arg)
+{
+    const int rank = (int)(intptr_t)arg;
+    uint64_t seen = 0;
+    for (;;) {
+        uint64_t g;
+        int spins = 0;
+        while ((g = atomic_load(&_nr_pool.gen)) == seen && spins < _NR_SPIN) spins++;
+        if (g == seen) {
+            pthread_mutex_lock(&_nr_pool.lock);
+            while ((g = atomic_load(&_nr_pool.gen)) == seen) pthread_cond_wait(&_nr_pool.wake, &_nr_pool.lock);
+            pthread_mutex_unlock(&_nr_pool.lock);
+        }
+        seen = g;
+        /* only the workers the job asked for take part; the others wait for the next one */
+        if (rank < _nr_pool.want) {
+            atomic_fetch_add(&_nr_pool.helpers, 1);
+            _nr_drain();
+            atomic_fetch_sub(&_nr_pool.helpers, 1);
+        }
+    }
+    return NULL;
+}
+
+static int _nr_threads_for(const nr_machine *m)
+{
+    int t = m->cfg.threads ? (int)m->cfg.threads : nr_host_threads();
+    return t > _NR_POOL_MAX + 1 ? _NR_POOL_MAX + 1 : t;
+}
+
+void _nr_parallel(const nr_machine *m, int n, _nr_task_fn fn, void *ctx)
+{
+    int t = _nr_threads_for(m);
+    if (t > n) t = n;
+    if (t <= 1 || pthread_mutex_trylock(&_nr_pool.busy) != 0) {
+        for (int i = 0; i < n; i++) fn(ctx, i);
+        return;
+    }
+    pthread_mutex_lock(&_nr_pool.lock);
+    while (_nr_pool.started < t - 1) {
+        pthread_t th;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&th, &at, _nr_worker, (void *)(intptr_t)_nr_pool.started);
+        pthread_attr_destroy(&at);
+        if (rc != 0) break;
+        _nr_pool.started++;
+    }
+    /* a job starts only after the previous job's helpers have left _nr_drain */
+    while (atomic_load(&_nr_pool.helpers) != 0) { }
+    _nr_pool.fn = fn;
+    _nr_pool.ctx = ctx;
+    _nr_pool.n = n;
+    _nr_pool.want = t - 1 < _nr_pool.started ? t - 1 : _nr_pool.started;
+    atomic_store(&_nr_pool.done, 0);
+    atomic_store(&_nr_pool.next, 0);
+    atomic_fetch_add(&_nr_pool.gen, 1);
+    pthread_cond_broadcast(&_nr_pool.wake);
+    pthread_mutex_unlock(&_nr_pool.lock);
+    _nr_drain();
+    while (atomic_load(&_nr_pool.done) < n) { }
+    pthread_mutex_unlock(&_nr_pool.busy);
+}

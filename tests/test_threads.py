@@ -1,0 +1,117 @@
+"""Worker threads (`threads` in the chip configuration) never change a result, and the fast
+write-verify keeps the per-cell statistics of the reference algorithm (`wv_reference = 1`)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emulator import Machine
+from emulator.trace.capture import config_hash
+
+WAVE = """
+        li      x1, (1 << 48) - 1
+        cpon    x1
+        sync    x0
+        ccfg.nrows x1, 32
+        ccfg.ncols x1, 64
+        la      x2, w
+        cprog   c0, x2
+        cprog   c7, x2
+        sync    x0
+        ccfg.nrows x1, 128
+        ccfg.ncols x1, 256
+        li      x2, 3
+wave:   mvm.fwd x1
+        sync    x0
+        smp.bwd x1
+        sync    x0
+        addi    x2, x2, -1
+        bnez    x2, wave
+        halt
+        .data
+w:      .zero 32 * 64
+"""
+
+
+def run_wave(model: str, threads: int):
+    rng = np.random.default_rng(5)
+    m = Machine(model=model, seed=3, config={"threads": threads}).load(WAVE)
+    m.write_mem(m.sym("w"), rng.integers(-100, 101, size=32 * 64).astype(np.int8))
+    m.step(5)
+    for c in m.cores:
+        if c.index not in (0, 7):
+            c.set_weights(rng.integers(-127, 128, size=(128, 256)))
+        c.h[:128] = rng.integers(-7, 8, size=128)
+        c.v[:] = rng.integers(-7, 8, size=256)
+    r = m.run()
+    assert r.ok, r.message
+    return (np.stack([c.v.copy() for c in m.cores]), np.stack([c.h.copy() for c in m.cores]),
+            np.stack([c.conductances.copy() for c in m.cores[:8]]), r.cycles,
+            [c.events for c in m.cores])
+
+
+@pytest.mark.parametrize("model", ["ideal", "analog"])
+def test_results_are_identical_for_any_thread_count(model):
+    ref = run_wave(model, 1)
+    for threads in (2, 3, 0):
+        got = run_wave(model, threads)
+        for a, b in zip(ref, got):
+            if isinstance(a, np.ndarray):
+                assert np.array_equal(a, b)
+            else:
+                assert a == b
+
+
+def test_thread_count_is_not_part_of_the_trace_identity():
+    a, b = Machine(config={"threads": 1}), Machine(config={"threads": 2})
+    assert config_hash(a) == config_hash(b)
+    assert config_hash(a) != config_hash(Machine(config={"wv_reference": 1}))
+
+
+def program_core(reference: int, seed: int):
+    rng = np.random.default_rng(11)
+    w = rng.integers(-127, 128, size=(128, 256)).astype(np.int8)
+    src = """
+        li x1, 1
+        cpon x1
+        la x2, w
+        cprog c0, x2
+        sync x0
+        halt
+        .data
+w:      .zero 128 * 256
+"""
+    m = Machine(model="analog", seed=seed, config={"wv_reference": reference, "threads": 2}).load(src)
+    m.write_mem(m.sym("w"), w)
+    assert m.run().ok
+    c = m.cores[0]
+    lsb = m.config["g_lsb_ns"]
+    t = np.zeros((256, 256))
+    wi = w.astype(np.int64)
+    t[0::2] = np.maximum(wi, 0) * lsb
+    t[1::2] = np.maximum(-wi, 0) * lsb
+    g = c.programmed_conductances.astype(float)
+    on = t > 0
+    return {"outside": c.counters["prog_outside"] / t.size,
+            "pulses": c.cell_pulses[on].mean(),
+            "pulses_p95": np.percentile(c.cell_pulses[on], 95),
+            "residue_sd": (g - t)[on].std(), "residue_mean": (g - t)[on].mean(),
+            "off_mean": g[~on].mean()}
+
+
+def test_fast_write_verify_keeps_the_reference_statistics():
+    fast, ref = program_core(0, 4), program_core(1, 4)
+    assert abs(fast["pulses"] - ref["pulses"]) < 0.02 * ref["pulses"]
+    assert abs(fast["pulses_p95"] - ref["pulses_p95"]) <= 1
+    assert abs(fast["residue_sd"] - ref["residue_sd"]) < 0.03 * ref["residue_sd"]
+    assert abs(fast["residue_mean"] - ref["residue_mean"]) < 15
+    assert abs(fast["off_mean"] - ref["off_mean"]) < 15
+    assert abs(fast["outside"] - ref["outside"]) < 0.002
+
+
+def test_threads_out_of_range_is_a_config_error():
+    from emulator.config import ConfigError
+    with pytest.raises(ConfigError, match="threads"):
+        Machine(config={"threads": 5000})
+    with pytest.raises(ConfigError, match="wv_reference"):
+        Machine(config={"wv_reference": 2})
