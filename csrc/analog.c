@@ -402,18 +402,22 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     *lo_out = (uint64_t)out_lo;
     *n_out = (uint64_t)nout;
 
-    /* inputs, clamped as in the ideal model, split into 4-bit magnitude digits per pass */
+    /* inputs, clamped as in the ideal model, split into the magnitude digits of the profile's
+       phases (_nr_pass_bits): the LSB digit of b0 bits, then the rest, weighted 2^b0 */
     int32_t ilo, ihi;
     _nr_input_range(k, &ilo, &ihi);
-    const int mbits = _nr_mag_bits(k);
-    const int npass = mbits > 4 ? 2 : 1;
+    int pbits[2];
+    _nr_pass_bits(cfg, k, pbits);
+    const int npass = pbits[1] > 0 ? 2 : 1;
+    const int32_t dmask = (1 << pbits[0]) - 1;
+    const double dweight = (double)(1 << pbits[0]);
     int32_t xd[2][NR_REG_LEN];
     for (int i = 0; i < nin; i++) {
         int32_t v = src[i];
         v = v < ilo ? ilo : v > ihi ? ihi : v;
         int32_t a = v < 0 ? -v : v, s = v < 0 ? -1 : 1;
-        xd[0][i] = s * (npass == 2 ? (a & 15) : a);
-        xd[1][i] = s * (a >> 4);
+        xd[0][i] = s * (npass == 2 ? (a & dmask) : a);
+        xd[1][i] = s * (a >> pbits[0]);
     }
 
     _nr_line_totals(c, bwd);
@@ -466,7 +470,7 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
         const double scale = 1.0 / (double)((int64_t)1 << gs);
         for (int q = 0; q < nout; q++) {
             double u = (double)_nr_sample_noise(cfg->seed, id, c->n_smp, (uint64_t)(out_lo + q), R) * scale;
-            double zz = z[0][q] + (npass == 2 ? 16.0 * z[1][q] : 0.0);
+            double zz = z[0][q] + (npass == 2 ? dweight * z[1][q] : 0.0);
             out[q] = (int16_t)(zz + u > 0);
         }
         return 0;
@@ -478,7 +482,7 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     uint64_t max_abs = 0;
     for (int q = 0; q < nout; q++) {
         if (sign) {
-            double zz = z[0][q] + (npass == 2 ? 16.0 * z[1][q] : 0.0);
+            double zz = z[0][q] + (npass == 2 ? dweight * z[1][q] : 0.0);
             out[q] = (int16_t)(zz >= 0 ? 1 : -1);
             continue;
         }
@@ -499,7 +503,7 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
                 d = r < -1e9 ? -1000000000 : r > 1e9 ? 1000000000 : (int64_t)r;
             }
             d = d < plo ? plo : d > phi ? phi : d;
-            y = y * 16 + d;
+            y = y * ((int64_t)1 << pbits[0]) + d;
         }
         out[q] = (int16_t)(y < olo ? olo : y > ohi ? ohi : y);
     }

@@ -59,6 +59,7 @@ static void _nr_set_pending(nr_machine *m, nr_core *c, uint64_t kind, uint64_t e
 {
     c->pend_kind = kind;
     c->pend_end = end;
+    c->pend_pc = m->pc;   /* the issuing instruction: completion events are profiled there */
     if (end < m->next_event) m->next_event = end;
 }
 
@@ -106,6 +107,7 @@ static int _nr_scan(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
     uint64_t end = start + _nr_scan_cycles(&m->cfg, id, v_side);
     m->chain_free[k] = end;
     c->ev_scan_shifts += (uint64_t)NR_REG_LEN * nr_scan_shifts(id, v_side);
+    _nr_prof(m, m->pc, NR_PF_SCAN_SHIFTS, (uint64_t)NR_REG_LEN * nr_scan_shifts(id, v_side));
     _nr_begin_op(c, t, end);
     c->n_phase = 0;
     if (start > t) {
@@ -181,39 +183,66 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
     return _NR_DONE;
 }
 
-/* energy events of one MVM or sample whose outputs are in c->pend_buf (see docs/analog.md):
-   per pass, 2·pmul·(2^bits − 1) input pulses on every driven line and into every sensing
-   neuron; SAR readout outbits compares and outbits − 1 charge steps per output and pass,
-   sign/sample one compare, step counting one compare and |y| decrements */
-static void _nr_mvm_events(nr_core *c, int dir, int sample, uint64_t nout)
+/* energy events of one MVM or sample whose outputs are in c->pend_buf (docs/analog.md,
+   Energy), added to the core and to the profile of the issuing instruction at `pc`.  Per phase
+   of b magnitude bits: bit_phases·pmul·(2^b − 1) integration steps, each a pulse on every
+   driven line and an integration in every sensing neuron; per magnitude bit (and bit phase) one
+   WL pulse on every row of the window, one input pulse on every driven line and one sample of
+   the new level in every sensing neuron; per phase every WL returns to idle and every neuron
+   shifts and adds its result.  Readout: SAR _nr_adc_bits compares and one fewer charge steps
+   per output and phase; sign/sample one compare; step counting one compare and |y| decrements. */
+static void _nr_mvm_events(nr_machine *m, nr_core *c, uint64_t pc, int dir, int sample, uint64_t nout)
 {
+    const nr_config *mc = &m->cfg;
     const int32_t *k = c->cfg;
     int bits[2];
-    _nr_pass_bits(k, bits);
+    _nr_pass_bits(mc, k, bits);
     const uint64_t nrows = (uint64_t)k[NR_CFG_NROWS], ncols = (uint64_t)k[NR_CFG_NCOLS];
-    const uint64_t lines = dir == NR_DIR_BWD ? ncols : 2 * nrows;
-    uint64_t passes = 0, pulses = 0;
+    const uint64_t lines = dir == NR_DIR_BWD ? ncols : 2 * nrows, rows = 2 * nrows;
+    const uint64_t mbits = (uint64_t)(bits[0] + bits[1]) * mc->bit_phases;
+    uint64_t passes = 0, pulses = 0, adc = 0;
     for (int p = 0; p < 2; p++)
-        if (bits[p] > 0) { passes++; pulses += 2 * (uint64_t)k[NR_CFG_PMUL] * ((1ull << bits[p]) - 1); }
-    c->ev_passes += passes;
-    c->ev_line_pulses += pulses * lines;
-    c->ev_integ += pulses * nout;
-    c->ev_macs += nrows * ncols;
+        if (bits[p] > 0) {
+            passes++;
+            pulses += mc->bit_phases * (uint64_t)k[NR_CFG_PMUL] * ((1ull << bits[p]) - 1);
+            adc += _nr_adc_bits(mc, k, bits, p);
+        }
+    uint64_t cmp, dec;
     const int mode = k[NR_CFG_READOUT];
     if (sample || mode == 2 || (k[NR_CFG_OUTSIGNED] && k[NR_CFG_OUTBITS] == 1)) {
-        c->ev_compare += passes * nout;
+        cmp = passes * nout;
+        dec = 0;
     } else if (mode == 1) {
         uint64_t steps = 0;
         for (uint64_t q = 0; q < nout; q++) {
             int32_t y = c->pend_buf[c->pend_lo + q];
             steps += (uint64_t)(y < 0 ? -y : y);
         }
-        c->ev_compare += passes * nout + steps;
-        c->ev_decrement += steps;
+        cmp = passes * nout + steps;
+        dec = steps;
     } else {
-        c->ev_compare += passes * nout * (uint64_t)k[NR_CFG_OUTBITS];
-        c->ev_decrement += passes * nout * (uint64_t)(k[NR_CFG_OUTBITS] - 1);
+        cmp = adc * nout;
+        dec = (adc - passes) * nout;
     }
+    const uint64_t ev[][2] = {
+        {NR_PF_LINE_PULSES, pulses * lines}, {NR_PF_INTEG, pulses * nout},
+        {NR_PF_COMPARE, cmp}, {NR_PF_DECREMENT, dec}, {NR_PF_WL_SWITCHES, rows * mbits},
+        {NR_PF_WL_PHASES, rows * passes}, {NR_PF_INPUT_PULSES, lines * mbits},
+        {NR_PF_SAMPLES, nout * mbits}, {NR_PF_SHIFT_ADDS, nout * passes},
+        {NR_PF_MACS, nrows * ncols}, {NR_PF_COREOPS, 1}};
+    c->ev_passes += passes;
+    c->ev_line_pulses += ev[0][1];
+    c->ev_integ += ev[1][1];
+    c->ev_compare += cmp;
+    c->ev_decrement += dec;
+    c->ev_wl_switches += ev[4][1];
+    c->ev_wl_phases += ev[5][1];
+    c->ev_input_pulses += ev[6][1];
+    c->ev_samples += ev[7][1];
+    c->ev_shift_adds += ev[8][1];
+    c->ev_macs += nrows * ncols;
+    if (m->prof)
+        for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++) _nr_prof(m, pc, (int)ev[i][0], ev[i][1]);
 }
 
 /* The numerics of one core's MVM or sample: an independent item of _nr_parallel (it reads
@@ -241,7 +270,6 @@ static void _nr_mvm_core(void *ctx, int k)
         steps = _nr_mvm_compute(c, id, jb->dir, jb->sample, m->cfg.seed, &lo, &n);
     }
     c->pend_lo = lo;
-    _nr_mvm_events(c, jb->dir, jb->sample, n);
     jb->lo[k] = lo;
     jb->nout[k] = n;
     jb->end[k] = _nr_mvm_schedule(&m->cfg, c, jb->sample, steps, jb->t);
@@ -284,7 +312,10 @@ static int _nr_mvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
         const int id = jb.ids[k];
         nr_core *c = &m->core[id];
         const uint64_t end = jb.end[k], lo = jb.lo[k], n = jb.nout[k];
+        /* events in core order on this thread: the profile is shared by all cores */
+        _nr_mvm_events(m, c, m->pc, dir, sample, n);
         c->ev_mvm_cycles += end - t;
+        _nr_prof(m, m->pc, NR_PF_MVM_CYCLES, end - t);
         _nr_begin_op(c, t, end);
         c->pend_n = n;
         if (sample) c->n_smp++;
@@ -352,6 +383,7 @@ static int _nr_cread(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
     if (r != _NR_DONE) return r;
     _nr_relax_sync(m, id, t);
     m->core[id].ev_wv_reads++;
+    _nr_prof(m, m->pc, NR_PF_WV_READS, 1);
     m->x[in->rd] = m->core[id].g[row][col];
     *cost = m->cfg.t_cellread;
     return _NR_DONE;
@@ -417,6 +449,8 @@ void _nr_complete_core(nr_machine *m, int id)
         const uint64_t c0 = c->pend_col0, nc = c->pend_ncols;
         c->ev_wv_pulses += c->pend_pulses;
         c->ev_wv_reads += 2 * n * nc + c->pend_pulses;
+        _nr_prof(m, c->pend_pc, NR_PF_WV_PULSES, c->pend_pulses);
+        _nr_prof(m, c->pend_pc, NR_PF_WV_READS, 2 * n * nc + c->pend_pulses);
         if (m->cfg.model == NR_MODEL_ANALOG) {
             /* the window was captured at issue (the core was busy since); the reference
                reruns the same write-verify (same keys, same start) here */

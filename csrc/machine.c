@@ -103,6 +103,9 @@ int nr_config_check(const nr_config *cfg)
     NR_PARAMS(NR_X_CHECK)
 #undef NR_X_CHECK
     if (cfg->vec_lanes == 0) return NR_ERR_CONFIG;
+    /* phases: one or two rounds per bit, a phase of 1–8 bits, split and ADC rules are flags */
+    if (cfg->bit_phases < 1 || cfg->bit_phases > 2 || cfg->phase_bits < 1 || cfg->phase_bits > 8 ||
+        cfg->phase_split > 1 || cfg->adc_skip > 1) return NR_ERR_CONFIG;
     if (cfg->threads > 1024 || cfg->wv_reference > 1) return NR_ERR_CONFIG;
     return NR_OK;
 }
@@ -175,6 +178,7 @@ void nr_delete(nr_machine *m)
 void nr_free(nr_machine *m)
 {
     nr_trace_disable(m);
+    nr_profile_disable(m);
     free(m->mem);
     free(m->words);
     free(m->code);
@@ -207,6 +211,7 @@ int nr_load(nr_machine *m, const uint32_t *code, uint64_t n, const nr_segment *s
     free(m->words);
     free(m->code);
     free(m->bp_bits);
+    nr_profile_disable(m);   /* counters belong to one program */
     m->words = words;
     m->code = dec;
     m->bp_bits = bp;
@@ -351,3 +356,34 @@ int nr_cfg_field_range(int f, int32_t *lo, int32_t *hi, int32_t *def)
 }
 
 int nr_decode_word(uint32_t word) { return (int)nr_decode(word); }
+
+/* ---------------------------------------------------------------- profiling */
+
+int nr_profile_enable(nr_machine *m)
+{
+    if (!m->code_n) return NR_ERR_ARG;
+    if (m->prof) return NR_OK;
+    m->prof = calloc(m->code_n * NR_PF_COUNT, sizeof *m->prof);
+    return m->prof ? NR_OK : NR_ERR_NOMEM;
+}
+
+void nr_profile_disable(nr_machine *m)
+{
+    free(m->prof);
+    m->prof = NULL;
+}
+
+const uint64_t *nr_profile_data(const nr_machine *m, uint64_t *words)
+{
+    *words = m->prof ? m->code_n : 0;
+    return m->prof;
+}
+
+const char *nr_prof_counter_name(int k)
+{
+    static const char *const names[NR_PF_COUNT] = {
+        "insns", "cycles", "stall_cycles", "mvms", "macs", "mvm_cycles", "line_pulses",
+        "integrations", "compares", "decrements", "wl_switches", "wl_phases", "input_pulses",
+        "samples", "shift_adds", "scan_shifts", "wv_pulses", "wv_reads", "vec_elems"};
+    return k >= 0 && k < NR_PF_COUNT ? names[k] : NULL;
+}

@@ -213,6 +213,12 @@ typedef struct {
     uint64_t ev_wv_reads;         /* write-verify verify reads and single-cell reads */
     uint64_t ev_passes;           /* MVM/sample passes */
     uint64_t ev_mvm_cycles;       /* Σ durations of MVMs and samples (latency report) */
+    uint64_t ev_wl_switches;      /* Σ window rows × magnitude bits × bit_phases: WL pulses */
+    uint64_t ev_wl_phases;        /* Σ window rows × phases: WLs returned to idle after a phase */
+    uint64_t ev_input_pulses;     /* Σ driven input lines × magnitude bits × bit_phases */
+    uint64_t ev_samples;          /* Σ sensing neurons × magnitude bits × bit_phases: samples of a new input level */
+    uint64_t ev_shift_adds;       /* Σ sensing neurons × phases: phase results shifted and added */
+    uint64_t pend_pc;             /* code address of the instruction that issued the pending operation */
     uint64_t pow_since;           /* cycle at which the core was last powered on */
     uint64_t pow_accum;           /* powered cycles before pow_since */
     uint64_t phase_at[NR_MAX_PHASES];   /* start cycle of each phase segment of the operation */
@@ -297,6 +303,7 @@ typedef struct {
     uint64_t code_n;        /* instruction words */
     uint64_t bp_count;
     nr_trace *trace;        /* NULL: tracing off */
+    uint64_t *prof;         /* NULL: profiling off; else code_n × NR_PF_COUNT counters */
 } nr_machine;
 
 typedef struct {
@@ -304,6 +311,23 @@ typedef struct {
     uint64_t size;
     const uint8_t *data;
 } nr_segment;
+
+/* Per-instruction profile: with profiling on (nr_profile_enable), every code word owns
+   NR_PF_COUNT counters of what the instruction at that address caused.  Core events count
+   where the operation was issued (a write-verify's pulses, counted at completion, go to its
+   cprog); leakage (powered core-cycles) belongs to no instruction and is not here. */
+typedef enum {
+    NR_PF_INSNS = 0,        /* times retired */
+    NR_PF_CYCLES,           /* cycles from its issue attempt to the next issue: stall + cost */
+    NR_PF_STALL,            /* of which stalled on busy cores or chains */
+    NR_PF_COREOPS,          /* MVMs and samples started (one per core) */
+    NR_PF_MACS,
+    NR_PF_MVM_CYCLES,       /* Σ core busy cycles of those MVMs */
+    NR_PF_LINE_PULSES, NR_PF_INTEG, NR_PF_COMPARE, NR_PF_DECREMENT, NR_PF_WL_SWITCHES,
+    NR_PF_WL_PHASES, NR_PF_INPUT_PULSES, NR_PF_SAMPLES, NR_PF_SHIFT_ADDS, NR_PF_SCAN_SHIFTS,
+    NR_PF_WV_PULSES, NR_PF_WV_READS, NR_PF_VEC_ELEMS,
+    NR_PF_COUNT
+} nr_prof_counter;
 
 /* Status of one core at the machine's current cycle. */
 typedef struct {
@@ -375,6 +399,13 @@ void nr_bp_clear_all(nr_machine *m);
 int nr_trace_enable(nr_machine *m, uint64_t capacity);   /* capacity > NR_TRACE_MARGIN */
 void nr_trace_disable(nr_machine *m);
 uint64_t nr_trace_drain(nr_machine *m, nr_trace_rec *dst, uint64_t max);   /* oldest first */
+
+/* profiling: counters per code word from nr_profile_enable until nr_profile_disable or the
+   next nr_load (which turns it off); nr_profile_data gives the code_n × NR_PF_COUNT array */
+int nr_profile_enable(nr_machine *m);                 /* NR_ERR_ARG without a program */
+void nr_profile_disable(nr_machine *m);
+const uint64_t *nr_profile_data(const nr_machine *m, uint64_t *words);
+const char *nr_prof_counter_name(int k);
 
 /* snapshots: a flat copy of the struct, the data memory and the program */
 uint64_t nr_snapshot_size(const nr_machine *m);

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define NR_ISA_VERSION 0x0101u
+#define NR_ISA_VERSION 0x0102u
 #define NR_NUM_REGS 16
 #define NR_NUM_CORES 48
 #define NR_MAX_CODE_WORDS 4194304u  /* code memory, instructions */
@@ -150,7 +150,7 @@ typedef enum {
 #define NR_CFG_NCOLS 13
 #define NR_CFG_NOISE 14
 static const int32_t nr_cfg_lo[NR_CFG_COUNT] = {1, 0, 1, 0, 0, 1, 1, 1, 0, -32768, 0, 1, 0, 1, 0};
-static const int32_t nr_cfg_hi[NR_CFG_COUNT] = {8, 1, 8, 1, 2, 255, 64, 32767, 31, 32767, 127, 128, 255, 256, 32767};
+static const int32_t nr_cfg_hi[NR_CFG_COUNT] = {8, 1, 10, 1, 2, 255, 64, 32767, 31, 32767, 127, 128, 255, 256, 32767};
 static const int32_t nr_cfg_default[NR_CFG_COUNT] = {4, 1, 8, 1, 0, 100, 1, 1, 0, 0, 0, 128, 0, 256, 1};
 static const char *const nr_cfg_name[NR_CFG_COUNT] = {"inbits", "insigned", "outbits", "outsigned", "readout", "stepmax", "pmul", "gain", "gshift", "offset", "row0", "nrows", "col0", "ncols", "noise"};
 
@@ -170,6 +170,10 @@ static const char *const nr_cfg_name[NR_CFG_COUNT] = {"inbits", "insigned", "out
     X(t_integ, 63) \
     X(t_comp, 2) \
     X(t_step, 2) \
+    X(bit_phases, 2) \
+    X(phase_bits, 4) \
+    X(phase_split, 0) \
+    X(adc_skip, 0) \
     X(t_verify, 200) \
     X(t_pulse, 100) \
     X(t_cellread, 200) \

@@ -58,11 +58,30 @@ static inline void _nr_output_range(const int32_t *cfg, int with_steps, int64_t 
     }
 }
 
-static inline void _nr_pass_bits(const int32_t *cfg, int bits[2])
+/* Phases of an input (the profile's rule, docs/configuration.md): m magnitude bits up to
+   phase_bits run as one phase; wider inputs as two, LSBs first: phase_bits LSBs then the rest
+   (phase_split 0, the test board), or floor(m/2) then ceil(m/2) (phase_split 1, the chip). */
+static inline void _nr_pass_bits(const nr_config *mc, const int32_t *cfg, int bits[2])
 {
-    const int m = _nr_mag_bits(cfg);
-    bits[0] = m > 4 ? 4 : m;
-    bits[1] = m > 4 ? m - 4 : 0;
+    const int m = _nr_mag_bits(cfg), pb = (int)mc->phase_bits;
+    if (m <= pb) { bits[0] = m; bits[1] = 0; }
+    else if (mc->phase_split) { bits[0] = m / 2; bits[1] = m - m / 2; }
+    else { bits[0] = pb; bits[1] = m - pb; }
+}
+
+/* SAR conversions of phase p: every output bit, or with adc_skip only the bits the first
+   phase has not resolved (at least one) */
+static inline uint64_t _nr_adc_bits(const nr_config *mc, const int32_t *cfg, const int bits[2], int p)
+{
+    const int ob = cfg[NR_CFG_OUTBITS];
+    if (p == 0 || !mc->adc_skip) return (uint64_t)ob;
+    return (uint64_t)(ob - bits[0] > 1 ? ob - bits[0] : 1);
+}
+
+/* adds n to profile counter k of the instruction at code address pc (profiling on) */
+static inline void _nr_prof(nr_machine *m, uint64_t pc, int k, uint64_t n)
+{
+    if (m->prof && (pc >> 2) < m->code_n) m->prof[(pc >> 2) * NR_PF_COUNT + (uint64_t)k] += n;
 }
 
 /* decode.c */

@@ -255,6 +255,12 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
         }
         /* retire */
         opc[in->op]++;
+        if (m->prof) {
+            uint64_t *pf = &m->prof[(pc >> 2) * NR_PF_COUNT];
+            pf[NR_PF_INSNS]++;
+            pf[NR_PF_CYCLES] += cost + insn_stall;
+            pf[NR_PF_STALL] += insn_stall;
+        }
         if (tr) {
             _nr_trace_insn(m, in, pc, t, trace_mark, insn_stall);
             /* pause while the buffer still has its margin; the driver drains and runs on */

@@ -19,24 +19,25 @@ uint64_t _nr_scan_cycles(const nr_config *cfg, int core, int v_side)
     return (uint64_t)NR_REG_LEN * nr_scan_shifts(core, v_side) * cfg->scan_div;
 }
 
-/* One MVM is one pass for up to 4 magnitude bits, two passes (4 LSBs, then the rest) beyond;
-   each pass restarts its bit weights at 2^0, which is the point of splitting: the MSB segment
-   runs as its own MVM and is shifted and added afterwards.  Input stage of a k-bit pass:
-   t_cds + Σ_{b<k} 2·pmul·2^b·(t_sample + t_integ) neuron clocks. */
+/* One MVM is one phase, or two for inputs wider than the profile's phase_bits (_nr_pass_bits);
+   each phase restarts its bit weights at 2^0 and its result is shifted and added afterwards.
+   Input stage of a phase of b magnitude bits: t_cds + bit_phases·pmul·(2^b − 1)·(t_sample +
+   t_integ) neuron clocks; readout: one compare per converted bit (SAR, _nr_adc_bits), one
+   compare (sign, sample), or a compare plus `steps` decrements (step counting). */
 uint64_t _nr_mvm_schedule(const nr_config *cfg, nr_core *c, int sample, uint64_t steps, uint64_t t)
 {
     const int32_t *k = c->cfg;
     int bits[2];
-    _nr_pass_bits(k, bits);
-    uint64_t readout;
-    if (sample || k[NR_CFG_READOUT] == 2) readout = cfg->t_comp;
-    else if (k[NR_CFG_READOUT] == 1) readout = cfg->t_comp + steps * cfg->t_step;
-    else readout = (uint64_t)k[NR_CFG_OUTBITS] * cfg->t_comp;
+    _nr_pass_bits(cfg, k, bits);
     const uint64_t pulse = cfg->t_sample + cfg->t_integ;
     uint64_t at = t;
     c->n_phase = 0;
     for (int p = 0; p < 2 && bits[p] > 0; p++) {
-        uint64_t input = cfg->t_cds + 2 * (uint64_t)k[NR_CFG_PMUL] * (((uint64_t)1 << bits[p]) - 1) * pulse;
+        uint64_t readout;
+        if (sample || k[NR_CFG_READOUT] == 2) readout = cfg->t_comp;
+        else if (k[NR_CFG_READOUT] == 1) readout = cfg->t_comp + steps * cfg->t_step;
+        else readout = _nr_adc_bits(cfg, k, bits, p) * cfg->t_comp;
+        uint64_t input = cfg->t_cds + cfg->bit_phases * (uint64_t)k[NR_CFG_PMUL] * (((uint64_t)1 << bits[p]) - 1) * pulse;
         c->phase_at[c->n_phase] = at;
         c->phase_code[c->n_phase++] = NR_PHASE_INTEGRATE;
         at += cfg->neuron_div * input;

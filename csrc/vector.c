@@ -239,6 +239,7 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
     }
     const uint64_t lanes = m->cfg.vec_lanes;
     m->ev_vec_elems += work;
+    _nr_prof(m, m->pc, NR_PF_VEC_ELEMS, work);
     *cost = m->cfg.t_vsetup + (work + lanes - 1) / lanes;
     return _NR_DONE;
 }

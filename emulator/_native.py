@@ -38,6 +38,7 @@ PHASE_NAMES = _names(lib.nr_phase_name, lib.NR_PHASE_COUNT)
 OP_NAMES = _names(lib.nr_op_mnemonic, lib.NR_OP_COUNT)
 PARAM_NAMES = _names(lib.nr_param_name, lib.nr_param_count())
 PARAM_MAX = lib.nr_param_max()
+PROFILE_COUNTERS = _names(lib.nr_prof_counter_name, lib.NR_PF_COUNT)
 
 
 def _cfg_fields() -> dict[str, tuple[int, int, int, int]]:
@@ -187,6 +188,20 @@ class NativeMachine:
             if stop != lib.NR_STOP_TRACE_FULL:
                 break
         return stop
+
+    def profile_enable(self) -> None:
+        """Per-instruction counters from now until the next load (nr_profile_enable)."""
+        check(lib.nr_profile_enable(self.m), "profile (load a program first)")
+
+    def profile_data(self) -> np.ndarray | None:
+        """A copy of the counters: code words × PROFILE_COUNTERS (uint64), or None when off."""
+        n = ffi.new("uint64_t *")
+        p = lib.nr_profile_data(self.m, n)
+        if p == ffi.NULL:
+            return None
+        k = len(PROFILE_COUNTERS)
+        buf = ffi.buffer(p, n[0] * k * 8)
+        return np.frombuffer(buf, dtype=np.uint64).reshape(n[0], k).copy()
 
     def snapshot(self) -> bytes:
         size = lib.nr_snapshot_size(self.m)

@@ -1,11 +1,15 @@
-"""Chip configuration: emulator/chip.toml (documented defaults) plus user overrides.
+"""Chip configuration: a named profile shipped in emulator/profiles/ plus user overrides.
 
-    cfg = ChipConfig.load("my.toml")          # defaults, then the keys of my.toml
-    cfg = ChipConfig.load({"t_wake": 10})      # or a dict of overrides
-    cfg["seed"], cfg.to_c()                    # values; the C `nr_config` for nr_init
+    cfg = ChipConfig.load()                   # the default profile, `chip`
+    cfg = ChipConfig.load("board")            # a shipped profile by name
+    cfg = ChipConfig.load("my.toml")          # a file: its `base` profile (default chip), then its keys
+    cfg = ChipConfig.load({"t_wake": 10})      # or a dict of overrides (it may name a `base` too)
+    cfg["seed"], cfg.profile, cfg.to_c()       # values; the profile name; the C `nr_config`
 
-An override with an unknown key, a wrong type or a value the C core rejects raises ConfigError
-with the file (or "<dict>") and the key in its message.
+A profile file may name the profile it derives from with `base = "NAME"` (a shipped profile) or
+`base = "other.toml"` (a path, relative to the file).  An override with an unknown key, a wrong
+type or a value the C core rejects raises ConfigError with the file (or "<dict>") and the key in
+its message.
 """
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ from isa.tables import GROUPS
 
 from ._native import PARAM_MAX, PARAM_NAMES, ffi, lib
 
-DEFAULT_PATH = Path(__file__).resolve().parent / "chip.toml"
+PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+DEFAULT_PROFILE = "chip"
 MODELS = {"ideal": lib.NR_MODEL_IDEAL, "analog": lib.NR_MODEL_ANALOG}
 
 # key → expected Python type; the timing parameters come from the C core's X-macro list
@@ -37,13 +42,19 @@ _BASE_TYPES: dict[str, type] = {
 
 # per-event energies (pJ) of the energy report: Python only (emulator/energy.py)
 ENERGY_KEYS: tuple[str, ...] = (
-    "e_line_pulse_pj", "e_integ_pj", "e_compare_pj", "e_decrement_pj", "e_scan_shift_pj",
+    "e_line_pulse_pj", "e_integ_pj", "e_compare_pj", "e_decrement_pj", "e_wl_switch_pj",
+    "e_wl_phase_pj", "e_input_pulse_pj", "e_sample_pj", "e_shift_add_pj", "e_scan_shift_pj",
     "e_wv_pulse_pj", "e_wv_read_pj", "e_leak_core_cycle_pj", "e_vec_elem_pj",
 ) + tuple(f"e_insn_{g}_pj" for g in GROUPS)   # one issue energy per instruction group of the table
 _BASE_TYPES.update({k: float for k in ENERGY_KEYS})
 
 
-_DEFAULTS: "ChipConfig | None" = None
+_PROFILES: dict[str, "ChipConfig"] = {}
+
+
+def profile_names() -> tuple[str, ...]:
+    """The shipped profiles, by name."""
+    return tuple(sorted(p.stem for p in PROFILE_DIR.glob("*.toml")))
 
 
 class ConfigError(ValueError):
@@ -78,41 +89,89 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 class ChipConfig(Mapping[str, Any]):
-    """The resolved configuration: an immutable mapping of key → value."""
+    """The resolved configuration: an immutable mapping of key → value.  `profile` names the
+    shipped profile it derives from; `sources` lists every file and override applied."""
 
-    def __init__(self, values: dict[str, Any], sources: tuple[str, ...] = ()):
+    def __init__(self, values: dict[str, Any], sources: tuple[str, ...] = (), profile: str = ""):
         self._values = dict(values)
         self.sources = sources
+        self.profile = profile
 
     @classmethod
     def defaults(cls) -> "ChipConfig":
-        global _DEFAULTS
-        if _DEFAULTS is None:
-            _DEFAULTS = cls._read_defaults()
-        return _DEFAULTS
+        return cls.profile_named(DEFAULT_PROFILE)
 
     @classmethod
-    def _read_defaults(cls) -> "ChipConfig":
-        raw = _read_toml(DEFAULT_PATH)
-        types = _types()
-        missing = sorted(set(types) - set(raw))
-        extra = sorted(set(raw) - set(types))
-        if missing or extra:   # a broken install or a table change without a chip.toml update
-            raise ConfigError(f"{DEFAULT_PATH}: missing keys {missing}, unknown keys {extra}")
-        values = {k: _check_type(k, v, types[k], str(DEFAULT_PATH)) for k, v in raw.items()}
-        return cls(values, (str(DEFAULT_PATH),))
+    def profile_named(cls, name: str) -> "ChipConfig":
+        """A shipped profile (emulator/profiles/NAME.toml), complete and checked."""
+        if name not in _PROFILES:
+            path = PROFILE_DIR / f"{name}.toml"
+            if not path.is_file():
+                raise ConfigError(f"no profile named '{name}' (shipped profiles: "
+                                  f"{', '.join(profile_names())}; or give a .toml path)")
+            _PROFILES[name] = cls._from_file(path, (), shipped=True)
+        return _PROFILES[name]
+
+    @classmethod
+    def _from_file(cls, path: Path, seen: tuple[Path, ...], shipped: bool = False) -> "ChipConfig":
+        raw = _read_toml(path)
+        base = raw.pop("base", None)
+        if base is not None and not isinstance(base, str):
+            raise ConfigError(f"{path}: key 'base' must be a profile name or a .toml path, got {base!r}")
+        if path.resolve() in seen:
+            raise ConfigError(f"{path}: profile bases form a loop ({' → '.join(map(str, seen))})")
+        if base is None and shipped:   # a root profile: every key, checked as a whole
+            types = _types()
+            missing, extra = sorted(set(types) - set(raw)), sorted(set(raw) - set(types))
+            if missing or extra:   # a broken install or a table change without a profile update
+                raise ConfigError(f"{path}: missing keys {missing}, unknown keys {extra}")
+            values = {k: _check_type(k, v, types[k], str(path)) for k, v in raw.items()}
+            cfg = cls(values, (str(path),), path.stem)
+            for key in values:
+                _validate(values, key, str(path))
+            return cfg
+        start = cls._base(base, path, seen + (path.resolve(),)) if base is not None else cls.defaults()
+        cfg = start.updated(raw, str(path))
+        cfg.profile = path.stem if shipped else start.profile
+        return cfg
+
+    @classmethod
+    def _base(cls, base: str, where: Path | None, seen: tuple[Path, ...]) -> "ChipConfig":
+        if base in profile_names():
+            return cls.profile_named(base)
+        path = Path(base)
+        if where is not None and not path.is_absolute():
+            path = where.parent / path
+        if path.suffix != ".toml" and not path.exists():
+            raise ConfigError(f"{where or '<dict>'}: base '{base}' is neither a shipped profile "
+                              f"({', '.join(profile_names())}) nor a .toml file")
+        return cls._from_file(path, seen)
 
     @classmethod
     def load(cls, override: "str | Path | Mapping[str, Any] | ChipConfig | None" = None,
              **extra: Any) -> "ChipConfig":
-        """Defaults, then `override` (a TOML path or a mapping), then keyword overrides."""
-        cfg = cls.defaults()
+        """The default profile, or `override`: a profile name, a TOML path (on the profile its
+        `base` names, default chip) or a mapping of overrides; then keyword overrides."""
         if isinstance(override, ChipConfig):
             cfg = override
+        elif isinstance(override, str) and override in profile_names():
+            cfg = cls.profile_named(override)
         elif isinstance(override, (str, Path)):
-            cfg = cfg.updated(_read_toml(Path(override)), str(override))
+            path = Path(override)
+            if isinstance(override, str) and path.suffix != ".toml" and not path.exists() \
+                    and "/" not in override:
+                raise ConfigError(f"no profile named '{override}' (shipped profiles: "
+                                  f"{', '.join(profile_names())}; or give a .toml path)")
+            cfg = cls._from_file(path, ())
         elif override is not None:
-            cfg = cfg.updated(dict(override), "<dict>")
+            values = dict(override)
+            base = values.pop("base", None)
+            if base is not None and not isinstance(base, str):
+                raise ConfigError(f"<dict>: key 'base' must be a profile name or a .toml path, got {base!r}")
+            cfg = (cls._base(base, None, ()) if base is not None else cls.defaults())
+            cfg = cfg.updated(values, "<dict>")
+        else:
+            cfg = cls.defaults()
         extra = {k: v for k, v in extra.items() if v is not None}
         return cfg.updated(extra, "<arguments>") if extra else cfg
 
@@ -127,7 +186,7 @@ class ChipConfig(Mapping[str, Any]):
                                   f"{', '.join(sorted(types))}")
             values[key] = _check_type(key, value, types[key], where)
             _validate(values, key, where)
-        return ChipConfig(values, self.sources + (where,))
+        return ChipConfig(values, self.sources + (where,), self.profile)
 
     def to_c(self):
         """A freshly allocated `nr_config *` holding these values."""

@@ -1,6 +1,6 @@
 """`Machine`: the Pythonic face of the C core.
 
-    m = Machine(seed=1)                      # ideal model, chip.toml defaults
+    m = Machine(seed=1)                      # ideal model, the default `chip` profile
     m.load("programs/forward.s")             # .s, .img, source text, asm.Program or Image
     r = m.run(max_cycles=10_000_000)         # RunResult: stop reason, cycles, utilisation …
     print(m.mem(m.sym("y"), 256, "i8"))      # zero-copy view of data memory
@@ -206,6 +206,9 @@ class Core:
                 "macs": int(c.ev_macs), "scan_shifts": int(c.ev_scan_shifts),
                 "wv_pulses": int(c.ev_wv_pulses), "wv_reads": int(c.ev_wv_reads),
                 "passes": int(c.ev_passes), "mvm_cycles": int(c.ev_mvm_cycles),
+                "wl_switches": int(c.ev_wl_switches), "wl_phases": int(c.ev_wl_phases),
+                "input_pulses": int(c.ev_input_pulses), "samples": int(c.ev_samples),
+                "shift_adds": int(c.ev_shift_adds),
                 "powered_cycles": int(self._status().powered_cycles)}
 
     @property
@@ -256,8 +259,9 @@ class Machine:
     """The whole emulated chip.
 
     `model` ("ideal") and `seed` (0) override the configuration's values when given; left as
-    None they come from `config`, a chip TOML path, a dict of overrides or a ChipConfig, on top
-    of the documented defaults in emulator/chip.toml.  `cores[i]` are the 48 cores, `memory`
+    None they come from `config`: a profile name ("chip", the default, or "board"), a TOML path
+    (overrides on the profile its `base` key names), a dict of overrides or a ChipConfig; see
+    emulator/profiles/ and docs/configuration.md.  `cores[i]` are the 48 cores, `memory`
     is the whole data memory as a zero-copy uint8 view.
     """
 

@@ -3,8 +3,8 @@
 Plain tables for the assembler, disassembler and emulator.
 """
 
-VERSION = (1, 1)
-VERSION_WORD = 0x0101
+VERSION = (1, 2)
+VERSION_WORD = 0x0102
 WORD_BITS = 32
 NUM_REGS = 16
 NUM_CORES = 48
@@ -41,7 +41,7 @@ ENUMS = {
 CFG = {
     'inbits': (0, 1, 8, 4, 'input code bits; signed codes are sign-magnitude (bits-1 magnitude bits); more than 4 magnitude bits run as two passes'),
     'insigned': (1, 0, 1, 1, '1: inputs are signed sign-magnitude codes, 0: unsigned'),
-    'outbits': (2, 1, 8, 8, 'output code bits of the neuron readout (signed: sign + bits-1 magnitude bits)'),
+    'outbits': (2, 1, 10, 8, "output code bits of the neuron readout (signed: sign + bits-1 magnitude bits); up to 10, the widest output of the chip's measured precision table"),
     'outsigned': (3, 0, 1, 1, '1: signed outputs in ±(2^(bits-1)-1), 0: unsigned outputs in 0..2^bits-1'),
     'readout': (4, 0, 2, 0, '0: SAR binary search (one compare per output bit), 1: step counting (up to stepmax steps), 2: 1-bit sign (±1)'),
     'stepmax': (5, 1, 255, 100, "maximum decrement steps of the step-counting readout (the test system's default is 100)"),
@@ -72,6 +72,10 @@ PARAMS = {
     't_integ': (63, 'neuron clocks', 'integrate phase of one input pulse'),
     't_comp': (2, 'neuron clocks', 'one comparison (SAR bit, sign or sample)'),
     't_step': (2, 'neuron clocks', 'one charge-decrement step of the step-counting readout'),
+    'bit_phases': (2, 'rounds', "sample+integrate rounds per input pulse: the test board's FPGA runs each bit twice, the chip once"),
+    'phase_bits': (4, 'bits', 'most magnitude bits one integration phase takes; wider inputs run as two phases'),
+    'phase_split': (0, 'rule', 'split of a two-phase input: 0 = the first phase takes phase_bits LSBs, the second the rest; 1 = floor(m/2) LSBs, then ceil(m/2)'),
+    'adc_skip': (0, 'flag', "1: a second phase's SAR readout converts only the outbits − (first-phase bits) bits not already resolved"),
     't_verify': (200, 'cycles', 'one verify read of a cell during write-verify (0.2 V read + ADC)'),
     't_pulse': (100, 'cycles', 'one SET or RESET pulse (1 µs)'),
     't_cellread': (200, 'cycles', 'a single-cell read (cread)'),
@@ -163,7 +167,7 @@ INSNS = {
     'vout': (0x67, 0x67000000, 0xfff0f3c0, ('vt',), (('core', None), ('rs1', None)), ('rs1', 'vt', 'core'), 'chip', '1; core busy until its chain has shifted 256·shifts(core, V)·scan_div cycles', 'scan V[col0 …] (ncols elements) out to memory at rs1; memory is written when the scan ends'),
     'cprog': (0x68, 0x68000000, 0xfff0ffc0, (), (('core', None), ('rs1', None)), ('rs1', 'core'), 'chip', '1; programmer busy Σ_cells (t_verify + pulses·(t_pulse + t_verify))', "write-verify the window's nrows × ncols int8 weight codes at rs1 (row-major) into row pairs: G+ on row 2i, G− on row 2i+1"),
     'cread': (0x69, 0x69000000, 0xff000fc0, (), (('rd', None), ('core', None), ('rs1', None), ('rs2', None)), ('rd', 'rs1', 'rs2', 'core'), 'chip', 't_cellread (+ wait for the core)', 'rd ← conductance in nS of the cell at physical row rs1, column rs2'),
-    'mvm': (0x6a, 0x6a000000, 0xfff0fcff, ('dir',), (('rs1', None),), ('rs1', 'dir'), 'chip', '1; cores busy neuron_div·Σ_passes (t_cds + Σ_b 2·pmul·2^b·(t_sample + t_integ) + readout)', 'matrix-vector multiply on every core in mask rs1, concurrently: fwd H→V (y = Wᵀx), bwd V→H (x = Wy), rec H→H'),
+    'mvm': (0x6a, 0x6a000000, 0xfff0fcff, ('dir',), (('rs1', None),), ('rs1', 'dir'), 'chip', "1; cores busy neuron_div·Σ_phases (t_cds + bit_phases·pmul·(2^b − 1)·(t_sample + t_integ) + readout), b = the phase's magnitude bits", 'matrix-vector multiply on every core in mask rs1, concurrently: fwd H→V (y = Wᵀx), bwd V→H (x = Wy), rec H→H'),
     'smp': (0x6b, 0x6b000000, 0xfff0fcff, ('dir',), (('rs1', None),), ('rs1', 'dir'), 'chip', '1; cores busy as mvm with a one-compare readout', 'stochastic sample: like mvm, but each output is 1 if the pre-activation plus sampling noise is > 0, else 0'),
     'sync': (0x6c, 0x6c000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait)', 'wait until every core in mask rs1 is idle (rs1 = x0: all cores)'),
     'cstat': (0x6d, 0x6d000000, 0xff0fffc0, (), (('rd', None), ('core', None)), ('rd', 'core'), 'chip', '1', 'rd ← core status: bit0 powered, bit1 busy, bits 8–15 phase, bits 16–63 cycles until idle'),

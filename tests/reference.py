@@ -132,21 +132,33 @@ def scan_cycles(core: int, side: str, p: dict) -> int:
     return 256 * scan_shifts(core, side) * p["scan_div"]
 
 
-def mvm_passes(cfg: dict) -> list[int]:
+def mvm_passes(cfg: dict, p: dict | None = None) -> list[int]:
+    """Magnitude bits of each phase under the profile's rule (board: 4 LSBs, then the rest)."""
+    p = p or {"phase_bits": 4, "phase_split": 0}
     m = max(cfg["inbits"] - cfg["insigned"], 1)
-    return [m] if m <= 4 else [4, m - 4]
+    if m <= p["phase_bits"]:
+        return [m]
+    return [m // 2, m - m // 2] if p["phase_split"] else [p["phase_bits"], m - p["phase_bits"]]
+
+
+def adc_bits(cfg: dict, p: dict, passes: list[int], i: int) -> int:
+    """SAR conversions of phase i: all output bits, or with adc_skip the ones left unresolved."""
+    if i == 0 or not p["adc_skip"]:
+        return cfg["outbits"]
+    return max(cfg["outbits"] - passes[0], 1)
 
 
 def mvm_cycles(cfg: dict, p: dict, nsteps: int = 0, is_sample: bool = False) -> int:
-    if is_sample or cfg["readout"] == 2:
-        rd = p["t_comp"]
-    elif cfg["readout"] == 1:
-        rd = p["t_comp"] + nsteps * p["t_step"]
-    else:
-        rd = cfg["outbits"] * p["t_comp"]
+    passes = mvm_passes(cfg, p)
     total = 0
-    for bits in mvm_passes(cfg):
-        pulses = sum(2 * cfg["pmul"] * 2**b * (p["t_sample"] + p["t_integ"]) for b in range(bits))
+    for i, bits in enumerate(passes):
+        if is_sample or cfg["readout"] == 2:
+            rd = p["t_comp"]
+        elif cfg["readout"] == 1:
+            rd = p["t_comp"] + nsteps * p["t_step"]
+        else:
+            rd = adc_bits(cfg, p, passes, i) * p["t_comp"]
+        pulses = sum(p["bit_phases"] * cfg["pmul"] * 2**b * (p["t_sample"] + p["t_integ"]) for b in range(bits))
         total += p["t_cds"] + pulses + rd
     return p["neuron_div"] * total
 

@@ -216,11 +216,14 @@ loop:   mvm.fwd x1
         m.run()
         reps.append(m.energy_report())
     a, b = reps
-    assert b["by_category_pj"]["array"] == pytest.approx(2 * a["by_category_pj"]["array"])
-    assert b["by_category_pj"]["neuron"] == pytest.approx(2 * a["by_category_pj"]["neuron"])
+    for cat in ("wl", "input", "neuron"):
+        assert b["by_category_pj"][cat] == pytest.approx(2 * a["by_category_pj"][cat])
     assert b["macs"] == 2 * a["macs"] == 2 * 2 * 5 * 128 * 256
     ev = m.cores[0].events
-    # default config: 4-bit signed inputs = 3 magnitude bits, pmul 1: 2·(2^3 − 1) pulses per pass
-    assert ev["line_pulses"] == 10 * 14 * 256 and ev["integrations"] == 10 * 14 * 256
-    assert ev["compares"] == 10 * 256 * 8
+    # chip profile: 4-bit signed inputs = 3 magnitude bits in one phase, pmul 1, one round per
+    # bit: 2^3 − 1 integration steps; 256 rows (128 pairs) driven, 256 neurons sensing
+    assert ev["line_pulses"] == 10 * 7 * 256 and ev["integrations"] == 10 * 7 * 256
+    assert ev["compares"] == 10 * 256 * 8 and ev["decrements"] == 10 * 256 * 7
+    assert ev["wl_switches"] == ev["input_pulses"] == ev["samples"] == 10 * 256 * 3
+    assert ev["wl_phases"] == ev["shift_adds"] == 10 * 256
     assert b["total_pj"] == pytest.approx(b["cores_pj"] + b["controller_pj"])

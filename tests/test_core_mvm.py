@@ -121,13 +121,13 @@ def test_sample_noise_is_roughly_uniform():
 
 def test_two_pass_timing_and_pulse_multiplier():
     cfg = {"inbits": 8, "insigned": 0, "outbits": 6, "readout": 0, "pmul": 3}
-    m = machine()
+    m = machine({"base": "board"})
     m.load(program(I.mvm(dir="fwd", rs1=1), I.halt()))
     m.cores[0].powered = True
     m.cores[0].set_config(**cfg)
     m.set_reg(1, 1)
     m.step(1)
-    k = P
+    k = dict(m.config)   # board: two rounds per bit, 4 LSBs then the rest, full SAR per pass
     one_pass = k["t_cds"] + sum(2 * 3 * 2**b * (k["t_sample"] + k["t_integ"]) for b in range(4)) \
         + 6 * k["t_comp"]
     assert m.cores[0].busy_until == k["neuron_div"] * 2 * one_pass
@@ -153,3 +153,20 @@ def test_step_counting_duration_depends_on_the_data():
     m.step(1)
     assert c.busy_until == ref.mvm_cycles(c.config, P, 35)
     assert list(c.v[:2]) == [0, 0]
+
+
+def test_chip_two_phase_timing_splits_in_halves_and_skips_resolved_bits():
+    """chip profile: 8 magnitude bits run as 4 + 4, one round per bit; the second phase's SAR
+    converts only outbits − 4 bits (at least one)."""
+    m = machine()
+    m.load(program(I.mvm(dir="fwd", rs1=1), I.halt()))
+    m.cores[0].powered = True
+    m.cores[0].set_config(inbits=8, insigned=0, outbits=6, readout=0, pmul=3)
+    m.set_reg(1, 1)
+    m.step(1)
+    k = dict(m.config)
+    assert k["bit_phases"] == 1 and k["phase_split"] == 1 and k["adc_skip"] == 1
+    integ = k["t_cds"] + 3 * 15 * (k["t_sample"] + k["t_integ"])
+    first = integ + 6 * k["t_comp"]
+    assert m.cores[0].busy_until == k["neuron_div"] * (first + integ + 2 * k["t_comp"])
+    assert m.cores[0].phase_at(k["neuron_div"] * first) == "integrate"

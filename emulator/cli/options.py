@@ -33,7 +33,9 @@ def add_machine_options(p, model_help: str, seed_help: str) -> None:
     """--model, --seed and --config: what emulator.machine.Machine takes."""
     p.add_argument("--model", help=model_help)
     p.add_argument("--seed", type=int, help=seed_help)
-    p.add_argument("--config", metavar="TOML", help="chip configuration overriding chip.toml")
+    p.add_argument("--config", metavar="PROFILE|TOML",
+                   help="chip profile: chip (default, the silicon's timing and energy), board (the FPGA "
+                        "test system's timing), or a .toml file of overrides (docs/configuration.md)")
 
 
 def add_json_option(p) -> None:

@@ -166,6 +166,7 @@ def _core_rows(machine, result):
 def _report(machine, result, args, dumps, values) -> dict:
     rep = result.to_dict()
     rep["program"] = str(args.program)
+    rep["profile"] = machine.config.profile
     rep["model"] = machine.config["model"]
     rep["seed"] = machine.config["seed"]
     rep["config"] = list(machine.config.sources)
@@ -205,7 +206,8 @@ def _print_summary(machine, result, dumps, values, to_stderr: bool = False) -> N
               f"= {_time(result.time_s)} at {machine.config.clock_hz / 1e6:g} MHz", soft_wrap=True)
     stall_pct = 100 * result.stall_cycles / result.cycles if result.cycles else 0.0
     con.print(f"instructions {result.instructions:,}   stall cycles {result.stall_cycles:,} "
-              f"({stall_pct:.1f} %)   model {machine.config['model']}, seed {machine.config['seed']}",
+              f"({stall_pct:.1f} %)   profile {machine.config.profile}, model {machine.config['model']}, "
+              f"seed {machine.config['seed']}",
               soft_wrap=True)
     rows = list(_core_rows(machine, result))
     if rows:
@@ -236,8 +238,8 @@ def _print_report(rep: dict, to_stderr: bool = False) -> None:
 
     con = Console(highlight=False, stderr=to_stderr)
     e = rep["energy"]
-    t = Table(title=f"energy per core (model {e['model']})", title_justify="left")
-    cats = ("array", "neuron", "scan", "program", "leakage")
+    t = Table(title=f"energy per core (profile {e['profile']}, model {e['model']})", title_justify="left")
+    cats = ("wl", "input", "neuron", "scan", "program", "leakage")
     for col in ("core", "MVMs", "MACs", "mean MVM latency", *cats, "total"):
         t.add_column(col, justify="right")
     for i, c in e["cores"].items():
@@ -260,8 +262,8 @@ def _print_report(rep: dict, to_stderr: bool = False) -> None:
               f"average power {e['average_power_w'] * 1e3:.4g} mW", soft_wrap=True)
     con.print(f"throughput {e['tops']:.4g} TOPS over the run, {e['tops_mvm']:.4g} TOPS while "
               f"MVMs run; efficiency {e['tops_per_w']:.4g} TOPS/W (whole chip), "
-              f"{e['tops_per_w_mvm']:.4g} TOPS/W (array + neurons)   [1 MAC = 2 ops; energies "
-              f"are estimates, see docs/analog.md]")
+              f"{e['tops_per_w_mvm']:.4g} TOPS/W (MVMs: WL + input + neuron)   [1 MAC = 2 ops; "
+              f"energies per docs/analog.md]")
     progs = {i: c for i, c in rep["cores"].items() if c.get("prog_cells")}
     for i, c in progs.items():
         con.print(f"core {i}: programmed {c['prog_cells']:,} cells with {c['prog_pulses']:,} "

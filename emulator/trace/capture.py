@@ -76,7 +76,8 @@ class TraceRecorder:
             from isa.tables import VERSION
             header = TraceHeader(form, f"{VERSION[0]}.{VERSION[1]}", _emulator_version(),
                                  str(machine.config["model"]), int(machine.config["seed"]),
-                                 config_hash(machine), program_hash(prog), program=prog.name)
+                                 config_hash(machine), program_hash(prog), program=prog.name,
+                                 profile=machine.config.profile)
             self.writer = TraceWriter(out, header, _disassembler(labels), filters)
 
     def _on_records(self, recs: np.ndarray) -> None:

@@ -47,11 +47,14 @@ class TraceHeader:
     program: str = ""
     masked: tuple[str, ...] = ()
     filters: str = ""
+    profile: str = ""
 
     def lines(self) -> list[str]:
         out = [f"# {FORMAT_NAME} {FORMAT_VERSION}", f"# form {self.form}", f"# isa {self.isa}",
                f"# emulator {self.emulator}", f"# model {self.model}", f"# seed {self.seed}",
                f"# config {self.config_hash}", f"# program {self.program_hash}"]
+        if self.profile:
+            out.append(f"# profile {self.profile}")
         if self.program:
             out.append(f"# source {self.program}")
         if self.masked:
