@@ -60,6 +60,7 @@ class RunResult:
     fault_detail: int | None = None
     location: str | None = None  # "file:line" of the fault (or stop) pc, from the source map
     message: str | None = None   # one line: "file:line: fault <name> at pc 0x…: detail"
+    per_inference: dict | None = None   # set by workload runners: emulator.perf per-inference figures
 
     @property
     def ok(self) -> bool:
@@ -411,6 +412,19 @@ class Machine:
         from ._native import OP_NAMES
         m = self._native.m
         return {OP_NAMES[i]: int(m.op_count[i]) for i in range(len(OP_NAMES)) if m.op_count[i]}
+
+    def enable_profile(self) -> "Machine":
+        """Count cycles, stalls, MVMs and energy events per instruction from now until the next
+        load (the C core's per-pc counters); read them with profile_report()."""
+        self._require_program()
+        self._native.profile_enable()
+        return self
+
+    def profile_report(self, inferences: int | None = None) -> dict[str, Any]:
+        """The run's profile grouped by label (emulator.perf.profile)."""
+        from .perf import profile
+
+        return profile(self, inferences)
 
     def energy_report(self) -> dict[str, Any]:
         """Energy and latency report of the run so far (emulator.energy.report)."""

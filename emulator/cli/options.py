@@ -55,8 +55,24 @@ def parse_dump(spec: str, machine) -> Dump:
         raise UsageError(str(e)) from None
 
 
+def add_config_option(p) -> None:
+    """--config of the workload commands: the profile their chip runs use."""
+    p.add_argument("--config", metavar="PROFILE|TOML", default=None,
+                   help="chip profile of the runs: chip (default), board, or a .toml file")
+
+
+def per_inference_line(pi: dict | None, profile: str, what: str = "ideal run") -> str:
+    """One line of energy, latency and TOPS/W per inference (emulator.perf), programming excluded."""
+    if not pi:
+        return ""
+    return (f"per inference ({what}, profile {profile}, weight programming excluded): energy "
+            f"{pi['energy_j'] * 1e9:.4g} nJ (+ leakage estimate {pi['leakage_j'] * 1e9:.4g} nJ), "
+            f"latency {pi['latency_s'] * 1e6:.4g} µs, {pi['macs']:,.0f} MACs, {pi['tops_w']:.4g} TOPS/W")
+
+
 def add_workload_options(p, train_seed_default: str, write_help: str) -> None:
-    """--seeds, --n-test, --retrain, --train-seed and --write of the digits classifiers."""
+    """--seeds, --n-test, --retrain, --train-seed, --write and --config of the digits classifiers."""
+    add_config_option(p)
     p.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
     p.add_argument("--n-test", type=int, default=None, help="use the first N test digits (default all 450)")
     p.add_argument("--retrain", action="store_true", help="retrain both models instead of the shipped weights")

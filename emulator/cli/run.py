@@ -1,11 +1,12 @@
 """`neurram run`: run a program on the emulated chip and report what happened.
 
-    neurram run prog.s|prog.img [--model ideal|analog] [--seed N] [--config chip.toml]
-                [--max-cycles N] [--json FILE] [--dump SPEC ...] [--report]
+    neurram run prog.s|prog.img [--model ideal|analog] [--seed N] [--config chip|board|my.toml]
+                [--max-cycles N] [--json FILE] [--dump SPEC ...] [--report] [--profile]
 
 --report prints the energy/latency tables (per core, per instruction class, MVM latency, TOPS,
 TOPS/W) and, for a program that defines calib_w / calib_x / calib_y (programs/calibrate.s),
-the per-column calibration residual.  The JSON report always carries the same numbers.
+the per-column calibration residual.  --profile prints the run's profile by enclosing label
+(emulator/perf.py).  The JSON report always carries the same numbers.
 
 A dump SPEC is `NAME=ADDR:COUNT:DTYPE` (ADDR a number or a symbol) or `SYMBOL[:COUNT[:DTYPE]]`;
 without a count (or with an empty one, `SYMBOL::i16`) a symbol's dump runs to the next symbol of
@@ -38,6 +39,9 @@ def register(subparsers) -> None:
     p.add_argument("--report", action="store_true",
                    help="print the energy/latency report (and the calibration residual of a "
                         "calibration program)")
+    p.add_argument("--profile", action="store_true",
+                   help="print where cycles, stalls, MVMs and energy went, by enclosing label "
+                        "(one-time weight programming apart); the JSON report always has it")
     p.add_argument("--max-cycles", type=int, default=DEFAULT_MAX_CYCLES, metavar="N",
                    help="stop with fault cycle_limit after N cycles (default %(default)s)")
     add_json_option(p)
@@ -97,6 +101,7 @@ def _load(args):
         raise UsageError(f"{path}: expected a .s source or an .img image")
     machine = Machine(model=args.model, seed=args.seed, config=args.config)
     machine.load(path)
+    machine.enable_profile()
     for note in machine.program.notes:
         print(f"neurram run: warning: {note}", file=sys.stderr)
     return machine
@@ -135,6 +140,8 @@ def main(args: argparse.Namespace) -> int:
     _print_summary(machine, result, dumps, values, to_stderr=args.json == "-")
     if getattr(args, "report", False):
         _print_report(report, to_stderr=args.json == "-")
+    if getattr(args, "profile", False):
+        _print_profile(report["code_profile"], to_stderr=args.json == "-")
     if args.json:
         text = json.dumps(report, indent=2) + "\n"
         if args.json == "-":
@@ -175,6 +182,7 @@ def _report(machine, result, args, dumps, values) -> dict:
                                     prog_cells=k["prog_cells"], prog_pulses=k["prog_pulses"],
                                     prog_failed=k["prog_failed"], prog_outside=k["prog_outside"])
     rep["energy"] = machine.energy_report()
+    rep["code_profile"] = machine.profile_report()
     from emulator.calibrate import from_machine, has_calibration
     if has_calibration(machine) and result.ok:
         try:
@@ -281,3 +289,32 @@ def _print_report(rep: dict, to_stderr: bool = False) -> None:
         t.add_row("mean", "", "", f"{cal['mean_rms_before_lsb']:.2f}",
                   f"{cal['mean_residual_lsb']:.2f}", style="bold")
         con.print(t)
+
+
+def _print_profile(prof: dict, to_stderr: bool = False) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(highlight=False, stderr=to_stderr)
+    total = prof["cycles"] or 1
+    t = Table(title=f"profile by label (profile {prof['profile']}; * = one-time weight programming; "
+                    f"MVM = WL + input + neuron)", title_justify="left", box=box.SIMPLE, padding=(0, 1))
+    for col in ("label", "entries", "insns", "cycles", "%", "stall", "MVMs", "MACs", "MVM", "scan",
+                "program", "control", "energy"):
+        t.add_column(col, justify="left" if col == "label" else "right")
+
+    def row(name, g, style=None):
+        e = g["energy_pj"]
+        t.add_row(name, f"{g['entries']:,}" if "entries" in g else "", f"{g['insns']:,}",
+                  f"{g['cycles']:,}", f"{100 * g['cycles'] / total:.1f}", f"{g['stall_cycles']:,}",
+                  f"{g['mvms']:,}", f"{g['macs']:,}", _eng(e["wl"] + e["input"] + e["neuron"]),
+                  _eng(e["scan"]), _eng(e["program"]), _eng(e["controller"]), _eng(g["total_pj"]),
+                  style=style)
+    for g in prof["groups"]:
+        row(g["label"] + (" *" if g["one_time"] else ""), g)
+    row("one-time", prof["one_time"], "bold")
+    row("run", prof["run"], "bold")
+    con.print(t)
+    con.print(f"leakage (powered cores, not attributed to code): {_eng(prof['leakage_pj'])}; "
+              f"energies per docs/analog.md (profile {prof['profile']})", soft_wrap=True)

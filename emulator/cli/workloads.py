@@ -13,7 +13,28 @@ from pathlib import Path
 
 import numpy as np
 
-from .options import add_picture_options, add_workload_options, show_pictures, slot_cores
+from .options import (add_config_option, add_picture_options, add_workload_options, per_inference_line,
+                      show_pictures, slot_cores)
+
+
+def _profile_name(args) -> str:
+    from emulator.config import ChipConfig
+
+    return ChipConfig.load(args.config).profile
+
+
+def _guard(fn):
+    """A workload command whose --config is checked first: a bad profile is one line, exit 1."""
+    def run(args) -> int:
+        from emulator.config import ConfigError
+
+        try:
+            _profile_name(args)
+        except ConfigError as e:
+            print(f"neurram {args.command}: error: {e}")
+            return 1
+        return fn(args)
+    return run
 
 
 def register(subparsers) -> None:
@@ -26,7 +47,7 @@ def register(subparsers) -> None:
                    help="also show the core map grid and accuracy vs noise level as terminal graphics")
     d.add_argument("--png", metavar="DIR", help="also write DIR/digits_cores.png and DIR/digits_accuracy.png "
                    "(needs matplotlib)")
-    d.set_defaults(func=_digits)
+    d.set_defaults(func=_guard(_digits))
     r = subparsers.add_parser("rbm", help="RBM image recovery by Gibbs sampling (smp.fwd/smp.bwd) on the chip")
     r.add_argument("--n", type=int, default=40, help="test digits to corrupt and recover (default 40)")
     r.add_argument("--frac", type=float, default=0.2, help="fraction of pixels corrupted (default 0.2)")
@@ -35,21 +56,22 @@ def register(subparsers) -> None:
     r.add_argument("--unknown", action="store_true",
                    help="corruption positions unknown: flip the pixels and resample every one")
     r.add_argument("--write", metavar="DIR", help="also write the program into DIR")
+    add_config_option(r)
     add_picture_options(r)
-    r.set_defaults(func=_rbm)
+    r.set_defaults(func=_guard(_rbm))
     n = subparsers.add_parser("rnn", help="recurrent network on the digits read row by row (mvm.rec) on the chip")
     add_workload_options(n, " 0", "also write programs/rnn_digits.s-style program (first 50 digits) into DIR")
     add_picture_options(n)
-    n.set_defaults(func=_rnn)
+    n.set_defaults(func=_guard(_rnn))
     c = subparsers.add_parser("cnn", help="small CNN (conv 3×3 im2col, vpmax pool, dense) on the digits on the chip")
     add_workload_options(c, " 0", "also write the programs/cnn_digits.s-style program (first 20 digits) into DIR")
     add_picture_options(c)
-    c.set_defaults(func=_cnn)
+    c.set_defaults(func=_guard(_cnn))
     m = subparsers.add_parser("lstm", help="LSTM on the digits read row by row (gate MVMs on a core, "
                               "vsigm/vtanh cell update on the vector unit)")
     add_workload_options(m, " 0", "also write the lstm_digits.s program (first 50 digits) into DIR")
     add_picture_options(m)
-    m.set_defaults(func=_lstm)
+    m.set_defaults(func=_guard(_lstm))
 
 
 def _rbm(args) -> int:
@@ -62,7 +84,7 @@ def _rbm(args) -> int:
     print(f"RBM 64 visible × 48 hidden; {args.n} test digits, {100 * args.frac:g} % of the pixels {how}, "
           f"16 Gibbs steps, vote of the last 8")
     run = lambda model, s, write=None: R.run(M, args.n, args.frac, model=model, seed=s, write=write,
-                                             known_positions=known)
+                                             known_positions=known, config=args.config)
     res = [("ideal", 0, run("ideal", 1, args.write))]
     res += [("analog", s, run("analog", s)) for s in range(1, args.seeds + 1)]
     for model, s, r in res:
@@ -80,6 +102,7 @@ def _rbm(args) -> int:
         print("  clean     corrupted  recovered (ideal)" if i == 0 else "")
         for k in range(8):
             print("  " + "   ".join(rr[k] for rr in rows))
+    print(per_inference_line(r["per_inference"], _profile_name(args), "ideal run, one image's Gibbs chain"))
     if args.map:
         print(r["core_map"])
     show_pictures(args, slot_cores(r["slots"]), None, "rbm")
@@ -105,7 +128,7 @@ def _digits(args) -> int:
         t = time.time()
         m = D.train(0.0, seed=tseed, chip_noise=noise) if args.retrain else D.shipped_model(noise)
         r = D.evaluate(m, seeds=seeds, n_test=args.n_test, age_ms=args.age_ms, copies=copies,
-                       single=args.single)
+                       single=args.single, config=args.config)
         r["wall"] = time.time() - t
         rows.append((noise, r))
         if args.write:
@@ -142,6 +165,7 @@ def _digits(args) -> int:
             levels[2][1][k] = r["analog1"]
     show_pictures(args, slot_cores(rows[0][1]["slots"]), levels, "digits")
     r = rows[0][1]
+    con.print(per_inference_line(r["per_inference"], _profile_name(args)), soft_wrap=True)
     con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
               f"{sum(x[1]['wall'] for x in rows):.1f} s")
@@ -162,7 +186,7 @@ def _classifier_table(args, W, title: str, noise_label: str) -> int:
     for noise in (True, False):
         t = time.time()
         P = W.train(noise, seed=tseed) if args.retrain else W.shipped(noise)
-        r = W.evaluate(P, seeds=seeds, n_test=args.n_test)
+        r = W.evaluate(P, seeds=seeds, n_test=args.n_test, config=args.config)
         r["wall"] = time.time() - t
         rows.append((noise, r))
         if args.write and noise:
@@ -190,6 +214,7 @@ def _classifier_table(args, W, title: str, noise_label: str) -> int:
         k = "noise-aware" if noise else "plain"
         levels[0][1][k], levels[1][1][k] = [x["ideal"]], x["analog"]
     show_pictures(args, W.cores(r["q"]), levels if seeds else levels[:1], W.NAME)
+    con.print(per_inference_line(r["per_inference"], _profile_name(args)), soft_wrap=True)
     con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
               f"{sum(x[1]['wall'] for x in rows):.1f} s")

@@ -229,6 +229,19 @@ def _copy_u8(dst: str, src: str, comment: str) -> str:
     return f"        vsra.u8 {dst}, {src}, 0          # {comment}"
 
 
+_RESERVED = {"x", "out", "pred", "loop", "program", "_start", "N", "XROW", "NOUT", "R"}
+
+
+def _stage_label(name: str) -> str:
+    """The code label of a layer's stage in the inference loop (the profile groups by it): the
+    layer's name, unless that is a register, core, mnemonic or one of the program's own symbols."""
+    from isa.tables import INSNS
+
+    clash = (name in _RESERVED or name.lower() in INSNS or re.fullmatch(r"[cCxX]\d+", name)
+             or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name))
+    return f"{name}_layer" if clash else name
+
+
 def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=True,
                   replicate=1, mem_size=None) -> Compiled:
     """Compile a QModel with a batch of input rows (N × n_rows, from QModel.encode) into a
@@ -381,7 +394,8 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
             A += in_buffers(k + 1, r, src)
     A += [f"out:    .zero N * NOUT * 2", "pred:   .zero N", "", "        .text", "_start:"]
     allc = [s.core for s in slots]
-    A += [f"        li      x1, {_mask(allc)}", "        cpon    x1                  # the used cores; the rest stay off"]
+    A += [f"        li      x1, {_mask(allc)}", "        cpon    x1                  # the used cores; the rest stay off",
+          "program:                            # one-time work: configure and program every layer's cores"]
     for r in range(R):
      for k, L in enumerate(q.layers):
         if not has_weights(L):
@@ -398,13 +412,15 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
                   f"        ccfg.gain x1, {L.gain}", f"        ccfg.gshift x1, {L.gshift}",
                   f"        la      x2, {L.name}_w + {o}", f"        cprog   c{s.core}, x2"]
             o += (s.rows + P) * s.cols * s.rep
+    A += ["        sync    x0                  # programming done (cprog is asynchronous): its wait is one-time work"]
     if age_ms:
-        A += ["        sync    x0                  # programming done (cprog is asynchronous) …",
-              f"        li      x1, {int(age_ms)}", "        cage    x1                  # let the programmed "
+        A += [f"        li      x1, {int(age_ms)}", "        cage    x1                  # let the programmed "
               f"conductances relax for {age_ms / 1000:g} s before inference"]
     A += ["        la      x10, x               # x10: this sample's input rows",
           "        la      x11, out             # x11: this sample's logits",
-          "        la      x12, pred", "        li      x13, N" + (" / R" if R > 1 else ""), "loop:"]
+          "        la      x12, pred", "        li      x13, N" + (" / R" if R > 1 else ""),
+          "loop:   addi    x13, x13, -1        # the inference loop; each layer below has its own label"]
+    stage = {k: _stage_label(L.name) for k, L in enumerate(q.layers)}
 
     def residual(L, r):
         src = q.layers[L.residual]
@@ -466,21 +482,21 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
 
     def conv_stage(k, L):
         (H, W, C), (Hp, Wp, _), (Ho, Wo, Co) = L.in_shape, L.padded_shape, L.out_shape
-        Ln = L.name
+        Ln, S = L.name, stage[k]
         B = [f"        # ---- {Ln}: conv {L.kh}×{L.kw} over {H}×{W}×{C} → {Ho}×{Wo}×{Co}, "
-                         f"one output position at a time"]
+                         f"one output position at a time", f"{S}:"]
         base = fmap_of(k)
         if L.pad:
             B += [f"        setvli  {W * C}", la("x5", base, "input rows …"),
                   f"        la      x6, {Ln}_src + {(L.pad * Wp + L.pad) * C}", f"        li      x7, {H}",
-                  f"{Ln}_pad:" + _copy_u8("x6", "x5", f"… into the interior of the padded {Hp}×{Wp} map")[7:],
+                  f"{S}.pad:" + _copy_u8("x6", "x5", f"… into the interior of the padded {Hp}×{Wp} map")[7:],
                   f"        addi    x5, x5, {W * C}", f"        addi    x6, x6, {Wp * C}",
-                  "        addi    x7, x7, -1", f"        bnez    x7, {Ln}_pad"]
+                  "        addi    x7, x7, -1", f"        bnez    x7, {S}.pad"]
             base = f"{Ln}_src"
         B += [la("x15", base, "x15: the patch's top-left input code"),
               f"        la      x1, {Ln}_fmap          # x1: this position's output channels",
-              f"        li      x14, {Ho}                # x14: rows left", f"{Ln}_y:  li      x2, {Wo}     # x2: columns left",
-              f"{Ln}_x:"]
+              f"        li      x14, {Ho}                # x14: rows left", f"{S}.y:  li      x2, {Wo}     # x2: columns left",
+              f"{S}.x:"]
         vl = None
         for dy in range(L.kh):         # im2col: patch row dy = kw·C consecutive input codes
             j0, off = dy * L.kw * C, dy * Wp * C
@@ -496,14 +512,15 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
         B += scan_mvm(k, L) + combine(k, L, 0) + requant(L, 0)
         B += ["        vcvt.u8.i16 x1, x6          # the position's channels → fmap",
               f"        addi    x1, x1, {Co}", f"        addi    x15, x15, {L.stride * C}",
-              "        addi    x2, x2, -1", f"        bnez    x2, {Ln}_x",
+              "        addi    x2, x2, -1", f"        bnez    x2, {S}.x",
               f"        addi    x15, x15, {(L.stride * Wp - Wo * L.stride) * C}",
-              "        addi    x14, x14, -1", f"        bnez    x14, {Ln}_y"]
+              "        addi    x14, x14, -1", f"        bnez    x14, {S}.y"]
         return B
 
     def pool_stage(k, L):
         (H, W, C), s = L.in_shape, L.size
-        B, src = [f"        # ---- {L.name}: {s}×{s} max-pool, {H}×{W}×{C} → {'×'.join(map(str, L.out_shape))}"], fmap_of(k)
+        B, src = [f"        # ---- {L.name}: {s}×{s} max-pool, {H}×{W}×{C} → {'×'.join(map(str, L.out_shape))}",
+                  f"{stage[k]}:"], fmap_of(k)
         for d, g, cnt, dst in _pool_passes(L):
             B += [f"        setvli  {cnt}", la("x5", src), f"        la      x6, {dst}",
                   f"        li      x7, {g}", f"        vpmax.u8 x6, x5, x7          # max over {d} pairs"]
@@ -517,7 +534,7 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
         if isinstance(L, QConv):
             A += conv_stage(k, L)
             continue
-        A.append(f"        # ---- {L.name}" + (f" (all {R} replicas)" if R > 1 else ""))
+        A += [f"        # ---- {L.name}" + (f" (all {R} replicas)" if R > 1 else ""), f"{stage[k]}:"]
         if k > 0 and type(q.layers[k - 1]) is not QDense:          # flat feature map → segment inputs
             for si, (r0, nr) in enumerate(L.segments):
                 na = max(0, min(r0 + nr, L.n_in) - r0)
@@ -547,27 +564,33 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
             A += [f"        addi    x14, x11, {r} * NOUT * 2",
                   f"        vsra.i16 x14, x6, 0          # logits → out[i+{r}]", "        vargmax.i16 x9, x6",
                   f"        sb      x9, {r}(x12)"]
+    A.append("loop.next:                          # next sample (the loop's own overhead)")
     if R > 1:
         A += ["        addi    x10, x10, R * XROW", "        addi    x11, x11, R * NOUT * 2",
               "        addi    x12, x12, R"]
     else:
         A += ["        addi    x10, x10, XROW", "        addi    x11, x11, NOUT * 2", "        addi    x12, x12, 1"]
-    A += ["        addi    x13, x13, -1", "        bnez    x13, loop", "        sync    x0", "        halt", ""]
+    A += ["        bnez    x13, loop", "        sync    x0", "        halt", ""]
     _check_limits(A, {"XROW": xrow, "NOUT": nout, "R": R, "N": n_run},
                   sum(a.nbytes for a in data.values()), mem_size)
     return Compiled(name, "\n".join(A), data, slots, q, n, cm, {"pads": {f"{k}": v[0] for k, v in pads.items()}})
 
 
 def run_compiled(c: Compiled, path, model="ideal", seed=0, config=None, age_s=None):
-    """Write, assemble and run a compiled program; returns (logits N × n_out, preds, RunResult)."""
+    """Write, assemble and run a compiled program; returns (logits N × n_out, preds, RunResult);
+    the result's `per_inference` holds energy, latency and TOPS/W per sample, programming excluded."""
+    from dataclasses import replace
+
     from emulator.machine import Machine
 
     p = c.write(path)
     m = Machine(model=model, seed=seed, config=config)
     m.load(p)
+    m.enable_profile()
     r = m.run()
     if not r.ok:
         raise RuntimeError(f"{p}: run stopped: {r}")
+    r = replace(r, per_inference=m.profile_report(inferences=c.n)["per_inference"])
     nout = c.n_out
     out = m.mem(m.sym("out"), c.n * nout, "i16").reshape(c.n, nout)
     pred = m.mem(m.sym("pred"), c.n, "u8")

@@ -264,11 +264,15 @@ def run_rbm(c: Compiled, path, model="ideal", seed=1, config=None):
     RunResult, wall seconds)."""
     from emulator.machine import Machine
 
+    from dataclasses import replace
+
     t0 = time.time()
     m = Machine(model=model, seed=seed, config=config).load(c.write(path))
+    m.enable_profile()
     r = m.run()
     if not r.ok:
         raise RuntimeError(f"{c.name}: the RBM program stopped: {r}")
+    r = replace(r, per_inference=m.profile_report(inferences=c.n)["per_inference"])
     row, nv = c.extra["row"], c.extra["n_out"]
     cnt = m.mem(m.sym(c.extra["result"]), c.n * row, "u8").reshape(c.n, row)[:, :nv].astype(np.int64)
     return (cnt * 2 > c.extra["keep"]).astype(np.int64), cnt, r, time.time() - t0

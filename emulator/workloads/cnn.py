@@ -355,12 +355,13 @@ def run_chip(q, X, model="ideal", seed=1, workdir="/tmp/neurram_cnn", name="cnn_
     return run_classifier(write_program(q, X, workdir, name), len(X), NCLS, "cnn", model, seed, config)
 
 
-def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_cnn", analog=True):
+def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_cnn", analog=True, config=None):
     Xtr, _, Xte, yte = load_digits_split()
     if n_test is not None:
         Xte, yte = Xte[:n_test], yte[:n_test]
     q = quantise_cnn(Pm, Xtr)
-    return evaluate_classifier(Pm, q, Xte, yte, forward_float, reference, run_chip, seeds, workdir, analog)
+    return evaluate_classifier(Pm, q, Xte, yte, forward_float, reference, run_chip, seeds, workdir, analog,
+                               config)
 
 
 NAME = "cnn"

@@ -65,7 +65,7 @@ def compile_digits(model: Model, n_test=None, name="digits_mlp", age_ms=0, copie
 
 
 def evaluate(model: Model, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_digits",
-             analog=True, age_ms=0, log=print, copies=COPIES, single=False):
+             analog=True, age_ms=0, log=print, copies=COPIES, single=False, config=None):
     """Accuracy of one model: float, 4-bit software, chip ideal, chip analog per seed (with
     `copies` column copies; with `single` also the analog run with one copy)."""
     from emulator.train import quantised_forward
@@ -79,24 +79,25 @@ def evaluate(model: Model, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_d
     q = c.qmodel
     res["int_ref"] = float(np.mean(reference(q, q.encode(Xte)).argmax(1) == yte))
     t = time.time()
-    out, pred, r = run_compiled(c, Path(workdir) / f"{c.name}.s")
+    out, pred, r = run_compiled(c, Path(workdir) / f"{c.name}.s", config=config)
     res["ideal"] = float(np.mean(pred == yte))
     res["ideal_exact"] = bool((out == reference(q, q.encode(Xte))).all())
     res["ideal_wall_s"] = time.time() - t
     res["chip_s"] = r.time_s
     res["cycles"] = r.cycles
+    res["per_inference"] = r.per_inference
     res["analog"] = []
     if analog:
         for s in seeds:
             t = time.time()
-            _, pred, r = run_compiled(c, Path(workdir) / f"{c.name}.s", model="analog", seed=s)
+            _, pred, r = run_compiled(c, Path(workdir) / f"{c.name}.s", model="analog", seed=s, config=config)
             res["analog"].append(float(np.mean(pred == yte)))
             res["analog_wall_s"] = time.time() - t
     res["analog1"] = []
     if analog and single:
         c1, _ = compile_digits(model, n_test, name="digits_mlp_1copy", age_ms=age_ms, copies=1)
         for s in seeds:
-            _, pred, _ = run_compiled(c1, Path(workdir) / f"{c1.name}.s", model="analog", seed=s)
+            _, pred, _ = run_compiled(c1, Path(workdir) / f"{c1.name}.s", model="analog", seed=s, config=config)
             res["analog1"].append(float(np.mean(pred == yte)))
     res["core_map"] = c.core_map
     res["slots"] = c.slots

@@ -156,11 +156,12 @@ def run_chip(q, X, model="ideal", seed=1, workdir="/tmp/neurram_lstm", name="lst
     return run_classifier(path, len(X), NCLS, "LSTM program", model, seed, config)
 
 
-def evaluate(P, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_lstm", analog=True, copies=COPIES):
+def evaluate(P, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_lstm", analog=True, copies=COPIES,
+             config=None):
     _, _, Xte, yte = load_digits_split()
     Xte, yte = Xte[:n_test], yte[:n_test]
     q = quantise(P, copies)
-    return evaluate_classifier(P, q, Xte, yte, forward_float, _ref, run_chip, seeds, workdir, analog)
+    return evaluate_classifier(P, q, Xte, yte, forward_float, _ref, run_chip, seeds, workdir, analog, config)
 
 
 def cores(q) -> list:

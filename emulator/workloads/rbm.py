@@ -100,7 +100,7 @@ def program(M, C, mask, steps=16, keep=8, name="rbm_recover"):
 
 
 def run(M, n=40, frac=0.2, steps=16, keep=8, model="analog", seed=1, workdir="/tmp/neurram_rbm",
-        name="rbm_recover", write=None, known_positions=True, corruption=None, **kw):
+        name="rbm_recover", write=None, known_positions=True, corruption=None, config=None, **kw):
     """Corrupt n test digits, recover them on the chip; returns a dict of errors and timings.
     `known_positions=False`: the positions are unknown to the program (every pixel resampled);
     `corruption`: "random" (replace by random bits; default with known positions) or "flip"
@@ -111,11 +111,12 @@ def run(M, n=40, frac=0.2, steps=16, keep=8, model="analog", seed=1, workdir="/t
         raise ValueError(f"corruption must be 'random' or 'flip', got {corruption!r}")
     C, mask = (corrupt if corruption == "random" else flip)(V, frac, seed=0)
     c = compiled(M, C, mask if known_positions else None, steps, keep, name, **kw)
-    rec, _, r, wall = run_rbm(c, Path(write or workdir) / f"{name}.s", model, seed)
+    rec, _, r, wall = run_rbm(c, Path(write or workdir) / f"{name}.s", model, seed, config)
     e_in, e_out = int((C != V).sum()), int((rec != V).sum())
     return {"n": n, "frac": frac, "err_corrupted": e_in / n, "err_recovered": e_out / n,
             "reduction": 1 - e_out / max(e_in, 1), "chip_s": r.time_s, "cycles": r.cycles,
             "wall_s": wall, "V": V, "C": C, "rec": rec, "known_positions": known_positions,
+            "per_inference": r.per_inference,
             "corruption": corruption, "slots": c.slots, "core_map": c.core_map}
 
 

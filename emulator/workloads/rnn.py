@@ -387,12 +387,13 @@ def run_chip(q, X, model="ideal", seed=1, workdir="/tmp/neurram_rnn", name="rnn_
     return run_classifier(write_program(q, X, workdir, name), len(X), NCLS, "rnn", model, seed, config)
 
 
-def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_rnn", analog=True, copies=COPIES):
+def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_rnn", analog=True, config=None, copies=COPIES):
     Xtr, _, Xte, yte = load_digits_split()
     if n_test is not None:
         Xte, yte = Xte[:n_test], yte[:n_test]
     q = quantise_rnn(Pm, Xtr, copies=copies)
-    return evaluate_classifier(Pm, q, Xte, yte, forward_float, reference, run_chip, seeds, workdir, analog)
+    return evaluate_classifier(Pm, q, Xte, yte, forward_float, reference, run_chip, seeds, workdir, analog,
+                               config)
 
 
 NAME = "rnn"
