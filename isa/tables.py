@@ -39,7 +39,7 @@ ENUMS = {
 
 # name: (value, lo, hi, default, doc)
 CFG = {
-    'inbits': (0, 1, 8, 4, 'input code bits; signed codes are sign-magnitude (bits-1 magnitude bits); more than 4 magnitude bits run as two passes'),
+    'inbits': (0, 1, 8, 4, "input code bits; signed codes are sign-magnitude (bits-1 magnitude bits); inputs wider than the profile's phase_bits run as two phases"),
     'insigned': (1, 0, 1, 1, '1: inputs are signed sign-magnitude codes, 0: unsigned'),
     'outbits': (2, 1, 10, 8, "output code bits of the neuron readout (signed: sign + bits-1 magnitude bits); up to 10, the widest output of the chip's measured precision table"),
     'outsigned': (3, 0, 1, 1, '1: signed outputs in ±(2^(bits-1)-1), 0: unsigned outputs in 0..2^bits-1'),

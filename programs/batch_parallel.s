@@ -13,8 +13,9 @@
 #   [8 -8 10 -37 21 -7 -33 8 -21 53 -7 16 10 -2 -13 18 18 18 25 -43 14 7 -15 -3 18 27 20 0 25 -23 -2 -64]
 #   [-38 -47 18 -5 16 1 12 -37 -6 29 -19 -23 -29 -7 -70 -5 30 17 -18 14 -42 -14 -17 2 44 28 1 -18 -12 11 -18 -47]
 #   [-45 25 14 24 4 -2 -32 13 44 -23 35 21 -5 29 12 -25 -36 -27 24 11 29 -7 -12 6 -29 6 -25 -31 13 12 26 -7]
-#   cycles = [t_parallel t_serial] = [10520 42024] with the default chip.toml: per input,
-#   a 1-segment H scan (1024), the MVM (7432) and a 2-segment V scan (2048), ×4 when serial.
+#   cycles = [t_parallel t_serial] = [3567 14212] with the default chip profile: per input,
+#   a 1-segment H scan (1024), the MVM (479) and a 2-segment V scan (2048), ×4 when serial;
+#   [10520 42024] with --config board, whose MVM takes 7432.
 # Run:  neurram run programs/batch_parallel.s --dump y_par --dump y_ser --dump cycles::i64
 
         .equ BATCH, 4

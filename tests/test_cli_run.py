@@ -85,20 +85,26 @@ def test_batch_parallel_is_concurrent(capsys, tmp_path):
     rep, _ = report(capsys, tmp_path, "batch_parallel.s", "y_par", "y_ser", "cycles::i64")
     assert dumped(rep, "y_par") == dumped(rep, "y_ser")
     t_par, t_ser = dumped(rep, "cycles")
-    assert (t_par, t_ser) == (10520, 42024)      # the header's numbers
+    assert (t_par, t_ser) == (3567, 14212)       # the header's numbers (chip profile)
     assert 3.9 < t_ser / t_par < 4.1
+    from emulator import Machine
+
+    m = Machine(config="board").load(str(ROOT / "programs" / "batch_parallel.s"))
+    m.run()
+    assert m.mem(m.sym("cycles"), 2, "i64").tolist() == [10520, 42024]   # … and the board's
 
 
 def test_json_report_has_the_summary_numbers(capsys, tmp_path):
     rep, out = report(capsys, tmp_path, "demo.s", "y_fwd")
     assert rep["stop"] == "halt" and rep["fault"] is None
-    assert rep["cycles"] == 324460 and rep["time_s"] == pytest.approx(324460 / 100e6)
+    assert rep["cycles"] == 303433 and rep["time_s"] == pytest.approx(303433 / 100e6)
+    assert rep["profile"] == "chip" and rep["energy"]["profile"] == "chip"
     assert rep["instructions"] > 0 and 0 < rep["stall_cycles"] < rep["cycles"]
     assert set(rep["cores"]) == {"0", "7", "14"}
     c14 = rep["cores"]["14"]
     assert c14["mvms"] == 3 and c14["chain"] == 2 and 0 < c14["utilisation"] <= 1
     assert rep["model"] == "ideal" and rep["seed"] == 0
-    assert "324,460 cycles" in out and "3.245 ms" in out and "100 MHz" in out
+    assert "303,433 cycles" in out and "3.034 ms" in out and "100 MHz" in out
     assert f"{rep['cores']['7']['busy_cycles']:,}" in out
 
 
@@ -106,7 +112,7 @@ def test_summary_lines_are_not_broken_on_a_narrow_terminal(capsys, tmp_path, mon
     monkeypatch.setenv("COLUMNS", "40")
     _, out = report(capsys, tmp_path, "demo.s", "y_fwd")
     first = out.splitlines()[0]
-    assert first.endswith("demo.s: halt after 324,460 cycles = 3.245 ms at 100 MHz")
+    assert first.endswith("demo.s: halt after 303,433 cycles = 3.034 ms at 100 MHz")
 
 
 def test_json_to_stdout_is_pure_json(capsys):

@@ -228,7 +228,7 @@ def test_every_command_runs_without_traceback(demo):
         "watch core 0 v", "watch mem y_fwd 16", "condition 1 x2 > 0", "ignore 1 0",
         "disable 1", "enable 1", "continue", "info watch", "info regs", "info cores",
         "info core 7", "info history", "info events 5", "list", "list more",
-        "stepi 2", "step", "next", "s", "n", "cycle 10", "stepc", "until 310000",
+        "stepi 2", "step", "next", "s", "n", "cycle 10", "stepc", "until 250000",
         "until core(14).mvms >= 3", "rs", "reverse-stepi 2", "rsi", "reverse-cycle 5",
         "rc", "advance more", "finish", "delete", "c", "restart", "quit",
     ]

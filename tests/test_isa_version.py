@@ -15,7 +15,7 @@ from isa import tables
 ENCODINGS = {
     (1, 0): "f964f3e84c71f5be",
     (1, 1): "1c297454cbdd7f90",   # vsigm, vtanh
-    (1, 2): "1c297454cbdd7f90",   # outbits up to 10, phase timing parameters (no encoding change)
+    (1, 2): "052c9ba917e362e2",   # outbits up to 10 (ccfg ranges join the digest); phase timing parameters
 }
 
 
@@ -27,6 +27,9 @@ def encoding_facts() -> dict:
         "enums": tables.ENUMS,            # dtype/dir codes and the csel code of every cfg field
         "insns": {m: (i[0], i[1], i[2], i[3], i[4]) for m, i in tables.INSNS.items()},
         "writes": tables.WRITES,
+        # from 1.2 on, the values ccfg accepts per field: an image that sets outbits 10 needs a
+        # core that takes it (earlier versions' digests were recorded without this entry)
+        **({"cfg_ranges": {k: tuple(v[:3]) for k, v in tables.CFG.items()}} if tables.VERSION >= (1, 2) else {}),
     }
 
 

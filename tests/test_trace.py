@@ -163,14 +163,14 @@ def test_functional_trace_ignores_a_timing_change(tmp_path):
     prog = ROOT / "programs" / "demo.s"
     fast = tmp_path / "fast.ftrace"
     slow = tmp_path / "slow.ftrace"
-    for path, cfg in ((fast, {"neuron_div": 1}), (slow, {})):
+    for path, cfg in ((fast, {}), (slow, {"t_integ": 60})):
         m = Machine(config=cfg).load(str(prog))
         with open(path, "w") as f:
             rec = TraceRecorder(m, f, "functional").start()
             rec.finish(m.run())
     assert diff_traces(read_trace(str(fast)), read_trace(str(slow))).same
     timed = [tmp_path / "fast.trace", tmp_path / "slow.trace"]
-    for path, cfg in zip(timed, ({"neuron_div": 1}, {})):
+    for path, cfg in zip(timed, ({}, {"t_integ": 60})):
         m = Machine(config=cfg).load(str(prog))
         with open(path, "w") as f:
             rec = TraceRecorder(m, f, "timed").start()

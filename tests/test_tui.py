@@ -227,9 +227,9 @@ def test_tmux_end_to_end(tmp_path):
         keys("-l", "watch core 0 v")
         keys("Enter")
         keys("c")
-        wait_for("instret 38")                # core 0 V changed after the MVM
+        wait_for("instret 35")                # core 0 V changed after the MVM
         keys("r")
-        wait_for("instret 37")
+        wait_for("instret 34")
         keys("q")
         wait_for("EXITED 0")
     finally:
