@@ -115,3 +115,21 @@ def test_mapper_programs_profile_per_layer_and_per_inference(tmp_path):
     assert g["program"]["one_time"] and g["program"]["energy_pj"]["program"] > 0
     assert g["fc1"]["mvms"] == g["fc2"]["mvms"] == 6 and not g["fc1"]["one_time"]
     assert g["loop"]["entries"] == 6
+
+
+@pytest.mark.parametrize("profile,energy_nj,leak_nj,latency_us,tops_w", [
+    ("chip", "166.6", "15.4", "77.1", "0.359"), ("board", "174.1", "75.6", "378", "0.343")])
+def test_digits_per_inference_figures_of_the_docs(tmp_path, profile, energy_nj, leak_nj, latency_us, tops_w):
+    """docs/workloads.md quotes the digits MLP's per-inference figures under both profiles."""
+    from pathlib import Path
+
+    from emulator.mapper import run_compiled
+    from emulator.workloads import digits as D
+
+    c, _ = D.compile_digits(D.shipped_model(True), age_ms=3_600_000)
+    pi = run_compiled(c, tmp_path / "d.s", config=profile)[2].per_inference
+    got = (f"{pi['energy_j'] * 1e9:.1f}", f"{pi['leakage_j'] * 1e9:.1f}",
+           f"{pi['latency_s'] * 1e6:.3g}", f"{pi['tops_w']:.3g}")
+    assert got == (energy_nj, leak_nj, latency_us, tops_w)
+    text = (Path(__file__).resolve().parent.parent / "docs" / "workloads.md").read_text(encoding="utf-8")
+    assert f"{energy_nj} nJ" in text and f"{latency_us} µs" in text and f"{tops_w} TOPS/W" in text

@@ -67,3 +67,19 @@ def test_png_without_matplotlib_is_skipped_cleanly(tmp_path, capsys, monkeypatch
     assert main(["reproduce", "energy", "--png", str(tmp_path / "png")]) == 0
     assert "needs matplotlib" in capsys.readouterr().out
     assert not (tmp_path / "png").exists()
+
+
+def test_docs_table_is_what_the_command_measures():
+    """docs/analog.md quotes the measured/reference rows: they must be today's."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "analog.md").read_text(encoding="utf-8")
+    for r in ROWS:
+        f, g = r["fj_per_op"], r["ref_fj_per_op"]
+        s, q = silicon.shares(f), silicon.shares(g)
+        line = (f"| {r['in_bits']}/{r['out_bits']} | {r['phases']} | {r['tops']:.3f} / {r['ref_tops']:.3f} | "
+                f"{r['tops_w']:.2f} / {r['ref_tops_w']:.2f} | {r['latency_us']:.2f} / {r['ref_latency_us']:.2f} | "
+                f"{f['wl']:.1f} / {g['wl']:.1f} | {f['neuron']:.1f} / {g['neuron']:.1f} | "
+                f"{f['input']:.1f} / {g['input']:.1f} | {s['wl']:.0f}/{s['neuron']:.0f}/{s['input']:.0f} vs "
+                f"{q['wl']:.0f}/{q['neuron']:.0f}/{q['input']:.0f} |")
+        assert line in text, line

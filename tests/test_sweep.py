@@ -74,6 +74,7 @@ def _rows(db):
     ("[workload]\nkind = 'digits'\n[config]\nrelax_scale = 1.0\n[grid]\nrelax_scale = [2.0]\n", 6,
      ["[grid] relax_scale", "also fixed"]),
     ("[workload]\nkind = 'digits'\n[grid]\nseed = [1 2]\nrelax_scale = [1.0]\n", 4, ["invalid TOML", "line 4"]),
+    ("[workload]\nkind = 'digits'\n[grid]\nbase = ['chip', 'bord']\n", 4, ["[grid] base", "'bord' is neither a shipped profile"]),
 ])
 def test_bad_spec_names_key_and_line(tmp_path, capsys, text, line, words):
     p = _spec(tmp_path, text)
@@ -87,6 +88,12 @@ def test_bad_spec_names_key_and_line(tmp_path, capsys, text, line, words):
     err = capsys.readouterr().err
     assert words[0] in err and "Traceback" not in err
     assert not (tmp_path / "x.db").exists()
+
+
+def test_profile_axis(tmp_path):
+    """`base` sweeps the profile: each point runs on its own."""
+    s = load_spec(_spec(tmp_path, "[workload]\nkind = 'digits'\nn_test = 3\n[grid]\nbase = ['chip', 'board']\n"))
+    assert [p.params["base"] for p in s.points()] == ["chip", "board"]
 
 
 def test_spec_expansion_is_grid_times_samples_and_deterministic(tmp_path):

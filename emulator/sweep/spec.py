@@ -309,7 +309,7 @@ def load_spec(path) -> Spec:
     except ConfigError as e:
         key = re.search(r"key '([^']+)'", str(e))
         ck.fail("config", key.group(1) if key else None, str(e).removeprefix("<dict>: "))
-    config_keys = set(base)
+    config_keys = set(base) | {"base"}      # `base`: the profile a point runs on (chip, board, a .toml)
 
     grid, random = {}, {}
     for table, target in (("grid", grid), ("random", random)):
@@ -359,6 +359,10 @@ def _check_points(ck: _Checker, spec: Spec, base) -> None:
                 _check_workload_value(ck, table, axis, v)
                 continue
             try:
-                base.updated({axis: v}, "<axis>")
+                if axis == "base":
+                    from emulator.config import ChipConfig
+                    ChipConfig.load({**spec.config, "base": v})
+                else:
+                    base.updated({axis: v}, "<axis>")
             except ConfigError as e:
-                ck.fail(table, axis, str(e).removeprefix("<axis>: "))
+                ck.fail(table, axis, str(e).removeprefix("<axis>: ").removeprefix("<dict>: "))
