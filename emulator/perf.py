@@ -21,7 +21,7 @@ import numpy as np
 
 from isa.tables import INSNS
 
-from ._native import PROFILE_COUNTERS, decode_op
+from ._native import PROFILE_COUNTERS
 from .energy import CATEGORIES, CORE_EVENTS
 
 # profile counter → energy key (core events; the names match emulator.energy.CORE_EVENTS)
@@ -39,13 +39,19 @@ def _labels(machine) -> tuple[list[int], list[str], list[bool]]:
     return [v for v, _ in text], names, [n == k for n, (_, k) in zip(names, text)]
 
 
-def _controller_pj(cfg, words: np.ndarray, insns: np.ndarray, vec_elems: np.ndarray) -> np.ndarray:
-    """Issue energy of each code word's retired instructions, plus its vector elements."""
+# primary opcode (bits 31:24, one per instruction) → (mnemonic, group)
+_BY_OPCODE = {v[0]: (k, v[6]) for k, v in INSNS.items()}
+
+
+def _controller_pj(cfg, opcodes: np.ndarray, insns: np.ndarray, vec_elems: np.ndarray) -> np.ndarray:
+    """Issue energy of each code word's retired instructions, plus its vector elements (in bulk:
+    one pass per opcode the run retired)."""
     out = vec_elems.astype(np.float64) * cfg["e_vec_elem_pj"]
-    for i in np.flatnonzero(insns):
-        op = decode_op(int(words[i]))
-        grp = INSNS[op][6] if op in INSNS else "control"
-        out[i] += float(insns[i]) * cfg[f"e_insn_{grp}_pj"]
+    ran = insns > 0
+    for op in np.unique(opcodes[ran]):
+        sel = ran & (opcodes == op)
+        grp = _BY_OPCODE.get(int(op), ("", "control"))[1]
+        out[sel] += insns[sel].astype(np.float64) * cfg[f"e_insn_{grp}_pj"]
     return out
 
 
@@ -71,8 +77,8 @@ def profile(machine, inferences: int | None = None) -> dict[str, Any]:
         raise RuntimeError("profiling is off: call Machine.enable_profile() after load and before run")
     cfg = machine.config
     col = {k: data[:, i] for i, k in enumerate(PROFILE_COUNTERS)}
-    words = np.asarray(machine.program.words)
-    ctrl = _controller_pj(cfg, words, col["insns"], col["vec_elems"])
+    opcodes = np.asarray(machine.program.words, dtype=np.uint32)[:len(data)] >> 24
+    ctrl = _controller_pj(cfg, opcodes, col["insns"], col["vec_elems"])
     cat = {c: np.zeros(len(data)) for c in CATEGORIES}
     for ev in _EVENTS:
         key, c = CORE_EVENTS[ev]
@@ -80,7 +86,7 @@ def profile(machine, inferences: int | None = None) -> dict[str, Any]:
     addrs, names, own = _labels(machine)
     groups: dict[str, dict[str, Any]] = {}
     first: dict[str, int] = {}
-    cprog = {i for i in np.flatnonzero(col["insns"]) if decode_op(int(words[i])) == "cprog"}
+    cprog = set(np.flatnonzero((col["insns"] > 0) & (opcodes == INSNS["cprog"][0])).tolist())
     for i in np.flatnonzero(col["insns"] | col["wv_pulses"] | col["wv_reads"]):
         j = bisect_right(addrs, 4 * int(i)) - 1
         name = names[j] if j >= 0 else START
