@@ -43,6 +43,7 @@ int nr_snapshot_save(const nr_machine *m, void *buf, uint64_t size)
     img->bp_bits = NULL;
     img->bp_count = 0;
     img->trace = NULL;
+    img->check = NULL;
     memset(&img->result, 0, sizeof img->result);   /* how the last run ended is not state */
     p += sizeof *m;
     memcpy(p, m->mem, m->cfg.mem_size);
@@ -143,6 +144,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     nr_insn *code = m->code;
     uint64_t *bp = m->bp_bits, bp_count = m->bp_count;
     nr_trace *trace = m->trace;
+    nr_check *check = m->check;
     if (h.code_n != m->code_n) {
         words = h.code_n ? malloc(h.code_n * sizeof *words) : NULL;
         code = h.code_n ? malloc(h.code_n * sizeof *code) : NULL;
@@ -166,6 +168,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     m->bp_bits = bp;
     m->bp_count = bp_count;
     m->trace = trace;
+    m->check = check;
     _nr_update_next_event(m);   /* derived state: recomputed rather than trusted */
     memcpy(mem, p + sizeof(nr_machine), h.mem_size);
     if (h.code_n) {
