@@ -19,11 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .common import EXIT_EBREAK, EXIT_FAULT, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, fail, report
 from .options import (UsageError, add_check_options, add_dump_option, add_json_option,
-                      add_machine_options, cycles, parse_dump, print_diagnostics)
+                      add_machine_options, cycles, parse_dump, positive, print_diagnostics)
 
 DEFAULT_MAX_CYCLES = 10**10   # 100 s of chip time at 100 MHz: only a runaway program gets there
 
@@ -59,6 +60,8 @@ def register(subparsers) -> None:
                    help="start of the cycle window of --trace and --vcd (default 0)")
     t.add_argument("--to", dest="t_to", type=lambda v: int(v, 0), default=None, metavar="CYCLE",
                    help="end (exclusive) of the cycle window of --trace and --vcd")
+    t.add_argument("--trace-limit", type=positive, default=None, metavar="N",
+                   help="stop the run after N records inside the window (default 4,000,000)")
     p.set_defaults(func=main)
 
 
@@ -67,7 +70,7 @@ def _recorder(args, machine):
     if not args.trace and not args.vcd:
         return None
     from emulator.trace.records import KINDS
-    from emulator.trace.capture import TraceRecorder
+    from emulator.trace.capture import MAX_RECORDS, TraceRecorder
     from emulator.trace.textfmt import Filters
 
     kinds = None
@@ -85,7 +88,7 @@ def _recorder(args, machine):
     filters = Filters(args.t_from, args.t_to, cores, kinds)
     try:
         return TraceRecorder(machine, args.trace, args.trace_format, filters, args.vcd,
-                             (args.t_from, args.t_to))
+                             (args.t_from, args.t_to), max_records=args.trace_limit or MAX_RECORDS)
     except OSError as e:
         raise UsageError(f"cannot write {e.filename}: {e.strerror or e}") from None
 
@@ -122,10 +125,15 @@ def main(args: argparse.Namespace) -> int:
         return fail(args, str(e))
     if recorder is not None:
         recorder.start()
+    from emulator.trace.capture import TraceLimit
     try:
         result = machine.run(max_cycles=args.max_cycles)
     except KeyboardInterrupt:
         return _interrupted(args, machine, recorder)
+    except TraceLimit as e:
+        recorder.finish(replace(machine.result(), cycles=e.cycle))
+        report(args, {"stop": "trace_limit", "cycles": machine.cycle, "pc": machine.pc})
+        return fail(args, str(e), EXIT_FAULT, kind="trace_limit")
     if recorder is not None:
         try:
             recorder.finish(result)
