@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     for p in _all_parsers(sub):
         if not any("--json" in a.option_strings for a in p._actions):
             add_json_option(p)
+        p.set_defaults(json_command=p.prog.split(" ", 1)[1] if " " in p.prog else p.prog)
     return parser
 
 
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageExit as e:
         target = _json_target(argv)
         if target:
-            ns = argparse.Namespace(command=next((a for a in argv if not a.startswith("-")), ""),
+            ns = argparse.Namespace(json_command=next((a for a in argv if not a.startswith("-")), ""),
                                     json=target, json_error={"kind": "usage", "message": str(e)})
             write_document(ns, EXIT_USAGE, sys.stdout)
         return EXIT_USAGE

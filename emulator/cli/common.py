@@ -30,7 +30,7 @@ EXIT_USAGE = 2         # the command line itself is wrong (argparse)
 EXIT_FAULT = 3         # the program faulted (cycle_limit and strict checker findings included)
 EXIT_EBREAK = 4        # the program stopped at ebreak
 EXIT_CHECK = 5         # ran to the end, but what it checks failed (traces differ, a workload's
-                       # ideal run is not bit-exact, sweep points failed, a debugger command failed)
+                       # ideal run is not bit-exact, sweep points failed)
 EXIT_INTERRUPTED = 130  # Ctrl+C
 EXIT_CODES = {EXIT_OK: "ok", EXIT_INPUT: "bad input", EXIT_USAGE: "usage", EXIT_FAULT: "fault",
               EXIT_EBREAK: "ebreak", EXIT_CHECK: "check failed", EXIT_INTERRUPTED: "interrupted"}
@@ -50,6 +50,14 @@ def add_json_option(p) -> None:
                    "only the JSON); schema: emulator/cli/report.schema.json")
 
 
+def command_name(args) -> str:
+    """The subcommand's name as typed ("run", "sweep show"); main() sets it on every parser."""
+    name = getattr(args, "json_command", None)
+    if name is None:
+        name = getattr(args, "command", None)
+    return name if isinstance(name, str) else ""
+
+
 def report(args, payload: dict[str, Any]) -> None:
     """Record what `--json` writes for this run (keys merged into the document)."""
     args.json_report = {**(getattr(args, "json_report", None) or {}), **payload}
@@ -58,8 +66,7 @@ def report(args, payload: dict[str, Any]) -> None:
 def fail(args, message: str, code: int = EXIT_INPUT, kind: str = "input", prefix: bool = True,
          details: dict[str, Any] | None = None) -> int:
     """Print one error line to stderr, record the JSON error object, return `code`."""
-    cmd = getattr(args, "command", None) or "neurram"
-    line = f"neurram {cmd}: error: {message}" if prefix else message
+    line = f"neurram {command_name(args)}: error: {message}" if prefix else message
     print(line, file=sys.stderr)
     args.json_error = {"kind": kind, "message": message, **(details or {})}
     return code
@@ -68,7 +75,7 @@ def fail(args, message: str, code: int = EXIT_INPUT, kind: str = "input", prefix
 def document(args, code: int) -> dict[str, Any]:
     """The JSON document of a finished subcommand: the envelope plus its report or error."""
     doc: dict[str, Any] = {"schema": SCHEMA_NAME, "version": SCHEMA_VERSION,
-                           "command": getattr(args, "command", None) or "",
+                           "command": command_name(args),
                            "exit_code": code, "ok": code == EXIT_OK}
     error = getattr(args, "json_error", None)
     body = getattr(args, "json_report", None) or {}
@@ -91,7 +98,7 @@ def write_document(args, code: int, stdout) -> int:
     try:
         Path(target).write_text(text, encoding="utf-8")
     except OSError as e:
-        print(f"neurram {args.command}: error: cannot write {target}: {e.strerror or e}",
+        print(f"neurram {command_name(args)}: error: cannot write {target}: {e.strerror or e}",
               file=sys.stderr)
         return EXIT_INPUT if code == EXIT_OK else code
     return code
