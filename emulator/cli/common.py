@@ -68,6 +68,12 @@ def fail(args, message: str, code: int = EXIT_INPUT, kind: str = "input", prefix
     """Print one error line to stderr, record the JSON error object, return `code`."""
     line = f"neurram {command_name(args)}: error: {message}" if prefix else message
     print(line, file=sys.stderr)
+    return record_error(args, message, code, kind, details)
+
+
+def record_error(args, message: str, code: int = EXIT_INPUT, kind: str = "input",
+                 details: dict[str, Any] | None = None) -> int:
+    """Record the JSON error object only (the subcommand printed the error its own way)."""
     args.json_error = {"kind": kind, "message": message, **(details or {})}
     return code
 
@@ -84,6 +90,9 @@ def document(args, code: int) -> dict[str, Any]:
         doc["error"] = error
     elif code == EXIT_INTERRUPTED:
         doc["error"] = {"kind": "interrupted", "message": "interrupted (Ctrl+C)"}
+    elif code in (EXIT_INPUT, EXIT_USAGE):   # a path that printed its reason without recording it
+        doc["error"] = {"kind": "input" if code == EXIT_INPUT else "usage",
+                        "message": f"exit {code} ({EXIT_CODES[code]}); the reason is on stderr"}
     return doc
 
 

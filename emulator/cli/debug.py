@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .common import EXIT_FAULT, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, fail, report
+from .common import EXIT_FAULT, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, fail, record_error, report
 from .options import add_check_options, add_machine_options, positive
 
 
@@ -143,6 +143,8 @@ def run_lines(session, lines, echo: bool = True, console=None, args=None) -> int
         console.print(Text(f"{len(failed)} command(s) failed: {'; '.join(failed[:5])}",
                            style="bold red"))
     if args is not None:
+        if failed and code == EXIT_INPUT:
+            record_error(args, f"{len(failed)} command(s) failed: {'; '.join(failed[:5])}")
         m = session.m
         report(args, {"program": str(m.program.name), "stop": session.last_stop.reason
                       if session.last_stop else None, "pc": m.pc, "cycles": m.cycle,
