@@ -211,3 +211,22 @@ def test_checker_findings_are_in_the_json_report(tmp_path, capsys):
     rep = json.loads(capsys.readouterr().out)
     assert [d["kind"] for d in rep["diagnostics"]] == ["sync_empty"]
     assert rep["diagnostics"][0]["location"] == f"{prog}:20" and rep["diagnostics_total"] == 1
+
+
+def test_ctrl_c_on_run_says_where_it_stopped(tmp_path, capsys, monkeypatch):
+    prog = tmp_path / "loop.s"
+    prog.write_text("_start: addi x1, x1, 1\n        j _start\n")
+    real = Machine.run
+
+    def interrupted(self, max_cycles=None):
+        real(self, max_cycles=12_345)       # the run gets somewhere, then Ctrl+C arrives
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Machine, "run", interrupted)
+    assert cli_main(["run", str(prog), "--json", "-"]) == 130
+    cap = capsys.readouterr()
+    assert f"interrupted at pc 0x4 ({prog}:2), cycle 12,345" in cap.err \
+        or f"interrupted at pc 0x0 ({prog}:1), cycle 12,345" in cap.err
+    doc = json.loads(cap.out)
+    assert doc["exit_code"] == 130 and doc["error"]["kind"] == "interrupted"
+    assert doc["cycles"] == 12_345 and doc["location"].startswith(str(prog))
