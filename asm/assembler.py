@@ -689,7 +689,9 @@ class Assembler:
             else:
                 sect = self.section_of(Sym(name, 0, 0, 0))
                 symbols[name] = (sect or "abs", d.value)
-        data = data_extents(symbols, self.items)
+        # labels only: an .equ that points into a buffer does not cut the buffer's extent
+        data = data_extents({n: symbols[n] for n, d in self.symbols.items() if d.kind == "label"},
+                            self.items)
         return Program(image, source_map, symbols, tuple(rows), tuple(self.globals), self.main_file,
                        data)
 

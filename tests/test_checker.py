@@ -155,12 +155,14 @@ s:      .ascii "hey"
 z:      .zero 5
 alias:
 e:      .byte 9
+        .equ mid, v + 4           # a constant into `v` does not cut its extent
         .text
 _start: halt
 """
     p = assemble(src, "d.s")
     assert p.data == {"n": (6, "i16"), "v": (8, "i32"), "s": (3, "u8"), "z": (5, "i8"),
                       "alias": (1, "i8"), "e": (1, "i8")}
+    assert p.symbols["mid"] == ("data", p.symbols["v"][1] + 4)
     img = tmp_path / "d.img"
     p.save(img)
     assert json.loads(img.with_suffix(".map").read_text())["data"]["n"] == [6, "i16"]
