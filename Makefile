@@ -53,7 +53,8 @@ test-asan:
 	cd $(ASAN)/src && NR48_SANITIZE=1 ../venv/bin/python -m pip install -q -e '.[test]' >../install.log 2>&1 \
 	  || { cat $(ASAN)/install.log; exit 1; }
 	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m pytest -q -p no:cacheprovider \
-	  tests/test_core_*.py tests/test_machine.py tests/test_snapshot_untrusted.py tests/test_robustness.py
+	  tests/test_core_*.py tests/test_machine.py tests/test_snapshot_untrusted.py tests/test_robustness.py \
+	  tests/test_checker.py
 	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m tests.fuzz.words $(ASAN_WORDS)
 	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m tests.fuzz --n $(FUZZ_N) --only snapshots
 	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m tests.fuzz --n $(FUZZ_N) --only images

@@ -1,7 +1,12 @@
 """`neurram asm` and `neurram disasm`.
 
-Exit codes: 0 success, 1 the source has errors (or an output file cannot be written),
-2 the image or map given to disasm cannot be read.  User mistakes never show a traceback.
+Exit codes (docs/cli.md, the same for every `neurram` subcommand): 0 success, 1 bad input (the
+source has errors, the image or map given to disasm cannot be read, an output file cannot be
+written), 2 usage.  User mistakes never show a traceback.
+
+`--json FILE|-` (added by `neurram`'s main) writes the report this module records in
+`args.json_report` / `args.json_error` — the protocol of emulator/cli/common.py, followed here
+without importing the emulator so that the assembler stands alone.
 """
 from __future__ import annotations
 
@@ -41,6 +46,14 @@ def register(subparsers) -> None:
     d.set_defaults(func=run_disasm)
 
 
+EXIT_OK, EXIT_INPUT = 0, 1     # emulator/cli/common.py's table (tests/test_cli_conventions.py)
+
+
+def _error(args, message: str, **details) -> int:
+    args.json_error = {"kind": "input", "message": message, **details}
+    return EXIT_INPUT
+
+
 def _err() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -65,16 +78,26 @@ def run_asm(args) -> int:
             con.print(text)
         if len(e.diagnostics) > 1:
             con.print(f"{len(e.diagnostics)} errors", markup=False)
-        return 1
+        return _error(args, str(e.diagnostics[0].render().splitlines()[0]) if e.diagnostics else str(e),
+                      diagnostics=[{"file": d.file, "line": d.line, "column": d.col,
+                                    "message": d.message} for d in e.diagnostics])
     out = args.output or str(Path(args.source).with_suffix(".img"))
     try:
-        prog.save(out, args.map)
+        image_path, map_path = prog.save(out, args.map)
         if args.listing:
             _write(args.listing, prog.listing())
     except OSError as e:
         con.print(f"error: cannot write {e.filename or out}: {e.strerror or e}", markup=False)
-        return 1
-    return 0
+        return _error(args, f"cannot write {e.filename or out}: {e.strerror or e}")
+    img = prog.image
+    args.json_report = {
+        "image": str(image_path), "map": str(map_path), "entry": img.entry,
+        "code_bytes": sum(len(g.data) for g in img.segments if g.kind == "text"),
+        "data_bytes": sum(len(g.data) for g in img.segments if g.kind == "data"),
+        "symbols": {k: {"section": sec, "value": v} for k, (sec, v) in sorted(prog.symbols.items())},
+        "data": {k: {"bytes": n, "dtype": t} for k, (n, t) in sorted(prog.data.items())},
+    }
+    return EXIT_OK
 
 
 def run_disasm(args) -> int:
@@ -85,7 +108,7 @@ def run_disasm(args) -> int:
         image = load_image(args.image)
     except ImageError as e:
         con.print(f"error: {e}", markup=False)
-        return 2
+        return _error(args, str(e))
     symbols = None
     if not args.no_map:
         path = Path(args.map) if args.map else map_path_for(args.image)
@@ -95,7 +118,7 @@ def run_disasm(args) -> int:
             except ImageError as e:
                 if args.map:
                     con.print(f"error: {e}", markup=False)
-                    return 2
+                    return _error(args, str(e))
                 con.print(f"warning: {e}; disassembling without symbols", markup=False)
             else:
                 if smap.image_crc and smap.image_crc != image.crc32:
@@ -104,9 +127,15 @@ def run_disasm(args) -> int:
                 else:
                     symbols = smap.symbols
     text = disassemble(image, symbols)
+    if getattr(args, "json", None) == "-" and not args.output:
+        args.json_report = {"image": str(args.image), "symbols": symbols is not None,
+                            "assembly": text}          # stdout carries only the JSON
+        return EXIT_OK
     try:
         _write(args.output or "-", text)
     except OSError as e:
         con.print(f"error: cannot write {e.filename or args.output}: {e.strerror or e}", markup=False)
-        return 1
-    return 0
+        return _error(args, f"cannot write {e.filename or args.output}: {e.strerror or e}")
+    args.json_report = {"image": str(args.image), "symbols": symbols is not None,
+                        "output": args.output or "-", "lines": text.count("\n")}
+    return EXIT_OK

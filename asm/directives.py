@@ -286,7 +286,7 @@ def d_npy(asm, st, src):
     _check_aligned(asm, st, arr.dtype.itemsize)
     # C order and little-endian whatever the file says (Fortran-ordered files are transposed back)
     data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
-    asm.place_bytes(data, None, src, st)
+    asm.place_bytes(data, None, src, st, found)   # the element type a data symbol here declares
 
 
 def _read_npy(path: Path, shown: str, node):

@@ -171,13 +171,14 @@ class SourceMap:
     """Where each code word came from, and the program's symbols.
 
     `lines`: code address → (file, line, column); `symbols`: name → (section, value) with
-    section "text", "data" or "abs".  `image_crc` is the CRC32 of the image the map belongs to
+    section "text", "data" or "abs"; `data`: data label → (extent in bytes, element type).  `image_crc` is the CRC32 of the image the map belongs to
     (0 if unknown), so a tool can tell a stale map from a matching one.
     """
     lines: dict[int, tuple[str, int, int]] = field(default_factory=dict)
     symbols: dict[str, tuple[str, int]] = field(default_factory=dict)
     entry: int = 0
     image_crc: int = 0
+    data: dict[str, tuple[int, str]] = field(default_factory=dict)   # data label → (bytes, dtype)
 
     def to_json(self) -> str:
         files: dict[str, int] = {}
@@ -194,6 +195,7 @@ class SourceMap:
             "files": list(files),
             "lines": rows,
             "symbols": {k: [s, v] for k, (s, v) in sorted(self.symbols.items())},
+            "data": {k: [n, t] for k, (n, t) in sorted(self.data.items())},
         }
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
 
@@ -209,7 +211,8 @@ class SourceMap:
             files = doc["files"]
             lines = {int(a): (files[f], int(ln), int(c)) for a, f, ln, c in doc["lines"]}
             symbols = {str(k): (str(s), int(v)) for k, (s, v) in doc["symbols"].items()}
-            return cls(lines, symbols, int(doc.get("entry", 0)), int(doc.get("image_crc", 0)))
+            data = {str(k): (int(n), str(t)) for k, (n, t) in doc.get("data", {}).items()}
+            return cls(lines, symbols, int(doc.get("entry", 0)), int(doc.get("image_crc", 0)), data)
         except ImageError:
             raise
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:

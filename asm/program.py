@@ -1,7 +1,7 @@
 """The result of assembling: image, source map, symbols and the listing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,10 +42,11 @@ class Program:
     rows: tuple[Row, ...] = ()
     global_names: tuple[str, ...] = ()
     main_file: str = ""
+    data: dict[str, tuple[int, str]] = field(default_factory=dict)   # data label → (bytes, dtype)
 
     def map(self) -> SourceMap:
         return SourceMap(dict(self.source_map), dict(self.symbols), self.image.entry,
-                         self.image.crc32)
+                         self.image.crc32, dict(self.data))
 
     def save(self, image_path: str | Path, map_path: str | Path | None = None) -> tuple[Path, Path]:
         """Write the image and its source map (default: X.map next to X.img)."""

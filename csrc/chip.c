@@ -101,6 +101,9 @@ static int _nr_scan(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
     if (!_nr_in_mem(m, addr, n * es)) return _nr_fault(m, NR_FAULT_MEM_BOUNDS, addr);
     int r = _nr_wait(m, 1ull << id, t, until);
     if (r != _NR_DONE) return r;
+    /* checked once the core is idle: an earlier scan-out of this core has landed by then */
+    if (m->check && _nr_chk_access(m, m->pc, t, out, addr, n * es))
+        return _nr_fault(m, NR_FAULT_CHECK, addr);
 
     uint64_t k = nr_chain_of(id);
     uint64_t start = _nr_max(t, m->chain_free[k]);
@@ -148,6 +151,8 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
     if (!_nr_in_mem(m, addr, nrows * ncols)) return _nr_fault(m, NR_FAULT_MEM_BOUNDS, addr);
     int r = _nr_wait(m, 1ull << id, t, until);
     if (r != _NR_DONE) return r;
+    if (m->check && _nr_chk_access(m, m->pc, t, 0, addr, nrows * ncols))
+        return _nr_fault(m, NR_FAULT_CHECK, addr);
 
     c->arrays_dirty = 1;
     memcpy(c->prog_codes, &m->mem[addr], nrows * ncols);
@@ -418,6 +423,9 @@ int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, 
         /* the rs1 *field* x0 means every core; a register that holds 0 means none */
         const uint64_t mask = in->rs1 == 0 ? _NR_ALL_CORES : m->x[in->rs1];
         int r = _nr_check_mask(m, mask);
+        if (r == _NR_DONE && mask == 0 && m->check
+            && _nr_chk_event(m, m->pc, t, NR_CHK_SYNC_EMPTY, 0, 0, UINT64_MAX, 0))
+            return _nr_fault(m, NR_FAULT_CHECK, 0);
         return r == _NR_DONE ? _nr_wait(m, mask, t, until) : r;
     }
     case NR_OP_CSTAT: _nr_cstat(m, in, t); return _NR_DONE;
@@ -427,6 +435,11 @@ int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, 
         return _NR_DONE;
     default: return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
     }
+}
+
+int _nr_drain_wait(nr_machine *m, uint64_t t, uint64_t until)
+{
+    return _nr_wait(m, _NR_ALL_CORES, t, until);
 }
 
 void _nr_complete_core(nr_machine *m, int id)
@@ -442,6 +455,7 @@ void _nr_complete_core(nr_machine *m, int id)
         const uint64_t es = _nr_dsize[c->pend_dtype];
         for (uint64_t i = 0; i < n; i++)
             _nr_store_elem(&m->mem[c->pend_addr + i * es], c->pend_dtype, c->pend_buf[lo + i]);
+        if (m->check) _nr_chk_written(m->check, c->pend_addr, n * es);
         break;
     }
     case NR_PEND_PROGRAM: {

@@ -179,6 +179,7 @@ void nr_free(nr_machine *m)
 {
     nr_trace_disable(m);
     nr_profile_disable(m);
+    nr_check_disable(m);
     free(m->mem);
     free(m->words);
     free(m->code);
@@ -219,6 +220,7 @@ int nr_load(nr_machine *m, const uint32_t *code, uint64_t n, const nr_segment *s
     m->bp_count = 0;
     memcpy(words, code, n * sizeof *words);
     for (uint64_t i = 0; i < n; i++) _nr_predecode(words[i], &dec[i]);
+    nr_check_disable(m);   /* its symbols and per-word marks were the previous program's */
     _nr_reset(m);
     memset(m->mem, 0, m->cfg.mem_size);
     for (int i = 0; i < nsegs; i++)
@@ -247,6 +249,7 @@ int nr_mem_write(nr_machine *m, uint64_t addr, const void *src, uint64_t n)
 {
     if (!_nr_in_mem(m, addr, n)) return NR_ERR_ARG;
     if (n) memcpy(m->mem + addr, src, n);
+    if (n && m->check) _nr_chk_written(m->check, addr, n);
     return NR_OK;
 }
 
@@ -335,7 +338,7 @@ static const char *const _nr_stop_names[NR_STOP_COUNT] = {
     "none", "cycle", "step", "halt", "ebreak", "breakpoint", "fault", "trace_full"};
 static const char *const _nr_fault_names[NR_FAULT_COUNT] = {
     "none", "illegal", "pc_bounds", "mem_bounds", "mem_align", "core_off", "bad_mask",
-    "bad_window", "bad_config", "bad_cell", "cycle_limit"};
+    "bad_window", "bad_config", "bad_cell", "cycle_limit", "check"};
 static const char *const _nr_phase_names[NR_PHASE_COUNT] = {
     "off", "idle", "waking", "scan_wait", "scan_in", "scan_out", "integrate", "readout",
     "program_wait", "program"};

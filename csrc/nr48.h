@@ -111,6 +111,7 @@ typedef enum {
     NR_FAULT_BAD_CONFIG,    /* detail: the rejected value (vpmax: the group, 0) */
     NR_FAULT_BAD_CELL,      /* detail: the rejected row or column */
     NR_FAULT_CYCLE_LIMIT,   /* raised by the driver when a run passes its cycle limit */
+    NR_FAULT_CHECK,         /* strict checker: a diagnostic (detail: the address, 0 for sync) */
     NR_FAULT_COUNT
 } nr_fault;
 
@@ -264,6 +265,25 @@ typedef struct {
     uint64_t cap, n;
 } nr_trace;
 
+/* Program checker diagnostics (csrc/check.c, docs/machine.md): one record per (pc, kind). */
+typedef enum {
+    NR_CHK_CROSS_READ = 0,  /* a read runs past the end of the symbol it starts in */
+    NR_CHK_CROSS_WRITE,     /* a write runs past the end of the symbol it starts in */
+    NR_CHK_UNWRITTEN,       /* a read of a byte nothing wrote (no data segment, store or scan-out) */
+    NR_CHK_SYNC_EMPTY,      /* sync on a register that holds 0: it waits for no core */
+    NR_CHK_COUNT
+} nr_check_kind;
+
+typedef struct {
+    uint64_t pc, cycle;
+    uint64_t kind;          /* nr_check_kind */
+    uint64_t addr, len;     /* the access */
+    uint64_t sym;           /* index of the symbol involved (crossed, or holding `at`), or UINT64_MAX */
+    uint64_t at;            /* the symbol's end (crossing) or the first unwritten byte */
+} nr_check_event;
+
+typedef struct nr_check nr_check;
+
 typedef struct {
     uint64_t stop;          /* nr_stop */
     uint64_t fault;         /* nr_fault */
@@ -304,6 +324,7 @@ typedef struct {
     uint64_t bp_count;
     nr_trace *trace;        /* NULL: tracing off */
     uint64_t *prof;         /* NULL: profiling off; else code_n × NR_PF_COUNT counters */
+    nr_check *check;        /* NULL: program checker off */
 } nr_machine;
 
 typedef struct {
@@ -406,6 +427,16 @@ int nr_profile_enable(nr_machine *m);                 /* NR_ERR_ARG without a pr
 void nr_profile_disable(nr_machine *m);
 const uint64_t *nr_profile_data(const nr_machine *m, uint64_t *words);
 const char *nr_prof_counter_name(int k);
+/* program checker: symbol extents [lo, hi) sorted and disjoint; events accumulate (first per
+   pc and kind, at most `capacity`) until drained; strict turns every diagnostic into a fault.
+   Enable after nr_load, then mark the image's data segments written. */
+int nr_check_enable(nr_machine *m, const uint64_t *lo, const uint64_t *hi, uint64_t n_sym,
+                    int strict, uint64_t capacity);
+void nr_check_disable(nr_machine *m);
+int nr_check_mark_written(nr_machine *m, uint64_t addr, uint64_t len);
+uint64_t nr_check_drain(nr_machine *m, nr_check_event *dst, uint64_t max);
+uint64_t nr_check_total(const nr_machine *m);     /* every diagnostic, repeats included */
+uint64_t nr_check_dropped(const nr_machine *m);   /* first occurrences past the capacity */
 
 /* snapshots: a flat copy of the struct, the data memory and the program */
 uint64_t nr_snapshot_size(const nr_machine *m);

@@ -104,6 +104,21 @@ void _nr_trace_end(nr_machine *m, int id, uint64_t addr, uint64_t len);
 void _nr_trace_power_off(nr_machine *m, int id, uint64_t t);
 void _nr_trace_fault(nr_machine *m, uint64_t t);
 
+/* check.c: the program checker, reached only while m->check is set */
+struct nr_check {
+    uint64_t *sym_lo, *sym_hi, n_sym;
+    uint8_t *written;       /* one bit per data byte */
+    uint8_t *seen;          /* per code word: bit k set once kind k was recorded there */
+    uint64_t code_n;
+    nr_check_event *ev;
+    uint64_t n, cap, total, dropped;
+    int strict;
+};
+void _nr_chk_written(nr_check *k, uint64_t addr, uint64_t len);
+/* one access: crossing (reads and writes) and unwritten bytes (reads); 1 = strict: fault it */
+int _nr_chk_access(nr_machine *m, uint64_t pc, uint64_t t, int write, uint64_t addr, uint64_t len);
+int _nr_chk_event(nr_machine *m, uint64_t pc, uint64_t t, int kind, uint64_t addr, uint64_t len,
+                  uint64_t sym, uint64_t at);
 /* run.c */
 void _nr_complete_through(nr_machine *m, uint64_t t);
 void _nr_update_next_event(nr_machine *m);
@@ -114,6 +129,8 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost);
 /* chip.c */
 int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost);
 void _nr_complete_core(nr_machine *m, int core);
+/* halt's drain: waits like `sync x0` (_NR_DONE or _NR_STALL with m->next_issue moved) */
+int _nr_drain_wait(nr_machine *m, uint64_t t, uint64_t until);
 void _nr_core_reset_regs(nr_core *c);
 
 /* mvm.c: the ideal numerics */

@@ -69,6 +69,7 @@ static inline int _nr_bp_hit(const nr_machine *m, uint64_t pc)
         uint64_t a_ = x[in->rs1] + (uint64_t)(int64_t)in->imm;                    \
         if (!_nr_in_mem(m, a_, sizeof(type))) { fcode = NR_FAULT_MEM_BOUNDS; fdet = a_; goto fault; } \
         if (a_ & (sizeof(type) - 1)) { fcode = NR_FAULT_MEM_ALIGN; fdet = a_; goto fault; }      \
+        if (ck && _nr_chk_access(m, pc, t, 0, a_, sizeof(type))) { fcode = NR_FAULT_CHECK; fdet = a_; goto fault; } \
         type v_;                                                                  \
         memcpy(&v_, mem + a_, sizeof(type));                                      \
         x[in->rd] = (uint64_t)(conv)v_;                                           \
@@ -80,8 +81,10 @@ static inline int _nr_bp_hit(const nr_machine *m, uint64_t pc)
         uint64_t a_ = x[in->rs1] + (uint64_t)(int64_t)in->imm;                    \
         if (!_nr_in_mem(m, a_, sizeof(type))) { fcode = NR_FAULT_MEM_BOUNDS; fdet = a_; goto fault; } \
         if (a_ & (sizeof(type) - 1)) { fcode = NR_FAULT_MEM_ALIGN; fdet = a_; goto fault; }      \
+        if (ck && _nr_chk_access(m, pc, t, 1, a_, sizeof(type))) { fcode = NR_FAULT_CHECK; fdet = a_; goto fault; } \
         type v_ = (type)x[in->rt];                                                \
         memcpy(mem + a_, &v_, sizeof(type));                                      \
+        if (ck) _nr_chk_written(ck, a_, sizeof(type));                            \
     } while (0)
 
 #define BRANCH(cond)                                                              \
@@ -116,6 +119,7 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
     const int bp_any = m->bp_count != 0;
     uint64_t *const opc = m->op_count;
     nr_trace *const tr = m->trace;
+    nr_check *const ck = m->check;   /* NULL unless the program checker is on */
     uint64_t t = m->next_issue, pc = m->pc, prev_pc = m->prev_pc, instret = m->instret;
     uint64_t stop_at = max_insns ? instret + max_insns : UINT64_MAX;
 #define _NR_LIMIT() (bp_any ? 0 : _nr_min(until, m->next_event))
@@ -145,6 +149,21 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
         switch ((nr_op)in->op) {
         case NR_OP_NOP: break;
         case NR_OP_HALT:
+            /* halt drains: like `sync x0` it waits until every core operation has ended, so
+               results still in flight when a program halts land in memory (docs/machine.md) */
+            if (m->next_event != UINT64_MAX) {
+                m->pc = pc;
+                m->next_issue = t;
+                m->instret = instret;
+                if (_nr_drain_wait(m, t, until) == _NR_STALL) {
+                    t = m->next_issue;
+                    m->bp_skip = instret + 1;
+                    limit = 0;
+                    continue;
+                }
+                insn_stall = m->stall_cycles - m->stall_mark;
+                m->stall_mark = m->stall_cycles;
+            }
             stop = NR_STOP_HALT;
             m->halted = 1;
             next_pc = pc;              /* a halted machine stays on its halt */

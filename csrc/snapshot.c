@@ -44,6 +44,7 @@ int nr_snapshot_save(const nr_machine *m, void *buf, uint64_t size)
     img->bp_count = 0;
     img->trace = NULL;
     img->prof = NULL;
+    img->check = NULL;
     memset(&img->result, 0, sizeof img->result);   /* how the last run ended is not state */
     p += sizeof *m;
     memcpy(p, m->mem, m->cfg.mem_size);
@@ -145,6 +146,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     uint64_t *bp = m->bp_bits, bp_count = m->bp_count;
     nr_trace *trace = m->trace;
     uint64_t *prof = m->prof;
+    nr_check *check = m->check;
     if (h.code_n != m->code_n) {
         free(prof);   /* a profile of another program */
         prof = NULL;
@@ -171,6 +173,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     m->bp_count = bp_count;
     m->trace = trace;
     m->prof = prof;
+    m->check = check;
     _nr_update_next_event(m);   /* derived state: recomputed rather than trusted */
     memcpy(mem, p + sizeof(nr_machine), h.mem_size);
     if (h.code_n) {

@@ -89,6 +89,38 @@ static uint64_t _nr_vpmax_inputs(uint64_t vl, uint64_t g)
     return vl == 0 ? 0 : (vl - 1) + ((vl - 1) / g + 1) * g + 1;
 }
 
+/* the program checker over the memory operands (reads first, then the destination); vpmax
+   reads its own extent.  Faults NR_FAULT_CHECK in strict mode. */
+static int _nr_vcheck(nr_machine *m, const nr_insn *in, const uint64_t *reg_of, uint64_t vl)
+{
+    const nr_mem_operands *mo = &nr_op_mem[in->op];
+    const uint64_t pc = m->pc, t = m->next_issue;
+    if (vl > m->cfg.mem_size) return _NR_DONE;   /* vpmax's own check faults it */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < mo->n; i++) {
+            const int write = mo->o[i].reg == NR_MEM_RD;
+            if (write != pass) continue;
+            const uint64_t es = _nr_dsize[_nr_mem_dtype(in, mo->o[i].dtype)];
+            uint64_t n = vl;
+            if (in->op == NR_OP_VPMAX && !write) {
+                const uint64_t g = m->x[in->rs2];
+                if (g == 0 || g > m->cfg.mem_size) return _NR_DONE;   /* faults in the instruction */
+                n = _nr_vpmax_inputs(vl, g);
+            }
+            const uint64_t addr = reg_of[mo->o[i].reg];
+            if (_nr_chk_access(m, pc, t, write, addr, n * es)) return _nr_fault(m, NR_FAULT_CHECK, addr);
+        }
+    }
+    return _NR_DONE;
+}
+
+/* marks a vector instruction's destination written */
+static void _nr_vwritten(nr_machine *m, const nr_insn *in, uint64_t d, uint64_t vl)
+{
+    const int f = nr_op_mem_dest[in->op];
+    if (f != NR_MEM_NONE) _nr_chk_written(m->check, d, vl * _nr_dsize[_nr_mem_dtype(in, f)]);
+}
+
 int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
 {
     const uint64_t vl = m->vl;
@@ -105,6 +137,7 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
     for (int i = 0; i < mo->n && r == _NR_DONE; i++)
         if (!mo->o[i].own) r = _nr_voperand(m, reg_of[mo->o[i].reg], vl, _nr_mem_dtype(in, mo->o[i].dtype));
     if (r != _NR_DONE) return r;
+    if (m->check && (r = _nr_vcheck(m, in, reg_of, vl)) != _NR_DONE) return r;
 
     uint64_t work = vl;   /* elements processed: the cost's ceil(work / vec_lanes) */
     switch (op) {
@@ -237,6 +270,7 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
     default:
         return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
     }
+    if (m->check) _nr_vwritten(m, in, d, vl);
     const uint64_t lanes = m->cfg.vec_lanes;
     m->ev_vec_elems += work;
     _nr_prof(m, m->pc, NR_PF_VEC_ELEMS, work);

@@ -1,5 +1,8 @@
 """Memory dump specifications (`--dump`, a sweep's recorded outputs): resolve NAME=ADDR:COUNT:DTYPE
-or SYMBOL[:COUNT[:DTYPE]] against a loaded program."""
+or SYMBOL[:COUNT[:DTYPE]] against a loaded program.  A symbol's dump defaults to the element type
+the assembler recorded for it (the first data directive after the label: .byte i8, .half i16,
+.word i32, .dword i64, .zero i8, .ascii u8, .npy its dtype) and to its extent (up to the next
+data label or the end of its segment)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,17 +29,12 @@ def _int(text: str, what: str) -> int:
         raise DumpError(f"{what} {text!r} is not a number") from None
 
 
-def _symbol_extent(machine, name: str) -> int:
-    """Bytes from a symbol to the next symbol of its section, or to its segment's end."""
-    prog = machine.program
-    section, value = prog.symbols[name]
-    later = [v for n, (s, v) in prog.symbols.items() if s == section and v > value]
-    if later:
-        return min(later) - value
-    for addr, data in prog.segments:
-        if addr <= value < addr + len(data):
-            return addr + len(data) - value
-    return 0
+def _symbol_extent(machine, name: str) -> tuple[int, str]:
+    """A data symbol's extent in bytes and declared element type (the assembler's record,
+    emulator.check.data_extents); a code or absolute symbol has no extent (0, i8)."""
+    from .check import data_extents
+
+    return data_extents(machine.program).get(name, (0, "i8"))
 
 
 def parse_dump(spec: str, machine) -> Dump:
@@ -61,14 +59,14 @@ def parse_dump(spec: str, machine) -> Dump:
             known = ", ".join(sorted(s for s, (sec, _) in symbols.items() if sec == "data")) or "none"
             raise DumpError(f"--dump {spec!r}: no symbol {name!r} (data symbols: {known})")
         addr = symbols[name][1]
-        dtype = parts[2] if len(parts) == 3 else "i8"
+        dtype = parts[2] if len(parts) == 3 and parts[2] else _symbol_extent(machine, name)[1]
         count = parts[1] if len(parts) >= 2 else None
         extent_of = name
     if dtype not in DTYPE_NAMES:
         raise DumpError(f"--dump {spec!r}: unknown dtype {dtype!r} (one of {', '.join(DTYPE_NAMES)})")
     size = int(dtype[1:]) // 8
-    if not count:   # absent or empty (SYMBOL::DTYPE): up to the next symbol
-        n = _symbol_extent(machine, extent_of) // size
+    if not count:   # absent or empty (SYMBOL::DTYPE): the symbol's extent
+        n = _symbol_extent(machine, extent_of)[0] // size
     else:
         n = _int(count, f"--dump {spec!r}: count")
     if n < 0 or addr < 0 or addr + n * size > machine.memory.size:

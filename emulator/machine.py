@@ -31,11 +31,15 @@ from .config import ChipConfig, ConfigError
 from .program import LoadedProgram, load_program
 
 __all__ = ["Machine", "Core", "RunResult", "Snapshot", "DTYPES", "NUM_CORES", "PHASE_NAMES",
-           "STOP_NAMES"]
+           "STOP_NAMES", "DEFAULT_MAX_CYCLES", "MAX_CYCLES_LIMIT"]
 
-# a run without a cycle limit is sliced into calls of this many cycles, so that Ctrl-C works
+# a run is sliced into calls of this many cycles, so that Ctrl-C works
 _SLICE = 1 << 26
 _NEVER = 2**64 - 1          # "no cycle bound" for nr_run
+# run()'s default cycle limit: 100 s of chip time at 100 MHz, only a runaway program gets there
+DEFAULT_MAX_CYCLES = 10**10
+# the largest cycle limit: machine times stay below 2^62 (docs/machine.md, snapshots)
+MAX_CYCLES_LIMIT = 2**62
 
 DTYPES = {"i8": np.int8, "u8": np.uint8, "i16": np.int16, "u16": np.uint16, "i32": np.int32,
           "u32": np.uint32, "i64": np.int64, "u64": np.uint64}
@@ -263,11 +267,15 @@ class Machine:
     None they come from `config`: a profile name ("chip", the default, or "board"), a TOML path
     (overrides on the profile its `base` key names), a dict of overrides or a ChipConfig; see
     emulator/profiles/ and docs/configuration.md.  `cores[i]` are the 48 cores, `memory`
-    is the whole data memory as a zero-copy uint8 view.
+    is the whole data memory as a zero-copy uint8 view.  `check` turns the program checker on
+    ("warn": findings collect in `diagnostics`; "strict": each is a fault `check`); it is off
+    by default and then costs nothing.
     """
 
     def __init__(self, model: str | None = None, seed: int | None = None,
-                 config: "str | Path | dict | ChipConfig | None" = None):
+                 config: "str | Path | dict | ChipConfig | None" = None, check: str = "off"):
+        from .check import Checker
+
         self.config = ChipConfig.load(config, model=model, seed=seed)
         self._native = NativeMachine(self.config.to_c())
         m = self._native.m
@@ -275,6 +283,9 @@ class Machine:
         self._regs = view(m.x, np.int64, (NUM_REGS,), self._native, writeable=False)
         self.cores = _Cores(self)
         self.program: LoadedProgram | None = None
+        self.checker = Checker(self)
+        if check != "off":
+            self.checker.enable(check)
 
     # ------------------------------------------------------------ loading
 
@@ -290,14 +301,20 @@ class Machine:
             raise CoreError(f"{prog.name}: the program has no code")
         self._native.load(prog.words, segs, prog.entry)
         self.program = prog
+        if self.checker.on:
+            self.checker.attach()
         return self
 
     # ------------------------------------------------------------ running
 
-    def run(self, max_cycles: int | None = None) -> RunResult:
-        """Run until halt, ebreak, a breakpoint or a fault.  With max_cycles, a run that is
-        still going after that many cycles stops with the fault "cycle_limit"."""
+    def run(self, max_cycles: int | None = DEFAULT_MAX_CYCLES) -> RunResult:
+        """Run until halt, ebreak, a breakpoint or a fault.  A run still going after
+        `max_cycles` cycles (default DEFAULT_MAX_CYCLES, at most MAX_CYCLES_LIMIT) stops with
+        the fault "cycle_limit"; None runs without a limit."""
         self._require_program()
+        if max_cycles is not None and (isinstance(max_cycles, bool) or not isinstance(max_cycles, int)
+                                       or not 1 <= max_cycles <= MAX_CYCLES_LIMIT):
+            raise ValueError(f"max_cycles must be an integer in 1..2^62 (or None), got {max_cycles!r}")
         n = self._native
         target = None if max_cycles is None else n.m.cycle + max_cycles
         while True:
@@ -345,6 +362,12 @@ class Machine:
     def result(self) -> RunResult:
         """The RunResult of the state now: how the last run, step or advance ended."""
         return self._result()
+
+    @property
+    def diagnostics(self) -> list:
+        """The program checker's findings since the load (emulator.check.Diagnostic)."""
+        self.checker.drain()
+        return list(self.checker.diagnostics)
 
     def _require_program(self) -> None:
         if self.program is None:
@@ -597,6 +620,12 @@ class Machine:
             return f"cread cell index {_signed(d)} is outside 0..255"
         if fault == "cycle_limit":
             return f"still running after {d} cycles (raise --max-cycles if this is expected)"
+        if fault == "check":
+            self.checker.drain()
+            found = [g for g in self.checker.diagnostics if g.pc == pc]
+            if found:
+                return found[-1].message.split(": ", 1)[-1]
+            return f"{op}: program checker finding at address {d:#x}"
         return f"detail {d}"
 
 

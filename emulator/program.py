@@ -22,12 +22,14 @@ class LoadedProgram:
     lines: dict[int, tuple[str, int, int]] = field(default_factory=dict)   # addr → file, line, col
     symbols: dict[str, tuple[str, int]] = field(default_factory=dict)     # name → section, value
     notes: tuple[str, ...] = ()                # warnings for the user (e.g. a source map ignored)
+    data: dict[str, tuple[int, str]] = field(default_factory=dict)        # data label → bytes, dtype
 
 
-def _from_image(image, name: str, lines=None, symbols=None) -> LoadedProgram:
+def _from_image(image, name: str, lines=None, symbols=None, data=None) -> LoadedProgram:
     words = np.array(image.text_words(), dtype=np.uint32)
-    data = tuple((s.addr, bytes(s.data)) for s in image.segments if s.kind == "data")
-    return LoadedProgram(words, data, int(image.entry), name, dict(lines or {}), dict(symbols or {}))
+    segs = tuple((s.addr, bytes(s.data)) for s in image.segments if s.kind == "data")
+    return LoadedProgram(words, segs, int(image.entry), name, dict(lines or {}),
+                         dict(symbols or {}), data=dict(data or {}))
 
 
 def _lines_of(source_map: Any) -> dict:
@@ -39,7 +41,10 @@ def _from_program(prog, name: str) -> LoadedProgram:
     symbols = getattr(prog, "symbols", None)
     if symbols is None:
         symbols = getattr(getattr(prog, "source_map", None), "symbols", {})
-    return _from_image(prog.image, name, _lines_of(getattr(prog, "source_map", {})), symbols)
+    data = getattr(prog, "data", None)
+    if data is None:
+        data = getattr(getattr(prog, "source_map", None), "data", {})
+    return _from_image(prog.image, name, _lines_of(getattr(prog, "source_map", {})), symbols, data)
 
 
 def load_program(obj: Any) -> LoadedProgram:
@@ -70,7 +75,7 @@ def load_program(obj: Any) -> LoadedProgram:
                 return replace(_from_image(image, str(path)),
                                notes=(f"source map ignored: {mp} belongs to another build of the "
                                       "image (CRC differs); reassemble to get file:line locations",))
-            return _from_image(image, str(path), sm.lines, sm.symbols)
+            return _from_image(image, str(path), sm.lines, sm.symbols, sm.data)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file")
         from asm import assemble_file

@@ -23,7 +23,7 @@ cconst: .npy "cnn_digits_cconst.npy", u8   # conv H: bias inputs and zeros after
 fmap:   .zero 288
 half:   .zero 144
 pooled: .zero 72
-fconst: .npy "cnn_digits_fconst.npy", u8   # classifier bias inputs and zeros, right after `pooled`
+        .npy "cnn_digits_fconst.npy", u8   # classifier bias inputs and zeros: `pooled` runs on into them (one hin)
         .align 2
 cpart:  .zero 256
 fpart:  .zero 320

@@ -84,11 +84,11 @@ def test_disasm_round_trip_with_map_symbols(prog, tmp_path, capsys):
     assert "L_0004:" in capsys.readouterr().out
 
 
-def test_disasm_bad_image_exits_2(tmp_path, capsys):
+def test_disasm_bad_image_exits_1(tmp_path, capsys):
     (tmp_path / "x.img").write_bytes(b"NR48IMG\0" + bytes(30))
-    assert main(["disasm", str(tmp_path / "x.img")]) == 2
+    assert main(["disasm", str(tmp_path / "x.img")]) == 1
     assert "error: " in capsys.readouterr().err
-    assert main(["disasm", str(tmp_path / "missing.img")]) == 2
+    assert main(["disasm", str(tmp_path / "missing.img")]) == 1
     assert "missing.img: cannot read" in capsys.readouterr().err
 
 
@@ -98,7 +98,7 @@ def test_disasm_bad_or_stale_map(prog, tmp_path, capsys):
     mp.write_text("{ not json")
     assert main(["disasm", str(img)]) == 0
     assert "warning:" in capsys.readouterr().err
-    assert main(["disasm", str(img), "--map", str(mp)]) == 2
+    assert main(["disasm", str(img), "--map", str(mp)]) == 1
     (tmp_path / "other.s").write_text("nop\n")
     assert main(["asm", str(tmp_path / "other.s"), "-o", str(tmp_path / "o.img"),
                  "--map", str(mp)]) == 0
@@ -112,7 +112,7 @@ def test_cli_subprocess_never_shows_a_traceback(tmp_path):
     (tmp_path / "x.img").write_bytes(b"garbage")
     for args, code in [(["asm", str(tmp_path / "bad.s")], 1),
                        (["asm", str(tmp_path / "nope.s")], 1),
-                       (["disasm", str(tmp_path / "x.img")], 2)]:
+                       (["disasm", str(tmp_path / "x.img")], 1)]:
         r = subprocess.run([sys.executable, "-m", "emulator.cli", *args], env=env,
                            capture_output=True, text=True, cwd=tmp_path)
         assert r.returncode == code, r.stderr

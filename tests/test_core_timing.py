@@ -58,7 +58,10 @@ def test_a_busy_core_stalls_the_controller():
     m.set_reg(1, 1)
     r = m.run()
     dur = ref.mvm_cycles(m.cores[0].config, P)
-    assert r.stall_cycles == dur - 1
+    scan = ref.scan_cycles(0, "h", P)
+    # hout waits for the MVM; halt (at dur + 2) drains: it waits for the scan-out to end
+    assert r.stall_cycles == (dur - 1) + (scan - 2)
+    assert r.cycles == dur + scan + 1 and not m.cores[0].busy
     assert int(m.regs[2]) == dur + 1                      # hout issued at dur, rdcycle after
     # a run sliced in the middle of the stall counts the stall up to the slice only
     m2 = machine()

@@ -230,7 +230,8 @@ def test_every_command_runs_without_traceback(demo):
         "info core 7", "info history", "info events 5", "list", "list more",
         "stepi 2", "step", "next", "s", "n", "cycle 10", "stepc", "until 250000",
         "until core(14).mvms >= 3", "rs", "reverse-stepi 2", "rsi", "reverse-cycle 5",
-        "rc", "advance more", "finish", "delete", "c", "restart", "quit",
+        "rc", "advance more", "finish", "delete", "display/x x2", "display", "stepi",
+        "undisplay 1", "set x3 = 5", "c", "restart", "quit",
     ]
     assert {c.names[0] for c in COMMANDS} <= {line.split()[0].split("/")[0] for line in script} | \
         {"reverse-step", "reverse-continue", "reverse-cycle", "reverse-stepi", "log", "delete"}

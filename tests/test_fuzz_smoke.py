@@ -35,3 +35,10 @@ def test_fuzz_smoke_images():
 def test_fuzz_smoke_snapshots():
     r = fuzz_snapshots(100, 11)
     assert r.findings == [] and r.rejected > 0
+
+
+def test_fuzz_smoke_random_words_with_the_checker(capsys):
+    from tests.fuzz.words import main
+
+    assert main(["3000"]) == 0
+    assert "no crash" in capsys.readouterr().out

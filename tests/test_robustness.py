@@ -134,8 +134,8 @@ def test_a_trace_line_with_a_bad_cycle_is_unusable_input(tmp_path, capsys):
     bad = tmp_path / "b.trace"
     bad.write_text("\n".join(text) + "\n")
     capsys.readouterr()
-    assert cli_main(["trace", "diff", str(good), str(bad)]) == 2
-    assert cli_main(["trace", "show", str(bad), "--from", "0"]) == 2
+    assert cli_main(["trace", "diff", str(good), str(bad)]) == 1
+    assert cli_main(["trace", "show", str(bad), "--from", "0"]) == 1
     assert "Traceback" not in capsys.readouterr().err
 
 

@@ -150,7 +150,7 @@ def test_diff_identical_runs_and_a_changed_weight(tmp_path, capsys):
     src.write_text(changed)
     assert cli_main(["run", str(src), "--trace", str(c)]) == 0
     capsys.readouterr()
-    assert cli_main(["trace", "diff", str(a), str(c)]) == 1
+    assert cli_main(["trace", "diff", str(a), str(c)]) == 5
     out = capsys.readouterr().out
     assert "traces differ at record" in out
     first = next(l for l in out.splitlines() if l.startswith("  A "))
@@ -195,7 +195,7 @@ def test_diff_refuses_unusable_files(tmp_path, capsys, content, message):
     good = tmp_path / "good.trace"
     assert cli_main(["run", str(ROOT / "programs" / "forward.s"), "--trace", str(good)]) == 0
     capsys.readouterr()
-    assert cli_main(["trace", "diff", str(good), str(bad)]) == 2
+    assert cli_main(["trace", "diff", str(good), str(bad)]) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     with pytest.raises(TraceFormatError, match=message):
@@ -208,9 +208,9 @@ def test_diff_refuses_mixed_forms_and_missing_files(tmp_path, capsys):
     assert cli_main(["run", prog, "--trace", str(a)]) == 0
     assert cli_main(["run", prog, "--trace", str(b), "--trace-format", "functional"]) == 0
     capsys.readouterr()
-    assert cli_main(["trace", "diff", str(a), str(b)]) == 2
+    assert cli_main(["trace", "diff", str(a), str(b)]) == 1
     assert "cannot compare a timed trace" in capsys.readouterr().err
-    assert cli_main(["trace", "diff", str(a), str(tmp_path / "none.trace")]) == 2
+    assert cli_main(["trace", "diff", str(a), str(tmp_path / "none.trace")]) == 1
     assert "cannot read" in capsys.readouterr().err
 
 

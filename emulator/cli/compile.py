@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .common import EXIT_OK, record_error, report
 from .options import show_pictures, slot_cores
 
 
@@ -125,16 +126,19 @@ def _compile(args) -> int:
         path = c.write(args.output)
     except MapError as e:
         con.print(Text(f"neurram compile: {e}", style="red"))
-        return 1
+        return record_error(args, str(e))
     except OSError as e:
         con.print(Text(f"neurram compile: cannot write {args.output}: {e.strerror or e}", style="red"))
-        return 1
+        return record_error(args, f"cannot write {args.output}: {e.strerror or e}")
     print(c.core_map)
     try:
         show_pictures(args, slot_cores(c.slots), None, name)
     except OSError as e:
         con.print(Text(f"neurram compile: cannot write the pictures into {args.png}: {e.strerror or e}", style="red"))
-        return 1
+        return record_error(args, f"cannot write the pictures into {args.png}: {e.strerror or e}")
     print(f"wrote {path} and {', '.join(c.data)}")
     print(f"run:  neurram run {path} {hint}")
-    return 0
+    report(args, {"model": str(args.model), "program": str(path), "data": [str(d) for d in c.data],
+                  "cores": sorted({int(core) for core, *_r in slot_cores(c.slots)}),
+                  "run": f"neurram run {path} {hint}"})
+    return EXIT_OK

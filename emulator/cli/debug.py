@@ -4,8 +4,10 @@
     neurram debug prog.s --batch cmds.txt      run commands from a file ('-' = stdin), print, exit
     neurram debug prog.s --line                interactive line mode (also used on dumb terminals)
 
-Exit codes: 0 normally, 1 bad input (assembler errors, missing files), 3 when a batch ends with
-the program sitting on a fault, 130 when Ctrl+C interrupted a batch (the rest is skipped).
+Exit codes (docs/cli.md): 0 normally, 1 bad input (assembler errors, missing files, a batch
+command that failed — the batch goes on, the exit code says so), 3 when a batch ends with the
+program sitting on a fault, 130 when Ctrl+C interrupted a batch (the rest is skipped).  The
+program checker reports its findings as warnings at each stop (`--strict`: faults).
 
 Ctrl+C while a command runs the machine interrupts it at the next slice boundary (the state is
 consistent and inspectable; the command prints "interrupted at pc … cycle …"); at the line-mode
@@ -16,7 +18,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .options import add_machine_options, positive
+from .common import EXIT_FAULT, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, fail, record_error, report
+from .options import add_check_options, add_machine_options, positive
 
 
 def register(subparsers) -> None:
@@ -35,24 +38,20 @@ def register(subparsers) -> None:
                    help="reverse execution: bound on compressed checkpoints (default %(default)s)")
     p.add_argument("-x", "--command", action="append", default=[], metavar="CMD",
                    help="a command to run first (repeatable; with --batch, before the file)")
+    add_check_options(p)
     p.set_defaults(func=main)
 
 
 def _session(args):
     from emulator.debug import Session
     return Session(args.program, model=args.model, seed=args.seed, config=args.config,
-                   interval=args.history_interval, history_bytes=args.history_mb << 20)
+                   interval=args.history_interval, history_bytes=args.history_mb << 20,
+                   check=getattr(args, "check", "off"))
 
 
 def main(args) -> int:
-    from rich.console import Console
-    from rich.text import Text
-
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-    def fail(msg: str) -> int:
-        err.print(Text(f"neurram debug: {msg}", style="red"))     # never parsed as markup
-        return 1
+    def bad(msg: str) -> int:
+        return fail(args, msg)
 
     if args.batch is not None:          # a bad batch file fails before the program is loaded
         name = "<stdin>" if args.batch == "-" else args.batch
@@ -64,17 +63,17 @@ def main(args) -> int:
                 with open(args.batch, "rb") as f:
                     text = f.read().decode("utf-8")
         except OSError as e:
-            return fail(f"{name}: cannot read the batch file: {e.strerror or e}")
+            return bad(f"{name}: cannot read the batch file: {e.strerror or e}")
         except UnicodeDecodeError as e:
             line = text_line(e.object, e.start)
-            return fail(f"{name}: the batch file is not UTF-8 text (byte {e.object[e.start]:#04x} "
+            return bad(f"{name}: the batch file is not UTF-8 text (byte {e.object[e.start]:#04x} "
                         f"at offset {e.start}, line {line})")
     try:
         session = _session(args)
     except Exception as e:  # noqa: BLE001 - assembler, file and configuration errors alike
-        return fail(str(e) if str(e) else type(e).__name__)
+        return bad(str(e) if str(e) else type(e).__name__)
     if args.batch is not None:
-        return run_lines(session, list(args.command) + text.splitlines(), echo=True)
+        return run_lines(session, list(args.command) + text.splitlines(), echo=True, args=args)
     dumb = os.environ.get("TERM", "") in ("", "dumb") or not sys.stdout.isatty()
     if args.line or dumb:
         return line_mode(session, args.command)
@@ -109,15 +108,18 @@ def execute(interp, line: str) -> list:
     return out
 
 
-def run_lines(session, lines, echo: bool = True, console=None) -> int:
-    """Batch mode: each command is echoed (`(nr48) cmd`) and its output printed.  Ctrl+C
-    interrupts the running command and skips the rest of the batch (exit code 130)."""
+def run_lines(session, lines, echo: bool = True, console=None, args=None) -> int:
+    """Batch mode: each command is echoed (`(nr48) cmd`) and its output printed.  A command
+    that fails makes the exit code 1 (the batch goes on); Ctrl+C interrupts the running command
+    and skips the rest of the batch (exit code 130).  With `args`, the JSON report is recorded."""
     from rich.console import Console
     from rich.text import Text
     from emulator.debug.commands import CommandInterpreter
 
     console = console or Console(highlight=False, soft_wrap=False)
     interp = CommandInterpreter(session)
+    failed: list[str] = []
+    code = None
     for line in lines:
         if not line.strip() or line.strip().startswith("#"):
             continue
@@ -127,12 +129,29 @@ def run_lines(session, lines, echo: bool = True, console=None) -> int:
             console.print(echoed, highlight=False)
         for r in execute(interp, line):
             console.print(r)
+        if interp.failed:
+            failed.append(line.strip())
         if interp.interrupted:
             console.print(Text("interrupted: the rest of the batch is skipped", style="bold yellow"))
-            return 130
+            code = EXIT_INTERRUPTED
+            break
         if interp.quit:
             break
-    return 3 if session.fault is not None else 0
+    if code is None:
+        code = EXIT_FAULT if session.fault is not None else EXIT_INPUT if failed else EXIT_OK
+    if failed:
+        console.print(Text(f"{len(failed)} command(s) failed: {'; '.join(failed[:5])}",
+                           style="bold red"))
+    if args is not None:
+        if failed and code == EXIT_INPUT:
+            record_error(args, f"{len(failed)} command(s) failed: {'; '.join(failed[:5])}")
+        m = session.m
+        report(args, {"program": str(m.program.name), "stop": session.last_stop.reason
+                      if session.last_stop else None, "pc": m.pc, "cycles": m.cycle,
+                      "instructions": m.instret, "fault": session.fault.fault if session.fault else None,
+                      "failed_commands": failed,
+                      "diagnostics": [d.to_dict() for d in m.diagnostics]})
+    return code
 
 
 def line_mode(session, startup=()) -> int:

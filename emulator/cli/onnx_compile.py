@@ -36,6 +36,7 @@ def compile_onnx_file(args) -> int:
     from rich.console import Console
     from rich.text import Text
 
+    from .common import EXIT_OK, record_error, report
     from .options import show_pictures, slot_cores
     from emulator.mapper import MapError
     from emulator.mapper.onnx_import import compile_onnx
@@ -55,12 +56,15 @@ def compile_onnx_file(args) -> int:
         path = c.write(out)
     except MapError as e:
         con.print(Text(f"neurram compile: {e}", style="red"))
-        return 1
+        return record_error(args, str(e))
     except OSError as e:
         con.print(Text(f"neurram compile: cannot write {args.output}: {e.strerror or e}", style="red"))
-        return 1
+        return record_error(args, f"cannot write {args.output}: {e.strerror or e}")
     print(c.core_map)
     show_pictures(args, slot_cores(c.slots), None, out.stem)
     print(f"wrote {path} and {', '.join(c.data)}")
     print(f"run:  neurram run {path} --dump out::i16 --dump pred")
-    return 0
+    report(args, {"model": str(args.model), "program": str(path), "data": [str(d) for d in c.data],
+                  "cores": sorted({int(core) for core, *_r in slot_cores(c.slots)}),
+                  "run": f"neurram run {path} --dump out::i16 --dump pred"})
+    return EXIT_OK

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import dumps
 from ..dumps import DTYPE_NAMES, Dump  # noqa: F401  (re-exported for the subcommands)
+from .common import add_json_option  # noqa: F401  (re-exported: the JSON convention lives in common)
 
 
 
@@ -29,6 +30,14 @@ def positive(text: str) -> int:
     return n
 
 
+def cycles(text: str) -> int:
+    """argparse type of a cycle limit: an integer in 1..2^62 (machine times stay below 2^62)."""
+    n = positive(text)
+    if n > 2**62:
+        raise argparse.ArgumentTypeError(f"must be at most 2^62 = {2**62} cycles (got {n})")
+    return n
+
+
 def add_machine_options(p, model_help: str, seed_help: str) -> None:
     """--model, --seed and --config: what emulator.machine.Machine takes."""
     p.add_argument("--model", help=model_help)
@@ -36,10 +45,6 @@ def add_machine_options(p, model_help: str, seed_help: str) -> None:
     p.add_argument("--config", metavar="PROFILE|TOML",
                    help="chip profile: chip (default, the silicon's timing and energy), board (the FPGA "
                         "test system's timing), or a .toml file of overrides (docs/configuration.md)")
-
-
-def add_json_option(p) -> None:
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-' = stdout)")
 
 
 def add_dump_option(p) -> None:
@@ -113,3 +118,31 @@ def show_pictures(args, cores, levels, name) -> None:
                                   f"{name}: test accuracy vs noise level")] if levels else []):
             if p is not None:
                 print(f"wrote {p}")
+
+
+def add_check_options(p) -> None:
+    """--strict / --no-check: the program checker's mode (docs/machine.md, Program checker)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--strict", dest="check", action="store_const", const="strict", default="warn",
+                   help="program checker findings (accesses past a symbol's end, reads of "
+                        "never-written memory, sync on an empty mask) are faults, not warnings")
+    g.add_argument("--no-check", dest="check", action="store_const", const="off",
+                   help="turn the program checker off")
+
+
+def print_diagnostics(command: str, machine, rep: dict | None = None, limit: int = 20) -> list:
+    """Print the checker's findings as warnings on stderr (all of them also go into `rep`)."""
+    import sys
+
+    found = machine.diagnostics
+    if rep is not None:
+        rep["diagnostics"] = [d.to_dict() for d in found]
+        rep["diagnostics_total"] = machine.checker.total
+    if machine.checker.mode == "warn":
+        for d in found[:limit]:
+            loc, _sep, text = d.message.partition(": ")
+            print(f"{loc}: warning: {text}", file=sys.stderr)
+        if len(found) > limit:
+            print(f"neurram {command}: {len(found) - limit} more checker warnings (see --json)",
+                  file=sys.stderr)
+    return found

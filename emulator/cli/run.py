@@ -9,21 +9,24 @@ the per-column calibration residual.  --profile prints the run's profile by encl
 (emulator/perf.py).  The JSON report always carries the same numbers.
 
 A dump SPEC is `NAME=ADDR:COUNT:DTYPE` (ADDR a number or a symbol) or `SYMBOL[:COUNT[:DTYPE]]`;
-without a count (or with an empty one, `SYMBOL::i16`) a symbol's dump runs to the next symbol of
-its section (or the end of its data segment), and the default DTYPE is i8.  Exit codes: 0 halt, 1 bad input (assembler errors,
-missing files, bad configuration or dump), 3 fault (including cycle_limit), 4 stopped at ebreak.
+without a count (or with an empty one, `SYMBOL::i16`) a symbol's dump covers its extent, and the
+default DTYPE is the symbol's declared element type (emulator/dumps.py).  The program checker
+reports findings as warnings (`--strict`: faults, `--no-check`: off).  Exit codes (docs/cli.md):
+0 halt, 1 bad input, 2 usage, 3 fault (including cycle_limit and strict findings), 4 ebreak,
+130 interrupted (Ctrl+C prints the pc, file:line and cycle it stopped at).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from .options import (UsageError, add_dump_option, add_json_option, add_machine_options,
-                      parse_dump)
+from .common import EXIT_EBREAK, EXIT_FAULT, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, fail, report
+from .options import (UsageError, add_check_options, add_dump_option, add_json_option,
+                      add_machine_options, cycles, parse_dump, positive, print_diagnostics)
 
-EXIT_OK, EXIT_INPUT, EXIT_FAULT, EXIT_EBREAK = 0, 1, 3, 4
 DEFAULT_MAX_CYCLES = 10**10   # 100 s of chip time at 100 MHz: only a runaway program gets there
 
 
@@ -32,7 +35,8 @@ def register(subparsers) -> None:
         "run", help="run a program on the emulated chip",
         description="Assemble (if needed), load and run an NR48 program; print cycles, time, "
                     "stalls, per-core utilisation and the requested memory dumps.",
-        epilog="Exit codes: 0 halt, 1 bad input, 3 fault, 4 stopped at ebreak.")
+        epilog="Exit codes: 0 halt, 1 bad input, 2 usage, 3 fault, 4 stopped at ebreak, "
+               "130 interrupted (docs/cli.md).")
     p.add_argument("program", help="a .s source or an .img image (with its .map if present)")
     add_machine_options(p, model_help="numeric model: ideal or analog (default from the configuration: ideal)",
                         seed_help="seed of every random draw (default 0)")
@@ -42,8 +46,9 @@ def register(subparsers) -> None:
     p.add_argument("--profile", action="store_true",
                    help="print where cycles, stalls, MVMs and energy went, by enclosing label "
                         "(one-time weight programming apart); the JSON report always has it")
-    p.add_argument("--max-cycles", type=int, default=DEFAULT_MAX_CYCLES, metavar="N",
-                   help="stop with fault cycle_limit after N cycles (default %(default)s)")
+    p.add_argument("--max-cycles", type=cycles, default=DEFAULT_MAX_CYCLES, metavar="N",
+                   help="stop with fault cycle_limit after N cycles (1..2^62, default %(default)s)")
+    add_check_options(p)
     add_json_option(p)
     add_dump_option(p)
     t = p.add_argument_group("traces (docs/trace-format.md)")
@@ -59,6 +64,8 @@ def register(subparsers) -> None:
                    help="start of the cycle window of --trace and --vcd (default 0)")
     t.add_argument("--to", dest="t_to", type=lambda v: int(v, 0), default=None, metavar="CYCLE",
                    help="end (exclusive) of the cycle window of --trace and --vcd")
+    t.add_argument("--trace-limit", type=positive, default=None, metavar="N",
+                   help="stop the run after N records inside the window (default 4,000,000)")
     p.set_defaults(func=main)
 
 
@@ -67,7 +74,7 @@ def _recorder(args, machine):
     if not args.trace and not args.vcd:
         return None
     from emulator.trace.records import KINDS
-    from emulator.trace.capture import TraceRecorder
+    from emulator.trace.capture import MAX_RECORDS, TraceRecorder
     from emulator.trace.textfmt import Filters
 
     kinds = None
@@ -85,7 +92,7 @@ def _recorder(args, machine):
     filters = Filters(args.t_from, args.t_to, cores, kinds)
     try:
         return TraceRecorder(machine, args.trace, args.trace_format, filters, args.vcd,
-                             (args.t_from, args.t_to))
+                             (args.t_from, args.t_to), max_records=args.trace_limit or MAX_RECORDS)
     except OSError as e:
         raise UsageError(f"cannot write {e.filename}: {e.strerror or e}") from None
 
@@ -99,7 +106,7 @@ def _load(args):
         raise UsageError(f"{path}: no such file")
     if path.suffix not in (".s", ".img", ".S", ".asm"):
         raise UsageError(f"{path}: expected a .s source or an .img image")
-    machine = Machine(model=args.model, seed=args.seed, config=args.config)
+    machine = Machine(model=args.model, seed=args.seed, config=args.config, check=args.check)
     machine.load(path)
     machine.enable_profile()
     for note in machine.program.notes:
@@ -116,43 +123,36 @@ def main(args: argparse.Namespace) -> int:
     try:
         machine = _load(args)
         dumps = [parse_dump(s, machine) for s in args.dump]
-        if args.max_cycles <= 0:
-            raise UsageError(f"--max-cycles must be positive, got {args.max_cycles}")
         recorder = _recorder(args, machine)
     except AsmError as e:
-        print(str(e), file=sys.stderr)
-        return EXIT_INPUT
+        return fail(args, str(e), prefix=False, details=asm_error_details(e))
     except (UsageError, ConfigError, ImageError, CoreError, FileNotFoundError) as e:
-        print(f"neurram run: error: {e}", file=sys.stderr)
-        return EXIT_INPUT
+        return fail(args, str(e))
     if recorder is not None:
         recorder.start()
-    result = machine.run(max_cycles=args.max_cycles)
+    from emulator.trace.capture import TraceLimit
+    try:
+        result = machine.run(max_cycles=args.max_cycles)
+    except KeyboardInterrupt:
+        return _interrupted(args, machine, recorder)
+    except TraceLimit as e:
+        recorder.finish(replace(machine.result(), cycles=e.cycle))
+        report(args, {"stop": "trace_limit", "cycles": machine.cycle, "pc": machine.pc})
+        return fail(args, str(e), EXIT_FAULT, kind="trace_limit")
     if recorder is not None:
         try:
             recorder.finish(result)
         except OSError as e:
-            print(f"neurram run: error: cannot write {e.filename}: {e.strerror or e}", file=sys.stderr)
-            return EXIT_INPUT
+            return fail(args, f"cannot write {e.filename}: {e.strerror or e}")
     values = {d.name: machine.mem(d.addr, d.count, d.dtype).tolist() for d in dumps}
-    report = _report(machine, result, args, dumps, values)
-    # with --json -, stdout carries only the JSON and the summary goes to stderr
-    _print_summary(machine, result, dumps, values, to_stderr=args.json == "-")
+    rep = _report(machine, result, args, dumps, values)
+    print_diagnostics("run", machine, rep)
+    _print_summary(machine, result, dumps, values)
     if getattr(args, "report", False):
-        _print_report(report, to_stderr=args.json == "-")
+        _print_report(rep)
     if getattr(args, "profile", False):
-        _print_profile(report["code_profile"], to_stderr=args.json == "-")
-    if args.json:
-        text = json.dumps(report, indent=2) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            try:
-                Path(args.json).write_text(text, encoding="utf-8")
-            except OSError as e:
-                print(f"neurram run: error: cannot write {args.json}: {e.strerror or e}",
-                      file=sys.stderr)
-                return EXIT_INPUT
+        _print_profile(rep["code_profile"])
+    report(args, rep)
     if result.stop == "fault":
         print(result.message, file=sys.stderr)
         return EXIT_FAULT
@@ -161,6 +161,25 @@ def main(args: argparse.Namespace) -> int:
         print(f"{where}: stopped at ebreak (pc {result.pc - 4:#x})", file=sys.stderr)
         return EXIT_EBREAK
     return EXIT_OK
+
+
+def _interrupted(args, machine, recorder) -> int:
+    """Ctrl+C: say where the run stopped (the machine is consistent between slices)."""
+    if recorder is not None:
+        try:
+            recorder.finish(machine.result())
+        except OSError:
+            pass
+    where = machine.source_location(machine.pc)
+    msg = (f"interrupted at pc {machine.pc:#x}{f' ({where})' if where else ''}, "
+           f"cycle {machine.cycle:,}")
+    report(args, {"pc": machine.pc, "location": where, "cycles": machine.cycle})
+    return fail(args, msg, EXIT_INTERRUPTED, kind="interrupted")
+
+
+def asm_error_details(e) -> dict:
+    return {"diagnostics": [{"file": d.file, "line": d.line, "column": d.col, "message": d.message}
+                            for d in e.diagnostics]}
 
 
 def _core_rows(machine, result):

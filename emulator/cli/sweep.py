@@ -3,13 +3,16 @@
     neurram sweep SPEC.toml [--out FILE.db] [--workers N | --scheduler ADDRESS] [--parquet FILE] [--quiet]
     neurram sweep show RESULTS.db [--png DIR]
 
-Exit codes: 0 every point finished, 1 bad input (spec, store, options), 2 some points failed
-(recorded with their error in the store), 130 interrupted (rerun the same command to resume).
+Exit codes (docs/cli.md): 0 every point finished, 1 bad input (spec, store, options), 2 usage,
+5 some points failed (recorded with their error in the store), 130 interrupted (rerun the same
+command to resume).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+
+from .common import EXIT_CHECK, EXIT_INTERRUPTED, EXIT_OK, record_error, report
 
 
 def register(subparsers) -> None:
@@ -27,12 +30,12 @@ def register(subparsers) -> None:
     p.set_defaults(func=main)
 
 
-def _err(msg: str) -> int:
+def _err(args, msg: str) -> int:
     from rich.console import Console
     from rich.text import Text
 
     Console(stderr=True, soft_wrap=True).print(Text(f"neurram sweep: {msg}", style="red"))
-    return 1
+    return record_error(args, msg)
 
 
 def main(args) -> int:
@@ -43,17 +46,17 @@ def main(args) -> int:
         if args.target == "show":
             return _show(args)
         if args.results:
-            return _err(f"unexpected argument {args.results!r} (did you mean `neurram sweep show {args.results}`?)")
+            return _err(args, f"unexpected argument {args.results!r} (did you mean `neurram sweep show {args.results}`?)")
         if args.workers is not None and args.workers < 0:
-            return _err(f"--workers must be ≥ 0, got {args.workers}")
+            return _err(args, f"--workers must be ≥ 0, got {args.workers}")
         if args.workers is not None and args.scheduler:
-            return _err("give --workers (a LocalCluster) or --scheduler (a running cluster), not both")
+            return _err(args, "give --workers (a LocalCluster) or --scheduler (a running cluster), not both")
         if args.parquet:
             from emulator.sweep.store import check_parquet
             check_parquet()
         return _run(args)
     except (SpecError, StoreError) as e:
-        return _err(str(e))
+        return _err(args, str(e))
 
 
 def _run(args) -> int:
@@ -73,17 +76,21 @@ def _run(args) -> int:
             n = "?"
         print(f"neurram sweep: interrupted; {n} finished points are stored in {out}: run the same "
               "command again to resume", file=sys.stderr)
-        return 130
+        return record_error(args, f"interrupted; {n} finished points are stored in {out}",
+                            EXIT_INTERRUPTED, kind="interrupted")
     where = "in this process" if s.workers == 0 else f"on {s.workers} Dask worker{'s' * (s.workers != 1)}"
     print(f"{s.out}: {s.ok} of {s.points} points finished, {s.failed} failed; {s.skipped} were already "
           f"stored, {s.ran} run now {where} in {s.wall_s:.1f} s")
     if args.parquet:
         print(f"wrote {args.parquet}")
+    report(args, {"store": str(s.out), "points": s.points, "all_finished": s.ok == s.points, "finished": s.ok,
+                  "failed": s.failed, "skipped": s.skipped, "ran": s.ran, "workers": s.workers,
+                  "wall_s": s.wall_s})
     if s.failed:
         print(f"neurram sweep: {s.failed} points failed (their errors are in the `error` column); "
               "rerunning retries a point that failed only once", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_CHECK
+    return EXIT_OK
 
 
 def _show(args) -> int:
@@ -93,7 +100,7 @@ def _show(args) -> int:
     from emulator.sweep.store import Store
 
     if not args.results:
-        return _err("show needs a results file: neurram sweep show RESULTS.db")
+        return _err(args, "show needs a results file: neurram sweep show RESULTS.db")
     st = Store(args.results)
     rows = st.rows()
     failed = [r for r in rows if r["status"] == "failed"]
@@ -109,7 +116,9 @@ def _show(args) -> int:
             for p in write_pngs(rows, args.png):
                 print(f"wrote {p}")
         except RuntimeError as e:
-            return _err(str(e))
+            return _err(args, str(e))
     if args.parquet:
         print(f"wrote {st.export_parquet(args.parquet)}")
-    return 0
+    report(args, {"store": str(args.results), "name": st.meta.get("name"), "points": len(rows),
+                  "failed": len(failed), "rows": rows})
+    return EXIT_OK

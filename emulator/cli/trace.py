@@ -1,14 +1,16 @@
 """`neurram trace diff A B` and `neurram trace show FILE`: compare and read commit-log traces.
 
-Exit codes of `diff`: 0 identical, 1 different, 2 unusable input (missing, truncated, foreign
-or newer-format file, or two traces of different forms).
+Exit codes (docs/cli.md): 0 identical, 5 different (`diff`), 1 unusable input (missing,
+truncated, foreign or newer-format file, or two traces of different forms), 2 usage.
 """
 from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
 
-EXIT_SAME, EXIT_DIFFERENT, EXIT_UNUSABLE = 0, 1, 2
+from .common import EXIT_CHECK, EXIT_INPUT, EXIT_OK, record_error, report
+
+EXIT_SAME, EXIT_DIFFERENT, EXIT_UNUSABLE = EXIT_OK, EXIT_CHECK, EXIT_INPUT
 
 
 def register(subparsers) -> None:
@@ -19,7 +21,7 @@ def register(subparsers) -> None:
     d = sub.add_parser("diff", help="first divergence between two traces",
                        description="Compare two traces record by record (ignoring the fields their "
                                    "headers mask) and show the first divergence with context.",
-                       epilog="Exit codes: 0 identical, 1 different, 2 unusable input.")
+                       epilog="Exit codes: 0 identical, 5 different, 1 unusable input, 2 usage.")
     d.add_argument("a")
     d.add_argument("b")
     d.add_argument("--context", type=int, default=3, metavar="N", help="lines of context (default 3)")
@@ -50,7 +52,14 @@ def _diff(args) -> int:
         res = diff_traces(a, b, set(filter(None, args.ignore.split(","))))
     except TraceFormatError as e:
         err.print(f"[red]error:[/] {escape(str(e))}")
-        return EXIT_UNUSABLE
+        return record_error(args, str(e), EXIT_UNUSABLE)
+    d = res.divergence
+    report(args, {"same": res.same, "compared": res.compared, "instructions": res.instructions,
+                  "masked": sorted(res.masked), "notes": list(res.notes),
+                  "divergence": None if d is None else {
+                      "index": d.index, "a": d.a.raw if d.a else None, "b": d.b.raw if d.b else None,
+                      "fields": [{"field": f, "a": x, "b": y} for f, x, y in d.fields]},
+                  "cycle_drift": res.cycle_drift})
     for line in render(res, args.context):
         style = ("green" if line.startswith("identical") else "yellow" if line.startswith("note")
                  else "red" if line.startswith(("traces differ", "  A ", "  B ")) else "")
@@ -66,15 +75,17 @@ def _show(args) -> int:
         trace = read_trace(args.file)
     except TraceFormatError as e:
         err.print(f"[red]error:[/] {escape(str(e))}")
-        return EXIT_UNUSABLE
+        return record_error(args, str(e), EXIT_UNUSABLE)
     kinds = set(filter(None, (args.kind or "").split(",")))
     if (args.start is not None or args.stop is not None) and trace.form != "timed":
         err.print("[red]error:[/] --from/--to need a timed trace (this one has no cycles)")
-        return EXIT_UNUSABLE
+        return record_error(args, "--from/--to need a timed trace (this one has no cycles)",
+                            EXIT_UNUSABLE)
     for key in ("form", "model", "seed", "program", "source"):
         if key in trace.header:
             out.print(f"[dim]{key}[/] {escape(trace.header[key])}")
     shown = 0
+    records = []
     for line in trace.lines:
         f = line.fields
         if "cycle" in f:
@@ -91,8 +102,11 @@ def _show(args) -> int:
             break
         text = escape(line.raw)
         out.print(f"[cyan]{text}[/]" if line.kind == "E" else text)
+        records.append(line.raw)
         shown += 1
     foot = " ".join(f"{k}={v}" for k, v in trace.footer.items())
     out.print(f"[dim]end {escape(foot)}[/]")
-    return 0
+    report(args, {"file": str(args.file), "form": trace.form, "header": dict(trace.header),
+                  "footer": dict(trace.footer), "records": records})
+    return EXIT_OK
 

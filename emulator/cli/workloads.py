@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .common import EXIT_CHECK, EXIT_INPUT, EXIT_OK, fail, report
 from .options import (add_config_option, add_picture_options, add_workload_options, per_inference_line,
                       show_pictures, slot_cores)
 
@@ -31,10 +32,20 @@ def _guard(fn):
         try:
             _profile_name(args)
         except ConfigError as e:
-            print(f"neurram {args.command}: error: {e}")
-            return 1
+            return fail(args, str(e), EXIT_INPUT)
         return fn(args)
     return run
+
+
+def _rows_report(args, rows, extra=None) -> int:
+    """The JSON report of an accuracy table (one row per training) and the exit code: 5 (check
+    failed) unless the ideal chip equals the integer reference."""
+    keys = ("float", "sw4", "ideal", "ideal_exact", "analog", "analog1", "chip_s", "cycles", "per_inference")
+    report(args, {"profile": _profile_name(args), "seeds": args.seeds, "n_test": args.n_test, "rows": [
+        {"training": "noise-aware" if noise else "plain",
+         **{k: (r[k].tolist() if hasattr(r[k], "tolist") else r[k]) for k in keys if k in r}}
+        for noise, r in rows], **(extra or {})})
+    return EXIT_OK if all(x[1]["ideal_exact"] for x in rows) else EXIT_CHECK
 
 
 def register(subparsers) -> None:
@@ -106,7 +117,11 @@ def _rbm(args) -> int:
     if args.map:
         print(r["core_map"])
     show_pictures(args, slot_cores(r["slots"]), None, "rbm")
-    return 0
+    report(args, {"n": args.n, "frac": args.frac, "known_positions": known, "runs": [
+        {"model": model, "seed": s, "err_corrupted": float(x["err_corrupted"]),
+         "err_recovered": float(x["err_recovered"]), "reduction": float(x["reduction"]),
+         "chip_s": float(x["chip_s"])} for model, s, x in res]})
+    return EXIT_OK
 
 
 def _fmt(v):
@@ -169,12 +184,12 @@ def _digits(args) -> int:
     con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
               f"{sum(x[1]['wall'] for x in rows):.1f} s")
-    return 0 if all(x[1]["ideal_exact"] for x in rows) else 1
+    return _rows_report(args, rows)
 
 
 def _classifier_table(args, W, title: str, noise_label: str) -> int:
     """Train (or load) a workload module W's noise-aware and plain models, measure both on the
-    chip, print the accuracy table, core map and times; exit 1 unless the ideal chip equals the
+    chip, print the accuracy table, core map and times; exit 5 unless the ideal chip equals the
     integer reference."""
     from rich.console import Console
     from rich.table import Table
@@ -218,7 +233,7 @@ def _classifier_table(args, W, title: str, noise_label: str) -> int:
     con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
               f"{sum(x[1]['wall'] for x in rows):.1f} s")
-    return 0 if all(x[1]["ideal_exact"] for x in rows) else 1
+    return _rows_report(args, rows)
 
 
 def _rnn(args) -> int:

@@ -1,8 +1,9 @@
 """The gdb-like command language shared by the TUI command line, `--batch` files and line mode.
 
 `CommandInterpreter(session).execute("break demo.s:82")` returns a list of rich renderables (and
-never raises for a user mistake: errors come back as red messages).  `interp.quit` turns true
-after `quit`; `interp.interrupted` tells whether the last command was interrupted
+never raises for a user mistake: errors come back as red messages, and `interp.failed` tells the
+last command failed).  `display` expressions are printed at every stop, with the program
+checker's new findings.  `interp.quit` turns true after `quit`; `interp.interrupted` tells whether the last command was interrupted
 (`Session.interrupt()`, Ctrl+C).  `interp.runs(line)` tells whether a line runs the machine
 (the TUI runs those in a worker thread, interruptible).
 """
@@ -18,6 +19,8 @@ from rich.text import Text
 
 from ..machine import NUM_CORES, PHASE_NAMES
 from .expr import ExprError
+from .edit import TARGETS
+from .keys import KEYS, key_display
 from .session import DebugError, Session, Stop
 from .stops import _short
 
@@ -55,6 +58,10 @@ COMMANDS = [
     Command(("reverse-continue", "rc"), "reverse-continue", "back to the previous break/watch stop", "do_rcontinue"),
     Command(("restart",), "restart", "back to the loaded state (points are kept)", "do_restart"),
     Command(("print", "p"), "print[/x|/d] EXPR", "evaluate an expression", "do_print"),
+    Command(("display",), "display[/x|/d] [EXPR]", "print EXPR at every stop (no EXPR: list them)", "do_display"),
+    Command(("undisplay",), "undisplay [N …]", "stop displaying (all without N)", "do_undisplay"),
+    Command(("set",), "set TARGET = EXPR", "write xN, mem8/16/32/64(ADDR), core(N).h[I] / .v[I] / "
+            ".config.FIELD (history restarts there)", "do_set"),
     Command(("x",), "x/N{b,h,w,g}[x|d] ADDR", "examine memory: N bytes/halfwords/words/doublewords", "do_x"),
     Command(("info", "i"), "info regs|break|watch|cores|core N|history|events", "show state", "do_info"),
     Command(("list", "l"), "list [LOC]", "source around the current line (or LOC)", "do_list"),
@@ -78,7 +85,10 @@ class CommandInterpreter:
         self.quit = False
         self.interrupted = False
         self.last: str = ""
+        self.failed = False                  # the last command ended with an error
         self.on_stop: list[Callable[[Stop], None]] = []
+        self.displays: dict[int, tuple[str, str]] = {}   # number → (expression, format)
+        self._next_display = 1
 
     # ------------------------------------------------------------------ dispatch
     @staticmethod
@@ -105,6 +115,11 @@ class CommandInterpreter:
         return cmd is not None and cmd.fn in RUNNING
 
     def execute(self, line: str) -> list[Any]:
+        out = self._execute(line)
+        self.failed = any(isinstance(r, Text) and r.plain.startswith("error: ") for r in out)
+        return out
+
+    def _execute(self, line: str) -> list[Any]:
         line = line.strip()
         self.interrupted = False
         if not line or line.startswith("#"):
@@ -142,6 +157,22 @@ class CommandInterpreter:
                      "halt": "green", "interrupted": "bold yellow"}.get(st.reason, "cyan")
             out.append(Text(st.text, style=style))
         out.append(self.where())
+        for d in self.s.m.checker.drain() if self.s.m.checker.mode == "warn" else ():
+            loc, _sep, text = d.message.partition(": ")
+            out.append(Text(f"{loc}: warning: {text}", style="yellow"))
+        out.extend(self._show_displays())
+        return out
+
+    def _show_displays(self) -> list[Any]:
+        out = []
+        for n, (expr, fmt) in self.displays.items():
+            try:
+                v = self.s.ev.eval(expr)
+            except (DebugError, ExprError) as e:
+                out.append(Text(f"{n}: {expr} = <{e}>", style="dim"))
+                continue
+            shown = format_value(expr, v, fmt)
+            out.append(Text(f"{n}: ") + shown if isinstance(shown, Text) else shown)
         return out
 
     def where(self) -> Text:
@@ -300,6 +331,39 @@ class CommandInterpreter:
         v = self.s.ev.eval(rest)
         return [format_value(rest, v, fmt)]
 
+    def do_display(self, rest, fmt):
+        if fmt not in ("", "x", "d"):
+            raise DebugError(f"bad format /{fmt}: display/x or display/d")
+        if not rest:
+            if not self.displays:
+                return [Text("no display expressions")]
+            return [Text("\n".join(f"{n}: {e}" + (f" (/{f})" if f else "")
+                                   for n, (e, f) in self.displays.items()))]
+        self.s.ev.eval(rest)                       # refuse a bad expression now, not at a stop
+        n = self._next_display
+        self._next_display += 1
+        self.displays[n] = (rest, fmt)
+        shown = format_value(rest, self.s.ev.eval(rest), fmt)
+        return [Text(f"{n}: ") + shown if isinstance(shown, Text) else shown]
+
+    def do_undisplay(self, rest, fmt):
+        ids = self._ids(rest)
+        if ids is None:
+            self.displays.clear()
+            return [Text("no display expressions")]
+        missing = [i for i in ids if i not in self.displays]
+        if missing:
+            raise DebugError(f"no display {', '.join(map(str, missing))}")
+        for i in ids:
+            del self.displays[i]
+        return [Text(f"undisplayed {', '.join(map(str, ids))}")]
+
+    def do_set(self, rest, fmt):
+        target, eq, expr = rest.partition("=")
+        if not eq or not target.strip() or not expr.strip():
+            raise DebugError(f"usage: set TARGET = EXPR  (TARGET: {TARGETS})")
+        return [Text(self.s.set_value(target, expr.strip()), style="yellow")]
+
     def do_x(self, rest, fmt):
         if not rest:
             raise DebugError("usage: x/N{b,h,w,g}[x|d] ADDR")
@@ -394,10 +458,15 @@ class CommandInterpreter:
         t.add_column("what it does")
         for c in COMMANDS:
             t.add_row(Text(c.usage), Text(c.help))
-        return [t, Text("expressions: x0..x15 pc cycle instret symbols mem8/16/32/64(a) "
+        keys = Table(title="keys of the full-screen debugger", show_header=True, header_style="bold")
+        keys.add_column("key")
+        keys.add_column("what it does")
+        for key, _action, desc in KEYS:
+            keys.add_row(Text(key_display(key)), Text(desc))
+        return [t, keys, Text("expressions: x0..x15 pc cycle instret symbols mem8/16/32/64(a) "
                         "u8/u16/u32(a) mem(a,n,i16) core(i).h/.v/.g/.w/.phase/.busy/.config.nrows",
                         style="dim"),
-                Text("Ctrl+C interrupts a running command (ctrl+c or escape in the TUI)", style="dim")]
+                Text("Ctrl+C interrupts a running command (Ctrl+C or Esc in the TUI)", style="dim")]
 
     def do_quit(self, rest, fmt):
         self.quit = True

@@ -219,4 +219,7 @@ class Forward:
     @_command
     def restart(self) -> Stop:
         self.mark()
+        if self.edited:                   # a `set` changed the machine: reload the program
+            self.load(self.m.program)
+            return self._record("step", "restarted: the program was reloaded (edits undone)")
         return self.goto_instret(0)

@@ -56,7 +56,7 @@ class Reverse:
     def goto_instret(self, k: int) -> Stop:
         """The landing point of k instructions (rebuilt from a checkpoint)."""
         self.mark()
-        k = max(0, k)
+        k = max(self.floor[1], k)         # not before the last `set` (edit.py)
         cp = self.history.for_instret(k)
 
         def advance(to: int) -> str:
@@ -70,7 +70,7 @@ class Reverse:
     def goto_cycle(self, cycle: int) -> Stop:
         """The state at `cycle` (rebuilt from a checkpoint)."""
         self.mark()
-        cycle = max(0, cycle)
+        cycle = max(self.floor[0], cycle)
         cp = self.history.for_cycle(cycle)
         cp = self._replay_near(cp, cycle - cp.cycle, lambda: self.m.cycle, cycle,
                                self._slice_cycles, False)
@@ -84,9 +84,10 @@ class Reverse:
         # between landing points (after a cycle step) the first step back goes to the landing
         back = n if self.at_landing() or self.m.halted or self.fault else n - 1
         with self._or_back():
-            if k == 0 and back > 0:
-                st = self.goto_instret(0)
-                st.text = "at the beginning of the program"
+            if k - back < self.floor[1] or (k == self.floor[1] and back > 0):
+                st = self.goto_instret(self.floor[1])
+                st.text = ("at the last `set` (history starts there)" if self.edited
+                           else "at the beginning of the program")
                 return st
             return self.goto_instret(k - back)
 

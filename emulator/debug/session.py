@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from ..machine import NUM_CORES, Machine, RunResult
+from .edit import Edit
 from .expr import Evaluator, ExprError
 from .forward import Forward
 from .history import History, normalize
@@ -39,13 +40,13 @@ __all__ = ["Session", "Stop", "Event", "Breakpoint", "Watchpoint", "DebugError",
 _LOC_RE = re.compile(r"^(?P<file>.+):(?P<line>\d+)$")
 
 
-class Session(Points, RunControl, Forward, Reverse):
+class Session(Points, RunControl, Forward, Reverse, Edit):
     """A Machine with a loaded program under the debugger (see the module docstring)."""
 
     def __init__(self, program=None, *, model: str | None = None, seed: int | None = None,
                  config=None, interval: int = 32, history_bytes: int = 256 << 20,
-                 machine: Machine | None = None):
-        self.m = machine or Machine(model=model, seed=seed, config=config)
+                 machine: Machine | None = None, check: str = "off"):
+        self.m = machine or Machine(model=model, seed=seed, config=config, check=check)
         self.ev = Evaluator(self.m)
         self.history = History(interval, history_bytes)
         self.breaks: dict[int, Breakpoint] = {}
@@ -83,6 +84,7 @@ class Session(Points, RunControl, Forward, Reverse):
     def load(self, program) -> None:
         self.m.load(program)
         self.fault = None
+        self.floor, self.edited = (0, 0), False
         self.history.clear()
         normalize(self.m)
         self.history.save(self.m, landing=True)

@@ -25,6 +25,7 @@ from textual.widgets import Footer, Header
 
 from ..machine import NUM_CORES
 from ..debug.commands import CommandInterpreter
+from ..debug.keys import KEYS
 from .command import CommandLine
 from .coredetail import CoreDetail
 from .coremap import CoreMap
@@ -34,36 +35,8 @@ from .memory import DTYPES as MEM_DTYPES, MemoryView
 from .registers import RegistersView
 from .source import SourcePane
 
-# the key-binding table: key, action, description (the footer and the help screen show it)
-KEYS = [
-    ("s", "cmd('step')", "step line"),
-    ("n", "cmd('next')", "next (over calls)"),
-    ("i", "cmd('stepi')", "step instruction"),
-    ("c", "cmd('continue')", "continue"),
-    ("f", "cmd('finish')", "finish"),
-    ("r", "cmd('reverse-stepi')", "reverse step"),
-    ("R", "cmd('reverse-continue')", "reverse continue"),
-    ("t", "cmd('cycle')", "cycle step"),
-    ("T", "cmd('reverse-cycle')", "reverse cycle"),
-    ("b", "toggle_break", "toggle breakpoint"),
-    ("up", "cursor(-1)", "cursor up"),
-    ("down", "cursor(1)", "cursor down"),
-    ("left_square_bracket", "core(-1)", "previous core"),
-    ("right_square_bracket", "core(1)", "next core"),
-    ("plus", "zoom(1)", "zoom heatmap in"),
-    ("minus", "zoom(-1)", "zoom heatmap out"),
-    ("shift+up", "pan(-16, 0)", "pan heatmap up"),
-    ("shift+down", "pan(16, 0)", "pan heatmap down"),
-    ("shift+left", "pan(0, -16)", "pan heatmap left"),
-    ("shift+right", "pan(0, 16)", "pan heatmap right"),
-    ("d", "dtype", "memory dtype"),
-    ("g", "goto_mem", "memory: go to address"),
-    ("colon", "focus_command", "command line"),
-    ("question_mark", "help", "help"),
-    ("q", "quit", "quit"),
-    ("ctrl+c", "interrupt", "interrupt"),
-    ("escape", "interrupt_or_back", "interrupt a run, else back to the source pane"),
-]
+# the key-binding table (key, action, description) lives in emulator/debug/keys.py: the footer,
+# the help screen and the `help` command of every mode show it
 _SHOWN = {"s", "n", "c", "r", "R", "t", "b", "colon", "question_mark", "q", "ctrl+c"}
 # ctrl+c only while a command runs (else it falls through to copy in the command line)
 _PRIORITY = {"ctrl+c"}

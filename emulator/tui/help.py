@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..debug.commands import COMMANDS
+from ..debug.keys import key_display
 
 
 class HelpScreen(ModalScreen):
@@ -24,7 +25,7 @@ class HelpScreen(ModalScreen):
         keys.add_column("key")
         keys.add_column("action")
         for key, _action, desc in self.key_rows:
-            keys.add_row(Text(key), Text(desc))
+            keys.add_row(Text(key_display(key)), Text(desc))
         cmds = Table(title="commands (type `:` first)", header_style="bold")
         cmds.add_column("command")
         cmds.add_column("what it does")

@@ -271,7 +271,7 @@ cconst: .npy "{name}_cconst.npy", u8   # conv H: bias inputs and zeros after the
 fmap:   .zero {NPOS * C}
 half:   .zero {NPOS * C // 2}
 pooled: .zero {NPOOL}
-fconst: .npy "{name}_fconst.npy", u8   # classifier bias inputs and zeros, right after `pooled`
+        .npy "{name}_fconst.npy", u8   # classifier bias inputs and zeros: `pooled` runs on into them (one hin)
         .align 2
 cpart:  .zero {2 * C * q.rc}
 fpart:  .zero {2 * NCLS * q.rf}

@@ -11,6 +11,9 @@ What is measured (best of several repeats, wall-clock):
     matrices, one call per core (as a model would call it), and a single batched matmul.
   * Control loop: simulated instructions per second of a 4-instruction scalar loop
     (addi, xor, addi, bnez) running to halt in one run() call.
+  * Memory loop with the program checker off, warn: a load/store loop over a data label; the
+    checker off must cost nothing (the same speed as before it existed), on it checks every
+    access.
   * Chip state: bytes of the machine struct + data memory + program (a snapshot's size).
 """
 from __future__ import annotations
@@ -112,6 +115,34 @@ def control_loop(repeats: int = 3) -> dict:
     return {"instructions": insns, "seconds": best, "insns_per_s": insns / best}
 
 
+MEMORY_LOOP = f"""
+        .data
+buf:    .zero 64
+        .text
+        li      x1, {LOOP_ITERS // 2}
+        la      x4, buf
+loop:   lw      x2, 8(x4)
+        addi    x2, x2, 1
+        sw      x2, 8(x4)
+        addi    x1, x1, -1
+        bnez    x1, loop
+        halt
+"""
+
+
+def memory_loop(check: str, repeats: int = 3) -> dict:
+    from emulator import Machine
+
+    best, insns = float("inf"), 0
+    for _ in range(repeats):
+        m = Machine(check=check).load(MEMORY_LOOP)
+        t0 = time.perf_counter()
+        r = m.run()
+        best = min(best, time.perf_counter() - t0)
+        insns = r.instructions
+    return {"instructions": insns, "seconds": best, "insns_per_s": insns / best}
+
+
 def state_size() -> dict:
     from emulator import Machine
 
@@ -124,6 +155,7 @@ def main() -> dict:
     wave = mvm_wave()
     awave = mvm_wave(model="analog")
     loop = control_loop()
+    mem_off, mem_on = memory_loop("off"), memory_loop("warn")
     size = state_size()
     us = 1e6
     print(f"{'measure':<44}{'value':>16}   note")
@@ -138,9 +170,13 @@ def main() -> dict:
     print(f"{'ratio analog / numpy (48 calls)':<44}{awave['ratio']:>16.2f}   goal ≤ 3")
     print(f"{'scalar control loop':<44}{loop['insns_per_s'] / 1e6:>12.0f} M/s   "
           f"simulated instructions, goal ≥ 200 M/s")
+    print(f"{'load/store loop, checker off':<44}{mem_off['insns_per_s'] / 1e6:>12.0f} M/s")
+    print(f"{'load/store loop, checker on (warn)':<44}{mem_on['insns_per_s'] / 1e6:>12.0f} M/s   "
+          f"every access looked up and its bytes' written bits checked")
     print(f"{'chip state (struct + memory + code)':<44}{size['mib']:>12.2f} MiB   "
           f"goal ≤ 64 MiB, data memory {size['mem_size'] >> 20} MiB")
-    return {"mvm_wave": wave, "mvm_wave_analog": awave, "control_loop": loop, "state": size}
+    return {"mvm_wave": wave, "mvm_wave_analog": awave, "control_loop": loop,
+            "memory_loop_off": mem_off, "memory_loop_check": mem_on, "state": size}
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ random instruction of the ISA table (match bits kept, the others random), so tha
 exercised, not only the illegal-instruction fault.  Every word is pre-decoded by a load, in
 programs of 1000 words; each program runs from its first word, and after every stop (fault,
 halt, ebreak, the cycle cap) again from the word after the one it stopped on, so every word is
-reached with whatever state the earlier ones left.  Data memory starts as random bytes.
+reached with whatever state the earlier ones left.  Data memory starts as random bytes.  The
+chunks take turns on three machines: program checker off, warn and strict (with data symbols of
+3000 bytes every 4 KiB), so the checker's C side runs under the sanitizers too.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from isa.tables import INSNS
 
 CHUNK = 1000
 CYCLES = 2_000
+MODES = ("off", "warn", "strict")
 
 
 def main(argv=None) -> int:
@@ -34,15 +37,21 @@ def main(argv=None) -> int:
     words[shaped] = match[pick[shaped]] | (words[shaped] & ~mask[pick[shaped]] & 0xFFFFFFFF)
     words = words.astype(np.uint32)
     decoded = sum(lib.nr_decode_word(int(w)) != 0 for w in words)   # 0: NR_OP_ILLEGAL
-    m = Machine(config={"mem_size": 1 << 16})
+    machines = [Machine(config={"mem_size": 1 << 16}, check=mode) for mode in MODES]
     data = rng.integers(0, 256, size=1 << 16, dtype=np.uint8).tobytes()
-    issued = runs = 0
+    symbols = {f"s{k}": ("data", k << 12) for k in range(16)}
+    extents = {f"s{k}": (3000, "i8") for k in range(16)}
+    issued = runs = findings = 0
     for start in range(0, n, CHUNK):
         chunk = words[start:start + CHUNK]
+        m = machines[start // CHUNK % len(machines)]
         entry = 0
         while entry < 4 * len(chunk):
-            m.load(LoadedProgram(chunk, ((0, data),), entry, "<random words>"))
+            # data only below 48 KiB: reads above it are never-written reads
+            m.load(LoadedProgram(chunk, ((0, data[:3 << 14]),), entry, "<random words>",
+                                 symbols=symbols, data=extents))
             m.run(max_cycles=CYCLES)
+            findings += m.checker.total
             issued += m.instret
             runs += 1
             pc = m.pc
@@ -50,7 +59,7 @@ def main(argv=None) -> int:
         if start // CHUNK % 100 == 0:
             print(f"  {start + len(chunk)} words, {issued} issued in {runs} runs", flush=True)
     print(f"{n} random words: {decoded} decode to an instruction; "
-          f"{issued} instructions issued in {runs} runs; no crash")
+          f"{issued} instructions issued in {runs} runs; {findings} checker findings; no crash")
     return 0
 
 
