@@ -87,6 +87,7 @@ def test_every_subcommand_writes_a_valid_json_document(files, capsys, tmp_path):
         "sweep": (["sweep", str(d / "spec.toml"), "--workers", "0", "--quiet",
                    "--out", str(tmp_path / "s.db")], 0),
         "sweep show": (["sweep", "show", str(tmp_path / "s.db")], 0),
+        "reproduce energy": (["reproduce", "energy"], 0),
     }
     seen = set()
     for name, (argv, code) in runs.items():
@@ -98,7 +99,7 @@ def test_every_subcommand_writes_a_valid_json_document(files, capsys, tmp_path):
     sub = next(a for a in parser._actions if a.dest == "command")
     names = set()
     for n, p in sub.choices.items():
-        inner = [a for a in p._actions if a.dest == "trace_command"]
+        inner = [a for a in p._actions if a.dest in ("trace_command", "reproduce_what")]
         names |= {f"{n} {m}" for m in inner[0].choices} if inner else {n}
     assert names <= seen, names - seen
     # a divergence is exit 5 with the field-by-field report
@@ -172,5 +173,5 @@ def test_output_off_a_terminal_is_not_wrapped(files, tmp_path):
     lines = r.stdout.splitlines()
     assert max(len(ln) for ln in lines) > 80          # nothing cut or folded at 80 columns
     assert not any(ln.rstrip().endswith("…") for ln in lines)
-    assert any(ln.startswith("throughput ") and "TOPS/W (array + neurons)" in ln for ln in lines)
+    assert any(ln.startswith("throughput ") and "TOPS/W (MVMs: WL + input + neuron)" in ln for ln in lines)
     assert "\x1b[" not in r.stdout                      # no colour codes in a pipe

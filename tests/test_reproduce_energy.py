@@ -43,7 +43,9 @@ def test_the_board_profile_is_far_from_silicon():
 def test_cli_json_has_exactly_the_documented_keys(tmp_path, capsys):
     out = tmp_path / "rows.json"
     assert main(["reproduce", "energy", "--json", str(out)]) == 0
-    rows = json.loads(out.read_text())
+    doc = json.loads(out.read_text())     # the report envelope of docs/cli.md, the rows under "rows"
+    assert doc["command"] == "reproduce energy" and doc["ok"] and doc["profile"] == "chip"
+    rows = doc["rows"]
     assert len(rows) == 10
     for r in rows:
         assert list(r) == ["in_bits", "out_bits", "phases", "tops", "ref_tops", "tops_w", "ref_tops_w",

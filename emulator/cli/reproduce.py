@@ -9,13 +9,12 @@ points per breakdown share), 1 bad input, 5 some row outside them (listed on std
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from .common import EXIT_CHECK, EXIT_OK, add_json_option, fail, report
 from .options import UsageError
 
-EXIT_OK, EXIT_INPUT, EXIT_OUTSIDE = 0, 1, 5
 JSON_KEYS = ("in_bits", "out_bits", "phases", "tops", "ref_tops", "tops_w", "ref_tops_w",
              "latency_us", "ref_latency_us", "fj_per_op", "ref_fj_per_op")
 _CATS = (("wl", "WL", "magenta"), ("neuron", "neuron", "cyan"), ("input", "input", "yellow"))
@@ -33,7 +32,7 @@ def register(subparsers) -> None:
                        epilog="Exit codes: 0 within tolerance, 1 bad input, 5 outside tolerance.")
     e.add_argument("--config", metavar="PROFILE|TOML", default=None,
                    help="profile to measure (default chip; board shows how far the test system is)")
-    e.add_argument("--json", metavar="FILE", help="write the rows as JSON ('-' = stdout)")
+    add_json_option(e)
     e.add_argument("--png", metavar="DIR", help="also draw the curves as PNG files into DIR (needs matplotlib)")
     e.set_defaults(func=_energy)
 
@@ -45,41 +44,31 @@ def _energy(args) -> int:
     try:
         rows = silicon.reproduce(args.config)
     except (ConfigError, FileNotFoundError, RuntimeError, UsageError) as e:
-        print(f"neurram reproduce: error: {e}", file=sys.stderr)
-        return EXIT_INPUT
-    out = [{k: r[k] for k in JSON_KEYS} for r in rows]
-    to_stderr = args.json == "-"
-    _print(rows, to_stderr)
-    if args.json:
-        text = json.dumps(out, indent=2) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            try:
-                Path(args.json).write_text(text, encoding="utf-8")
-            except OSError as e:
-                print(f"neurram reproduce: error: cannot write {args.json}: {e.strerror or e}", file=sys.stderr)
-                return EXIT_INPUT
+        return fail(args, str(e))
+    _print(rows)
     if args.png:
         for path in _pngs(rows, Path(args.png)):
-            print(f"wrote {path}", file=sys.stderr if to_stderr else sys.stdout)
+            print(f"wrote {path}")
     bad = silicon.out_of_tolerance(rows)
     for b in bad:
         print(f"outside tolerance: {b}", file=sys.stderr)
-    return EXIT_OUTSIDE if bad else EXIT_OK
+    report(args, {"profile": rows[0]["profile"] if rows else None,
+                  "rows": [{k: r[k] for k in JSON_KEYS} for r in rows],
+                  "outside_tolerance": [str(b) for b in bad]})
+    return EXIT_CHECK if bad else EXIT_OK
 
 
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.3f}" if b else "-"
 
 
-def _print(rows: list[dict], to_stderr: bool) -> None:
+def _print(rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from emulator import silicon
 
-    con = Console(highlight=False, stderr=to_stderr)
+    con = Console(highlight=False)
     prof = rows[0]["profile"] if rows else "?"
     t = Table(title=f"profile {prof} vs {silicon.SOURCE}: measured/reference ×ratio",
               title_justify="left", padding=(0, 1))
