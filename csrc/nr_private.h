@@ -65,6 +65,48 @@ static inline void _nr_pass_bits(const int32_t *cfg, int bits[2])
     bits[1] = m > 4 ? m - 4 : 0;
 }
 
+/* vector.c: element access of the vector unit (saturating to the element type) */
+static inline int64_t _nr_vget(const uint8_t *mem, uint64_t addr, int dt)
+{
+    switch (dt) {
+    case NR_DTYPE_I8: return (int8_t)mem[addr];
+    case NR_DTYPE_U8: return mem[addr];
+    case NR_DTYPE_I16: { int16_t v; memcpy(&v, mem + addr, 2); return v; }
+    default: { int32_t v; memcpy(&v, mem + addr, 4); return v; }
+    }
+}
+
+static inline int64_t _nr_sat(int64_t v, int dt)
+{
+    int64_t lo, hi;
+    switch (dt) {
+    case NR_DTYPE_I8: lo = INT8_MIN; hi = INT8_MAX; break;
+    case NR_DTYPE_U8: lo = 0; hi = UINT8_MAX; break;
+    case NR_DTYPE_I16: lo = INT16_MIN; hi = INT16_MAX; break;
+    default: lo = INT32_MIN; hi = INT32_MAX; break;
+    }
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static inline void _nr_vput(uint8_t *mem, uint64_t addr, int dt, int64_t v)
+{
+    v = _nr_sat(v, dt);
+    switch (dt) {
+    case NR_DTYPE_I8:
+    case NR_DTYPE_U8: mem[addr] = (uint8_t)v; break;
+    case NR_DTYPE_I16: { int16_t s = (int16_t)v; memcpy(mem + addr, &s, 2); break; }
+    default: { int32_t s = (int32_t)v; memcpy(mem + addr, &s, 4); }
+    }
+}
+
+int _nr_voperand(nr_machine *m, uint64_t addr, uint64_t count, int dt);
+
+/* batch.c: batched MVMs and samples, the batch registers and the row-strided vector ops */
+int _nr_exec_batch(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost);
+int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost);
+/* bytes from rd that a row-strided op writes (its BN rows and the gaps between), or UINT64_MAX */
+uint64_t _nr_rows_dest_len(const nr_machine *m, const nr_insn *in);
+
 /* decode.c */
 void _nr_predecode(uint32_t w, nr_insn *in);
 /* the instruction writes register rd: the generated table (writes=rd in isa/nr48.isa) */
@@ -84,6 +126,7 @@ void _nr_trace_start(nr_machine *m, int id, int kind, uint64_t t, uint64_t end, 
 void _nr_trace_end(nr_machine *m, int id, uint64_t addr, uint64_t len);
 void _nr_trace_power_off(nr_machine *m, int id, uint64_t t);
 void _nr_trace_fault(nr_machine *m, uint64_t t);
+nr_trace_rec *_nr_trace_push(nr_machine *m, int kind, uint64_t cycle);
 
 /* run.c */
 void _nr_complete_through(nr_machine *m, uint64_t t);
@@ -96,6 +139,12 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost);
 int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost);
 void _nr_complete_core(nr_machine *m, int core);
 void _nr_core_reset_regs(nr_core *c);
+int _nr_wait(nr_machine *m, uint64_t mask, uint64_t t, uint64_t until);
+int _nr_window_ok(const nr_core *c, int rec);
+void _nr_set_pending(nr_machine *m, nr_core *c, uint64_t kind, uint64_t end);
+int16_t _nr_load_elem(const uint8_t *p, uint64_t dt);
+void _nr_store_elem(uint8_t *p, uint64_t dt, int16_t v);
+void _nr_mvm_events(nr_core *c, int dir, int sample, uint64_t nout);
 
 /* mvm.c: the ideal numerics */
 uint64_t _nr_mix64(uint64_t z);
