@@ -1,0 +1,71 @@
+"""The batched mapper (compile_batched): its programs give the per-sample loop's outputs bit for bit
+on both models — segments, column blocks, copies, residuals, chunked batches — and the shipped
+digits program pair under programs/ agrees on ideal and analog."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emulator import Machine
+from emulator.mapper import MapError, compile_batched, compile_model, quantise, reference, run_compiled
+from tests.test_mapper_residual import _res_model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CASES = [([40, 10, 24, 10], {2: (0, "pre")}, 1, None),          # residual into the logits
+         ([150, 30, 30, 6], {1: (0, "post")}, 2, 3),             # two segments in fc1, chunks of 3
+         ([20, 300, 10], {}, 1, None)]                           # two column blocks in fc1
+
+
+@pytest.mark.parametrize("sizes,res,copies,chunk", CASES)
+@pytest.mark.parametrize("model", ["ideal", "analog"])
+def test_batched_program_equals_the_sample_loop(tmp_path, sizes, res, copies, chunk, model):
+    rng = np.random.default_rng(len(sizes))
+    m = _res_model(sizes, res)
+    X = rng.random((40, sizes[0]))
+    q = quantise(m, X, copies=copies)
+    rows = q.encode(X[:7])
+    cu = compile_model(q, rows, name="u", age_ms=3_600_000)
+    cb = compile_batched(q, rows, name="b", age_ms=3_600_000, chunk=chunk)
+    assert "bmvm.fwd" in cb.asm and "bmvm" not in cu.asm
+    ou, pu, ru = run_compiled(cu, tmp_path / "u.s", model=model, seed=3)
+    ob, pb, rb = run_compiled(cb, tmp_path / "b.s", model=model, seed=3)
+    np.testing.assert_array_equal(ob, ou)
+    np.testing.assert_array_equal(pb, pu)
+    if model == "ideal":
+        np.testing.assert_array_equal(ob, reference(q, rows))
+    if chunk is None:   # (chunks of 3 pad the 7 samples to 9)
+        assert rb.cycles < ru.cycles
+
+
+def test_batched_mapper_refuses_what_it_cannot_compile():
+    from emulator.mapper import Conv2D, Dense, Model
+
+    rng = np.random.default_rng(0)
+    m = Model([Conv2D(rng.normal(size=(3, 3, 1, 4)), np.zeros(4), name="conv"),
+               Dense(rng.normal(size=(16, 3)), np.zeros(3), relu=False, name="fc")], in_scale=1.0,
+              in_shape=(4, 4, 1))
+    q = quantise(m, rng.random((4, 16)) * 15)
+    with pytest.raises(MapError, match="dense"):
+        compile_batched(q, q.encode(rng.random((2, 16)) * 15))
+    q = quantise(_res_model([10, 4], {}), rng.random((4, 10)))
+    with pytest.raises(MapError, match="chunk"):
+        compile_batched(q, q.encode(rng.random((2, 10))), chunk=0)
+    with pytest.raises(MapError, match="empty"):
+        compile_batched(q, np.zeros((0, q.rows_in), np.uint8))
+
+
+@pytest.mark.parametrize("model", ["ideal", "analog"])
+def test_shipped_digits_programs_agree(model):
+    """programs/digits_mlp_noise.s (per-sample loop, kept for this test and bench B3) and its
+    batched twin give the same logits and predictions for all 450 test digits."""
+    res = []
+    for name in ("digits_mlp_noise.s", "digits_mlp_noise_batched.s"):
+        m = Machine(model=model, seed=1).load(ROOT / "programs" / name)
+        r = m.run()
+        assert r.ok, r
+        res.append((m.mem(m.sym("out"), 450 * 10, "i16").copy(), m.mem(m.sym("pred"), 450, "u8").copy(),
+                    r.cycles))
+    np.testing.assert_array_equal(res[0][0], res[1][0])
+    np.testing.assert_array_equal(res[0][1], res[1][1])
+    assert res[1][2] < res[0][2]
