@@ -15,6 +15,7 @@ from isa import tables
 ENCODINGS = {
     (1, 0): "f964f3e84c71f5be",
     (1, 1): "1c297454cbdd7f90",   # vsigm, vtanh
+    (1, 2): "2c8535d0c0bcdb82",   # batches: bcount, bstride, bmvm, bsmp, vadd2, vmax2, vcvt2, vargmax2
 }
 
 
