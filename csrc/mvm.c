@@ -125,19 +125,26 @@ uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t 
     int16_t x[NR_REG_LEN];
     int32_t acc[NR_REG_LEN];
     int32_t ilo, ihi;
-    int nout, out_lo;
     _nr_input_range(cfg, &ilo, &ihi);
     if (dir == NR_DIR_BWD) {
         _nr_clamp_inputs(&c->v[col0], ncols, ilo, ihi, x);
         _nr_kernel_bwd(c, row0, nrows, col0, ncols, x, acc);
-        nout = nrows;
-        out_lo = row0;
     } else {
         _nr_clamp_inputs(&c->h[row0], nrows, ilo, ihi, x);
         _nr_kernel_fwd(c, row0, nrows, col0, ncols, x, acc);
-        nout = ncols;
-        out_lo = col0;   /* fwd writes V[col0 …], rec writes H[col0 …] */
     }
+    return _nr_mvm_finish(c, core_id, dir, sample, seed, acc, lo, n);
+}
+
+/* The outputs of an MVM or sample from its accumulators (acc[k] for output k of the window):
+   the part after the kernel, shared with the batched kernels of batch.c. */
+uint64_t _nr_mvm_finish(nr_core *c, int core_id, int dir, int sample, uint64_t seed, const int32_t *acc,
+                        uint64_t *lo, uint64_t *n)
+{
+    const int32_t *cfg = c->cfg;
+    const int bwd = dir == NR_DIR_BWD;
+    const int nout = bwd ? cfg[NR_CFG_NROWS] : cfg[NR_CFG_NCOLS];
+    const int out_lo = bwd ? cfg[NR_CFG_ROW0] : cfg[NR_CFG_COL0];   /* rec writes H[col0 …] */
     *lo = (uint64_t)out_lo;
     *n = (uint64_t)nout;
 

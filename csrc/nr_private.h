@@ -162,6 +162,9 @@ void _nr_refresh_weights(nr_core *c, int lrow0, int lrows, int col0, int ncols, 
    c->pend_buf[lo … lo+n) and returns the step count of a step-counting readout. */
 uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t seed,
                          uint64_t *lo, uint64_t *n);
+/* the part of _nr_mvm_compute after the kernel: outputs from the accumulators acc[0 … nout) */
+uint64_t _nr_mvm_finish(nr_core *c, int core_id, int dir, int sample, uint64_t seed, const int32_t *acc,
+                        uint64_t *lo, uint64_t *n);
 
 /* analog.c: the analog model */
 int _nr_relax_due(const nr_machine *m, int id, uint64_t t);   /* the age epoch moved on */
@@ -170,6 +173,18 @@ uint64_t _nr_wv_window(const nr_machine *m, nr_core *c, int id, int apply, uint6
                        uint64_t *outside);
 uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sample,
                         uint64_t *lo, uint64_t *n);
+/* its parts, shared with the batched kernels of batch.c: the conversion fixed by the
+   conductances and configuration, the pass digits of one input vector, and the noise and
+   readout of one vector's accumulators acc[pass][output] */
+typedef struct {
+    int bwd, nin, nout, out_lo, npass;
+    double offset, sn;
+    double fac[NR_REG_LEN];
+} _nr_analog_ctx;
+void _nr_analog_prep(const nr_machine *m, nr_core *c, int id, int dir, _nr_analog_ctx *ax);
+void _nr_analog_digits(const int32_t *k, const int16_t *src, int nin, int npass, int32_t xd[2][NR_REG_LEN]);
+uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_analog_ctx *ax, int sample,
+                           const int32_t *const acc[2]);
 
 /* timing.c */
 uint64_t _nr_scan_cycles(const nr_config *cfg, int core, int v_side);
