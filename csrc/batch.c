@@ -29,6 +29,39 @@ static int _nr_rows_ok(nr_machine *m, uint64_t addr, uint64_t rows, uint64_t str
     return _NR_DONE;
 }
 
+/* one batch row between memory and a register, converted as hin/vin read and vout/hout write
+   (the same conversions as _nr_load_elem / _nr_store_elem, with the type switch out of the loop) */
+static void _nr_row_load(int16_t *dst, const uint8_t *p, uint64_t n, int dt)
+{
+    switch (dt) {
+    case NR_DTYPE_I8: for (uint64_t i = 0; i < n; i++) dst[i] = (int8_t)p[i]; break;
+    case NR_DTYPE_U8: for (uint64_t i = 0; i < n; i++) dst[i] = p[i]; break;
+    case NR_DTYPE_I16: memcpy(dst, p, n * 2); break;
+    default:
+        for (uint64_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, p + 4 * i, 4);
+            dst[i] = (int16_t)(v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v);
+        }
+    }
+}
+
+static void _nr_row_store(uint8_t *p, const int16_t *src, uint64_t n, int dt)
+{
+    switch (dt) {
+    case NR_DTYPE_I8:
+        for (uint64_t i = 0; i < n; i++) p[i] = (uint8_t)(int8_t)(src[i] > 127 ? 127 : src[i] < -128 ? -128 : src[i]);
+        break;
+    case NR_DTYPE_U8: for (uint64_t i = 0; i < n; i++) p[i] = (uint8_t)(src[i] > 255 ? 255 : src[i] < 0 ? 0 : src[i]); break;
+    case NR_DTYPE_I16: memcpy(p, src, n * 2); break;
+    default:
+        for (uint64_t i = 0; i < n; i++) {
+            int32_t w = src[i];
+            memcpy(p + 4 * i, &w, 4);
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- row-strided vector ops */
 
 int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost)
@@ -112,6 +145,48 @@ static int _nr_trace_room(nr_machine *m, uint64_t k)
     return 1;
 }
 
+/* The fast path of a batch: accumulators of _NR_BK_V vectors per sweep of batch_kernel.c, then
+   each vector's own finish (readout, noise keyed by its MVM count) in order.  It reads input
+   rows ahead of the outputs written before them, so it is used only when the input and output
+   matrices do not overlap; an analog batch repacks whenever the conductances relax to a new
+   epoch at a vector's start (the accumulators computed ahead are then recomputed). */
+typedef struct {
+    _nr_bk k;
+    int on, analog;
+    _nr_analog_ctx ax;
+    int64_t epoch;
+    uint64_t g0, gn;                          /* vectors g0 … g0+gn−1 are in acc */
+    int32_t acc[2][_NR_BK_V * NR_REG_LEN];    /* [pass][vector · n16 + output] */
+    int32_t x2[_NR_BK_V * NR_REG_LEN];
+} _nr_bfast;
+
+static void _nr_bfast_group(const nr_machine *m, const nr_core *c, _nr_bfast *f, uint64_t b, uint64_t nb,
+                            uint64_t xa, uint64_t s_in, int dti)
+{
+    const int32_t *k = c->cfg;
+    const int nin = f->k.nin, npass = f->analog ? f->ax.npass : 1;
+    static const int32_t zero[NR_REG_LEN];
+    int32_t xd[_NR_BK_V][2][NR_REG_LEN];
+    f->g0 = b;
+    f->gn = _nr_min(_NR_BK_V, nb - b);
+    int32_t ilo, ihi;
+    _nr_input_range(k, &ilo, &ihi);
+    for (uint64_t v = 0; v < f->gn; v++) {
+        int16_t x[NR_REG_LEN];
+        _nr_row_load(x, &m->mem[xa + (b + v) * s_in], (uint64_t)nin, dti);
+        if (f->analog) {
+            _nr_analog_digits(k, x, nin, npass, xd[v]);
+        } else {
+            for (int i = 0; i < nin; i++) xd[v][0][i] = x[i] < ilo ? ilo : x[i] > ihi ? ihi : x[i];
+        }
+    }
+    for (int p = 0; p < npass; p++) {
+        for (uint64_t v = 0; v < _NR_BK_V; v++)
+            _nr_bk_xpairs(&f->k, v < f->gn ? xd[v][p] : zero, &f->x2[v * (uint64_t)f->k.P]);
+        _nr_bk_run(&f->k, f->x2, f->acc[p]);
+    }
+}
+
 static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
 {
     const int id = in->c, sample = in->op == NR_OP_BSMP, dir = (int)in->imm;
@@ -152,13 +227,36 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
     uint64_t chain = first + t_in;      /* the chain is free again at this cycle */
     uint64_t start = chain;             /* the MVM of the current vector starts here */
     uint64_t mvm0 = start, last_out = start;
+    const int analog = m->cfg.model == NR_MODEL_ANALOG;
+    _nr_bfast *f = NULL;
+    {
+        const uint64_t ext_in = (nb - 1) * s_in + in_n * esi, ext_out = (nb - 1) * s_out + out_n * eso;
+        const int overlap = xa < ya + ext_out && ya < xa + ext_in;
+        if (nb >= 2 && !overlap && (f = calloc(1, sizeof *f))) f->analog = analog;
+    }
     for (uint64_t b = 0; b < nb; b++) {
         /* scan-in: the row lands in the input register (read from memory as hin reads it) */
-        const uint8_t *src = &m->mem[xa + b * s_in];
-        for (uint64_t i = 0; i < in_n; i++) reg_in[in_lo + i] = _nr_load_elem(&src[i * esi], (uint64_t)dti);
+        _nr_row_load(&reg_in[in_lo], &m->mem[xa + b * s_in], in_n, dti);
         uint64_t lo, n, steps;
-        if (m->cfg.model == NR_MODEL_ANALOG) {
-            _nr_relax_sync(m, id, start);
+        if (analog) _nr_relax_sync(m, id, start);
+        if (f && (b == 0 || (analog && c->relax_epoch != f->epoch))) {
+            f->on = _nr_bk_pack(&f->k, c, dir, analog);
+            if (analog) _nr_analog_prep(m, c, id, dir, &f->ax);
+            f->epoch = c->relax_epoch;
+            f->gn = 0;
+        }
+        if (f && f->on) {
+            if (b >= f->g0 + f->gn) _nr_bfast_group(m, c, f, b, nb, xa, s_in, dti);
+            const uint64_t o = (b - f->g0) * (uint64_t)f->k.n16;
+            if (analog) {
+                const int32_t *const acc[2] = {&f->acc[0][o], &f->acc[1][o]};
+                lo = (uint64_t)f->ax.out_lo;
+                n = (uint64_t)f->ax.nout;
+                steps = _nr_analog_finish(m, c, id, &f->ax, sample, acc);
+            } else {
+                steps = _nr_mvm_finish(c, id, dir, sample, m->cfg.seed, &f->acc[0][o], &lo, &n);
+            }
+        } else if (analog) {
             steps = _nr_mvm_analog(m, c, id, dir, sample, &lo, &n);
         } else {
             steps = _nr_mvm_compute(c, id, dir, sample, m->cfg.seed, &lo, &n);
@@ -177,7 +275,7 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
 
         /* scan-out: the output register's window, stored as vout/hout store it */
         uint8_t *dst = &m->mem[ya + b * s_out];
-        for (uint64_t i = 0; i < out_n; i++) _nr_store_elem(&dst[i * eso], (uint64_t)dto, reg_out[out_lo + i]);
+        _nr_row_store(dst, &reg_out[out_lo], out_n, dto);
         if (dig) {
             dig[b] = _nr_fnv1a(dst, out_n * eso);
             total = _nr_fnv_more(total, dst, out_n * eso);
@@ -203,6 +301,10 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
             start = _nr_max(next_in, end);
             if (!same && chain > start + rd_ofs) start = chain - rd_ofs;
         }
+    }
+    if (f) {
+        _nr_bk_free(&f->k);
+        free(f);
     }
     const uint64_t done = chain;
     m->chain_free[chain_id] = done;     /* the batch holds its chain until its last scan-out */

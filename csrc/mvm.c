@@ -24,16 +24,6 @@ void _nr_refresh_weights(nr_core *c, int lrow0, int lrows, int col0, int ncols, 
     }
 }
 
-uint64_t _nr_mix64(uint64_t z)
-{
-    z ^= z >> 30;
-    z *= 0xBF58476D1CE4E5B9ull;
-    z ^= z >> 27;
-    z *= 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return z;
-}
-
 static void _nr_clamp_inputs(const int16_t *src, int n, int32_t lo, int32_t hi, int16_t *dst)
 {
     for (int i = 0; i < n; i++) {

@@ -107,6 +107,19 @@ int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost);
 /* bytes from rd that a row-strided op writes (its BN rows and the gaps between), or UINT64_MAX */
 uint64_t _nr_rows_dest_len(const nr_machine *m, const nr_insn *in);
 
+/* batch_kernel.c: accumulators of _NR_BK_V vectors of a batch at once from weights packed as
+   int16 pairs (fwd/rec/bwd, ideal w or analog G⁺/G⁻); acc and x2 are [_NR_BK_V][n16] / [_NR_BK_V][P] */
+#define _NR_BK_V 4
+typedef struct {
+    int16_t *w2;
+    size_t cap;
+    int P, n16, nin, nout, analog;
+} _nr_bk;
+int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog);   /* 0: out of memory */
+void _nr_bk_free(_nr_bk *k);
+void _nr_bk_xpairs(const _nr_bk *k, const int32_t *x, int32_t *x2);
+void _nr_bk_run(const _nr_bk *k, const int32_t *x2, int32_t *acc);
+
 /* decode.c */
 void _nr_predecode(uint32_t w, nr_insn *in);
 /* the instruction writes register rd: the generated table (writes=rd in isa/nr48.isa) */
@@ -147,7 +160,17 @@ void _nr_store_elem(uint8_t *p, uint64_t dt, int16_t v);
 void _nr_mvm_events(nr_core *c, int dir, int sample, uint64_t nout);
 
 /* mvm.c: the ideal numerics */
-uint64_t _nr_mix64(uint64_t z);
+/* the splitmix64 finaliser: every random draw is this of a key (inline: the analog model's
+   noise calls it a few times per output) */
+static inline uint64_t _nr_mix64(uint64_t z)
+{
+    z ^= z >> 30;
+    z *= 0xBF58476D1CE4E5B9ull;
+    z ^= z >> 27;
+    z *= 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z;
+}
 
 /* The noise draw of stochastic sampling (docs/machine.md), shared by both models: uniform in
    [−R, R] for output lane `lane` of the n_smp-th sample on `core`. */
