@@ -16,11 +16,17 @@
 enum { _NR_TAG_WV = 1, _NR_TAG_RELAX = 2, _NR_TAG_READ = 3, _NR_TAG_SMP = 4, _NR_TAG_COLGAIN = 5,
        _NR_TAG_COREOFS = 6 };
 
-static inline uint64_t _nr_akey(uint64_t seed, int core, uint64_t a, uint64_t b, uint64_t tag)
+/* the part of a key that does not depend on b: _nr_akey = mix64(_nr_akey_base ^ b) */
+static inline uint64_t _nr_akey_base(uint64_t seed, int core, uint64_t a, uint64_t tag)
 {
     uint64_t k = seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)core + 1) * 0xBF58476D1CE4E5B9ull
                ^ (a + 1) * 0x94D049BB133111EBull ^ tag << 56;
-    return _nr_mix64(_nr_mix64(k) ^ b);
+    return _nr_mix64(k);
+}
+
+static inline uint64_t _nr_akey(uint64_t seed, int core, uint64_t a, uint64_t b, uint64_t tag)
+{
+    return _nr_mix64(_nr_akey_base(seed, core, a, tag) ^ b);
 }
 
 /* uniform in (0, 1] */
@@ -462,13 +468,11 @@ uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_an
     const uint64_t tag = sample ? _NR_TAG_SMP : _NR_TAG_READ;
 
     double z[2][NR_REG_LEN];
-    for (int p = 0; p < npass; p++) {
-        for (int q = 0; q < nout; q++) {
-            double v = (double)acc[p][q] * ax->fac[q] + (p == 0 ? ax->offset : 0.0);
-            if (sn > 0) v += sn * _nr_gauss_fast(_nr_akey(cfg->seed, id, nev, (uint64_t)p << 16 | (uint64_t)(out_lo + q), tag));
-            z[p][q] = v;
-        }
-    }
+    /* z = acc·fac + offset (first pass) + sn·N(key (seed, core, event, pass << 16 | lane, tag)) */
+    const uint64_t base = _nr_akey_base(cfg->seed, id, nev, tag);
+    for (int p = 0; p < npass; p++)
+        _nr_noise_z(ax->fac, acc[p], p == 0 ? ax->offset : 0.0, sn, base, (uint64_t)p << 16 | (uint64_t)out_lo,
+                    nout, z[p]);
 
     int16_t *out = &c->pend_buf[out_lo];
     if (sample) {
@@ -487,6 +491,16 @@ uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_an
     int64_t plo, phi;
     _nr_output_range(k, 1, &plo, &phi);
     uint64_t max_abs = 0;
+    if (!sign && mode != 1) {
+        /* SAR: binary search with a half-LSB pre-offset = round half up, pass by pass */
+        int64_t d[2][NR_REG_LEN];
+        for (int p = 0; p < npass; p++) _nr_sar_round(z[p], nout, plo, phi, d[p]);
+        for (int q = 0; q < nout; q++) {
+            const int64_t y = npass == 2 ? d[1][q] * 16 + d[0][q] : d[0][q];
+            out[q] = (int16_t)(y < olo ? olo : y > ohi ? ohi : y);
+        }
+        return 0;
+    }
     for (int q = 0; q < nout; q++) {
         if (sign) {
             double zz = z[0][q] + (npass == 2 ? 16.0 * z[1][q] : 0.0);

@@ -2,6 +2,8 @@
 #ifndef NR_PRIVATE_H
 #define NR_PRIVATE_H
 
+#include <string.h>
+
 #include "nr48.h"
 
 /* outcome of an instruction handler */
@@ -106,6 +108,13 @@ int _nr_exec_batch(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until,
 int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost);
 /* bytes from rd that a row-strided op writes (its BN rows and the gaps between), or UINT64_MAX */
 uint64_t _nr_rows_dest_len(const nr_machine *m, const nr_insn *in);
+
+/* noise_simd.c: z[q] = acc[q]·fac[q] + off + sn·N(mix64(base ^ (b0 + q))) for q < n (the read noise
+   of the analog readout; N the Irwin–Hall draw), vectorised where the host allows, same doubles */
+void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, uint64_t base, uint64_t b0,
+                 int n, double *z);
+/* the SAR readout of one pass: d[q] = clamp(floor(z[q] + 0.5) within ±1e9, lo, hi) */
+void _nr_sar_round(const double *z, int n, int64_t lo, int64_t hi, int64_t *d);
 
 /* batch_kernel.c: accumulators of _NR_BK_V vectors of a batch at once from weights packed as
    int16 pairs (fwd/rec/bwd, ideal w or analog G⁺/G⁻); acc and x2 are [_NR_BK_V][n16] / [_NR_BK_V][P] */
