@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from asm import assemble
 from emulator import Machine
-from tests.helpers import I, li, program
 
 SCAN_IN = {"fwd": "hin", "bwd": "vin", "rec": "hin"}
 SCAN_OUT = {"fwd": "vout", "bwd": "hout", "rec": "hout"}
@@ -167,56 +166,6 @@ def test_batch_time_is_the_documented_pipeline(direction, inbits, outbits, core)
         integ = t_mvm + inp
         t_mvm += inp + nd * outbits * p["t_comp"]
     assert c.busy_until == _schedule(m, core, direction, 7, t0, t_mvm, integ, readout_at)
-
-
-def _rows_prog(op, dt, vl, rows, sd, s1, s2, dd=None):
-    from isa.tables import ENUMS
-    words = li(1, 0x100) + li(2, 0x2000) + li(3, 0x6000) + li(4, rows) + li(5, sd) + li(6, s1)
-    words += li(7, s2) + li(8, vl)
-    words += [I.bcount(rs1=4), I.bstride(rt=5, rs1=6, rs2=7), I.setvl(rs1=8)]
-    f = dict(vt=dt, rd=1, rs1=2)
-    if op in ("vadd2", "vmax2"):
-        f["rs2"] = 3
-    if dd is not None:
-        f["vd"] = dd
-    words += [getattr(I, op)(**f), I.halt()]
-    assert dt in ENUMS["dtype"]
-    return program(*words)
-
-
-@pytest.mark.parametrize("op", ["vadd2", "vmax2", "vcvt2", "vargmax2"])
-@pytest.mark.parametrize("dt", ["i8", "i16", "i32"])
-def test_row_strided_vector_ops_match_numpy(op, dt):
-    rng = np.random.default_rng(3)
-    npdt = {"i8": np.int8, "i16": np.int16, "i32": np.int32}[dt]
-    es = np.dtype(npdt).itemsize
-    rows, vl = 5, 7
-    s1, s2 = 12 * es, 9 * es
-    dd = {"vcvt2": "i16", "vargmax2": "u8"}.get(op)
-    des = 1 if dd == "u8" else 2 if dd else es
-    sd = 10 * des
-    m = Machine()
-    m.load(_rows_prog(op, dt, vl, rows, sd, s1, s2, dd))
-    A = rng.integers(-100, 100, size=(rows, 12)).astype(npdt)
-    B = rng.integers(-100, 100, size=(rows, 9)).astype(npdt)
-    m.write_mem(0x2000, A)
-    m.write_mem(0x6000, B)
-    m.run()
-    got = m.mem(0x100, rows * sd // des, {1: "u8", 2: "i16", 4: "i32"}[des] if dd else dt)
-    got = got.reshape(rows, sd // des)
-    a, b = A[:, :vl].astype(np.int64), B[:, :vl].astype(np.int64)
-    if op == "vadd2":
-        want = a + b
-    elif op == "vmax2":
-        want = np.maximum(a, b)
-    elif op == "vcvt2":
-        want = a
-    else:
-        want = a.argmax(axis=1)[:, None]
-    info = np.iinfo(got.dtype)
-    np.testing.assert_array_equal(got[:, :want.shape[1]], np.clip(want, info.min, info.max))
-    lanes = m.config["vec_lanes"]
-    assert m.cycle == len(m.program.words) + rows * -(-vl // lanes) + m.config["t_vsetup"] - 1
 
 
 def test_batch_faults_name_the_problem():
