@@ -174,6 +174,9 @@ def _classifier_table(args, W, title: str, noise_label: str) -> int:
             Xte = W.load_digits_split()[2][:W.N_PROGRAM]
             path = W.write_program(r["q"], Xte, args.write)
             con.print(f"wrote {path}")
+            if getattr(W, "BATCHED", False):   # and the batched twin the command runs
+                path = W.write_program(r["q"], Xte, args.write, name=path.stem + "_batched", batched=True)
+                con.print(f"wrote {path}")
     n = len(W.load_digits_split()[3][:args.n_test])
     tab = Table(title=f"{title}, {n} test digits, analog seeds {list(seeds)}, chip age "
                       f"{W.AGE_MS / 1000:g} s, "
