@@ -11,8 +11,8 @@
      analog:        pair p = the cells G⁺, G⁻ of logical row p (bwd: of column p) stored as
                     G − 32768 (int16), x pair (d, −d) with d a pass digit |d| ≤ 15:
                     (G⁺ − 32768)·d − (G⁻ − 32768)·d = (G⁺ − G⁻)·d, |acc| ≤ 256·65535·15 < 2^31
-   On x86-64 glibc builds with gcc, an AVX2 version is picked at run time when the host has it;
-   the portable loop computes the same integers. */
+   On x86-64 glibc builds with gcc, an AVX-512 or AVX2 version is picked at run time when the
+   host has it; the portable loop computes the same integers. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +23,8 @@
 #include <immintrin.h>
 #endif
 
-static inline int _nr_round16(int n) { return (n + 15) & ~15; }
+/* output pitch of the packed pairs and the accumulators: a multiple of 32 (one AVX-512 sweep) */
+static inline int _nr_round16(int n) { return (n + 31) & ~31; }
 
 int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
 {
@@ -145,9 +146,50 @@ static void _nr_bk_avx2(const _nr_bk *k, const int32_t *x2, int32_t *acc)
 }
 #endif
 
+#ifdef _NR_BK_AVX2
+/* the same with 32 outputs per sweep on AVX-512 hosts */
+__attribute__((target("avx512f,avx512bw")))
+static void _nr_bk_avx512(const _nr_bk *k, const int32_t *x2, int32_t *acc)
+{
+    const int P = k->P, n16 = k->n16;
+    for (int q = 0; q < n16; q += 32) {
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        const int16_t *w = &k->w2[2 * q];
+        for (int p = 0; p < P; p++, w += 2 * n16) {
+            const __m512i w0 = _mm512_loadu_si512((const void *)w);
+            const __m512i w1 = _mm512_loadu_si512((const void *)(w + 32));
+            __m512i x = _mm512_set1_epi32(x2[p]);
+            a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(w0, x));
+            a1 = _mm512_add_epi32(a1, _mm512_madd_epi16(w1, x));
+            x = _mm512_set1_epi32(x2[P + p]);
+            b0 = _mm512_add_epi32(b0, _mm512_madd_epi16(w0, x));
+            b1 = _mm512_add_epi32(b1, _mm512_madd_epi16(w1, x));
+            x = _mm512_set1_epi32(x2[2 * P + p]);
+            c0 = _mm512_add_epi32(c0, _mm512_madd_epi16(w0, x));
+            c1 = _mm512_add_epi32(c1, _mm512_madd_epi16(w1, x));
+            x = _mm512_set1_epi32(x2[3 * P + p]);
+            d0 = _mm512_add_epi32(d0, _mm512_madd_epi16(w0, x));
+            d1 = _mm512_add_epi32(d1, _mm512_madd_epi16(w1, x));
+        }
+        _mm512_storeu_si512((void *)&acc[q], a0);
+        _mm512_storeu_si512((void *)&acc[q + 16], a1);
+        _mm512_storeu_si512((void *)&acc[n16 + q], b0);
+        _mm512_storeu_si512((void *)&acc[n16 + q + 16], b1);
+        _mm512_storeu_si512((void *)&acc[2 * n16 + q], c0);
+        _mm512_storeu_si512((void *)&acc[2 * n16 + q + 16], c1);
+        _mm512_storeu_si512((void *)&acc[3 * n16 + q], d0);
+        _mm512_storeu_si512((void *)&acc[3 * n16 + q + 16], d1);
+    }
+}
+#endif
+
 void _nr_bk_run(const _nr_bk *k, const int32_t *x2, int32_t *acc)
 {
 #ifdef _NR_BK_AVX2
+    if (__builtin_cpu_supports("avx512bw")) {
+        _nr_bk_avx512(k, x2, acc);
+        return;
+    }
     if (__builtin_cpu_supports("avx2")) {
         _nr_bk_avx2(k, x2, acc);
         return;

@@ -150,3 +150,53 @@ def test_row_ops_check_every_row_before_writing():
     m = Machine()
     m.load(program(*_rows_prog_words("vadd2", "i16", 4, 3, 6, 3, 2)))   # odd stride of rs1
     assert m.run().fault == "mem_align"
+
+
+def _sequential(mem, op, dt, dd, d, a, b, vl, rows, sd, s1, s2):
+    """The row ops element by element, in order, on a bytearray: the semantics the fast paths keep."""
+    fmt = {"i8": "b", "u8": "B", "i16": "h", "i32": "i"}
+    lim = {"i8": (-128, 127), "u8": (0, 255), "i16": (-32768, 32767), "i32": (-2**31, 2**31 - 1)}
+    import struct
+    es, ds = struct.calcsize(fmt[dt]), struct.calcsize(fmt[dd])
+    get = lambda addr, t: struct.unpack_from("<" + fmt[t], mem, addr)[0]  # noqa: E731
+    for r in range(rows):
+        for k in range(vl):
+            x = get(a + r * s1 + k * es, dt)
+            if op == "vadd2":
+                v = x + get(b + r * s2 + k * es, dt)
+            elif op == "vmax2":
+                v = max(x, get(b + r * s2 + k * es, dt))
+            else:
+                v = x
+            lo, hi = lim[dd]
+            struct.pack_into("<" + fmt[dd], mem, d + r * sd + k * ds, min(max(v, lo), hi))
+
+
+@pytest.mark.parametrize("op,dt,dd,doff,aoff", [
+    ("vadd2", "i16", "i16", 0, 0),          # in place
+    ("vadd2", "i16", "i16", 2, 0),          # destination one element after the source
+    ("vadd2", "i16", "i16", 0, 2),
+    ("vmax2", "i16", "i16", 6, 0),
+    ("vcvt2", "i16", "u8", 0, 0),           # narrowing in place
+    ("vcvt2", "u8", "i16", 0, 0),           # widening in place: writes run ahead of reads
+    ("vcvt2", "i16", "i32", 4, 0)])
+def test_overlapping_rows_behave_like_the_sequential_loop(op, dt, dd, doff, aoff):
+    rng = np.random.default_rng(5)
+    base, vl, rows, sd, s1, s2 = 0x2000, 300, 3, 700, 700, 700
+    init = rng.integers(0, 256, size=4096).astype(np.uint8)
+    words = li(1, base + doff) + li(2, base + aoff) + li(3, base + 64) + li(4, rows) + li(5, sd)
+    words += li(6, s1) + li(7, s2) + li(8, vl) + [I.bcount(rs1=4), I.bstride(rt=5, rs1=6, rs2=7), I.setvl(rs1=8)]
+    f = dict(vt=dt, rd=1, rs1=2)
+    if op == "vadd2":
+        words.append(I.vadd2(rs2=3, **f))
+    elif op == "vmax2":
+        words.append(I.vmax2(rs2=3, **f))
+    else:
+        words.append(I.vcvt2(vd=dd, **f))
+    m = Machine()
+    m.load(program(*words, I.halt()))
+    m.write_mem(base, init)
+    assert m.run().stop == "halt"
+    want = bytearray(init.tobytes())
+    _sequential(want, op, dt, dd, doff, aoff, 64, vl, rows, sd, s1, s2)
+    np.testing.assert_array_equal(m.mem(base, 4096), np.frombuffer(bytes(want), np.uint8))
