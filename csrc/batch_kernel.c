@@ -186,6 +186,10 @@ static void _nr_bk_avx512(const _nr_bk *k, const int32_t *x2, int32_t *acc)
 void _nr_bk_run(const _nr_bk *k, const int32_t *x2, int32_t *acc)
 {
 #ifdef _NR_BK_AVX2
+    if (!_nr_simd_on()) {
+        _nr_bk_portable(k, x2, acc);
+        return;
+    }
     if (__builtin_cpu_supports("avx512bw")) {
         _nr_bk_avx512(k, x2, acc);
         return;

@@ -5,8 +5,22 @@
    (the core is built with -std=c11, which keeps contraction off) — so a host with it gives
    bit-identical results; it is picked at run time, the portable loop runs elsewhere. */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "nr_private.h"
+
+/* NR48_SIMD=portable in the environment turns the vectorised paths off (the tests compare both
+   paths' results); read once */
+int _nr_simd_on(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("NR48_SIMD");
+        on = !(e && strcmp(e, "portable") == 0);
+    }
+    return on;
+}
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(NR_NO_CLONES)
 #define _NR_NZ_AVX512 1
@@ -70,7 +84,7 @@ void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, u
                  int n, double *z)
 {
 #ifdef _NR_NZ_AVX512
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+    if (_nr_simd_on() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
         _nr_noise_z_avx512(fac, acc, off, sn, base, b0, n, z);
         return;
     }
@@ -110,7 +124,7 @@ static void _nr_sar_round_avx512(const double *z, int n, int64_t lo, int64_t hi,
 void _nr_sar_round(const double *z, int n, int64_t lo, int64_t hi, int64_t *d)
 {
 #ifdef _NR_NZ_AVX512
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+    if (_nr_simd_on() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
         _nr_sar_round_avx512(z, n, lo, hi, d);
         return;
     }
