@@ -1,6 +1,7 @@
 """The batched mapper (compile_batched): its programs give the per-sample loop's outputs bit for bit
-on both models — segments, column blocks, copies, residuals, chunked batches — and the shipped
-digits program pair under programs/ agrees on ideal and analog."""
+on both models — segments, column blocks, copies, residuals, conv (padding, stride, two
+segments) and pooling, chunked batches — and the shipped digits program pair under programs/
+agrees on ideal and analog."""
 from pathlib import Path
 
 import numpy as np
@@ -38,21 +39,53 @@ def test_batched_program_equals_the_sample_loop(tmp_path, sizes, res, copies, ch
         assert rb.cycles < ru.cycles
 
 
-def test_batched_mapper_refuses_what_it_cannot_compile():
-    from emulator.mapper import Conv2D, Dense, Model
+def _conv_models():
+    from emulator.mapper import Conv2D, Dense, MaxPool2D, Model
 
     rng = np.random.default_rng(0)
-    m = Model([Conv2D(rng.normal(size=(3, 3, 1, 4)), np.zeros(4), name="conv"),
-               Dense(rng.normal(size=(16, 3)), np.zeros(3), relu=False, name="fc")], in_scale=1.0,
-              in_shape=(4, 4, 1))
-    q = quantise(m, rng.random((4, 16)) * 15)
-    with pytest.raises(MapError, match="dense"):
-        compile_batched(q, q.encode(rng.random((2, 16)) * 15))
+    yield Model([Conv2D(rng.normal(size=(3, 3, 1, 8)), np.zeros(8), name="conv"), MaxPool2D(2, name="pool"),
+                 Dense(rng.normal(size=(72, 10)), np.zeros(10), relu=False, name="fc")],
+                in_scale=1.0, in_shape=(8, 8, 1))
+    # padding, stride 2, a conv of two row segments (3·3·16 + bias > 128 rows), two dense layers
+    yield Model([Conv2D(rng.normal(size=(3, 3, 2, 16)), rng.normal(size=16), padding=1, name="c1"),
+                 Conv2D(rng.normal(size=(3, 3, 16, 12)), rng.normal(size=12), stride=2, name="c2"),
+                 Dense(rng.normal(size=(2 * 2 * 12, 12)), rng.normal(size=12), name="d1"),
+                 Dense(rng.normal(size=(12, 5)), np.zeros(5), relu=False, name="d2")],
+                in_scale=1.0, in_shape=(6, 6, 2))
+
+
+@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("model", ["ideal", "analog"])
+def test_batched_conv_program_equals_the_sample_loop(tmp_path, index, model):
+    """Conv layers run per sample with the im2col patches as the batch (one vcvt2 per patch row
+    and output row gathers them), dense layers over the chunk: the loop's outputs bit for bit."""
+    m = list(_conv_models())[index]
+    rng = np.random.default_rng(index)
+    X = rng.random((9, int(np.prod(m.in_shape)))) * 15
+    q = quantise(m, X, copies=2)
+    rows = q.encode(X[:5])
+    cu = compile_model(q, rows, name="u", age_ms=3_600_000)
+    cb = compile_batched(q, rows, name="b", age_ms=3_600_000, chunk=3 if index else None)
+    if index:
+        assert max(len(L.segments) for L in q.layers if hasattr(L, "segments")) == 2
+    ou, pu, ru = run_compiled(cu, tmp_path / "u.s", model=model, seed=3)
+    ob, pb, rb = run_compiled(cb, tmp_path / "b.s", model=model, seed=3)
+    np.testing.assert_array_equal(ob, ou)
+    np.testing.assert_array_equal(pb, pu)
+    if model == "ideal":
+        np.testing.assert_array_equal(ob, reference(q, rows))
+    assert "vcvt2.u8.u8" in cb.asm and "bmvm.fwd" in cb.asm
+
+
+def test_batched_mapper_refuses_what_it_cannot_compile():
+    rng = np.random.default_rng(0)
     q = quantise(_res_model([10, 4], {}), rng.random((4, 10)))
     with pytest.raises(MapError, match="chunk"):
         compile_batched(q, q.encode(rng.random((2, 10))), chunk=0)
     with pytest.raises(MapError, match="empty"):
         compile_batched(q, np.zeros((0, q.rows_in), np.uint8))
+    with pytest.raises(MapError, match=f"N × {q.rows_in} codes"):
+        compile_batched(q, np.zeros((3, 7), np.uint8))
 
 
 @pytest.mark.parametrize("model", ["ideal", "analog"])
