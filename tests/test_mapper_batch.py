@@ -102,3 +102,28 @@ def test_shipped_digits_programs_agree(model):
     np.testing.assert_array_equal(res[0][0], res[1][0])
     np.testing.assert_array_equal(res[0][1], res[1][1])
     assert res[1][2] < res[0][2]
+
+
+def test_compile_cli_batched(tmp_path, capsys):
+    """neurram compile --batched writes the batched program; it runs to the loop's results."""
+    from emulator.cli import main
+    from emulator.mapper import save_model
+
+    m = list(_conv_models())[0]
+    save_model(m, tmp_path / "cnn.npz")
+    X = np.random.default_rng(2).random((4, 64)) * 15
+    np.save(tmp_path / "x.npy", X)
+    outs = {}
+    for flag in ([], ["--batched"]):
+        out = tmp_path / ("b" if flag else "u") / "cnn.s"
+        assert main(["compile", str(tmp_path / "cnn.npz"), "-o", str(out), "--inputs", str(tmp_path / "x.npy"),
+                     "--copies", "2", *flag]) == 0
+        mach = Machine().load(out)
+        assert mach.run().ok
+        outs[bool(flag)] = mach.mem(mach.sym("out"), 4 * 10, "i16").copy()
+        assert ("bmvm" in out.read_text()) == bool(flag)
+    np.testing.assert_array_equal(outs[True], outs[False])
+    capsys.readouterr()
+    assert main(["compile", str(tmp_path / "cnn.npz"), "-o", str(tmp_path / "c.s"), "--batched",
+                 "--replicate", "2"]) == 1
+    assert "replicat" in capsys.readouterr().err
