@@ -16,11 +16,17 @@
 enum { _NR_TAG_WV = 1, _NR_TAG_RELAX = 2, _NR_TAG_READ = 3, _NR_TAG_SMP = 4, _NR_TAG_COLGAIN = 5,
        _NR_TAG_COREOFS = 6 };
 
-static inline uint64_t _nr_akey(uint64_t seed, int core, uint64_t a, uint64_t b, uint64_t tag)
+/* the part of a key that does not depend on b: _nr_akey = mix64(_nr_akey_base ^ b) */
+static inline uint64_t _nr_akey_base(uint64_t seed, int core, uint64_t a, uint64_t tag)
 {
     uint64_t k = seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)core + 1) * 0xBF58476D1CE4E5B9ull
                ^ (a + 1) * 0x94D049BB133111EBull ^ tag << 56;
-    return _nr_mix64(_nr_mix64(k) ^ b);
+    return _nr_mix64(k);
+}
+
+static inline uint64_t _nr_akey(uint64_t seed, int core, uint64_t a, uint64_t b, uint64_t tag)
+{
+    return _nr_mix64(_nr_akey_base(seed, core, a, tag) ^ b);
 }
 
 /* uniform in (0, 1] */
@@ -388,37 +394,26 @@ static void _nr_akernel_bwd(const nr_core *c, int row0, int nrows, int col0, int
     }
 }
 
-/* The analog MVM / sample of one core: fills c->pend_buf like the ideal path and returns the
-   step count of a step-counting readout.  See docs/analog.md for the equations. */
-uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sample,
-                        uint64_t *lo_out, uint64_t *n_out)
+/* The conversion of one analog MVM or sample from accumulators to output codes, fixed by the
+   core's conductances and configuration: the same for every vector of a batch until either
+   changes (see _nr_analog_prep).  Then per vector: _nr_analog_digits splits the inputs into
+   pass digits, a kernel accumulates Σ (G⁺ − G⁻)·digit per output, _nr_analog_finish adds the
+   read noise and reads out. */
+void _nr_analog_prep(const nr_machine *m, nr_core *c, int id, int dir, _nr_analog_ctx *ax)
 {
     const nr_config *cfg = &m->cfg;
     const int32_t *k = c->cfg;
     const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
     const int bwd = dir == NR_DIR_BWD;
-    const int nin = bwd ? ncols : nrows, nout = bwd ? nrows : ncols, out_lo = bwd ? row0 : col0;
-    const int16_t *src = bwd ? &c->v[col0] : &c->h[row0];
-    *lo_out = (uint64_t)out_lo;
-    *n_out = (uint64_t)nout;
-
-    /* inputs, clamped as in the ideal model, split into the magnitude digits of the profile's
-       phases (_nr_pass_bits): the LSB digit of b0 bits, then the rest, weighted 2^b0 */
-    int32_t ilo, ihi;
-    _nr_input_range(k, &ilo, &ihi);
-    int pbits[2];
+    const int nout = bwd ? nrows : ncols, out_lo = bwd ? row0 : col0;
+    ax->bwd = bwd;
+    ax->nin = bwd ? ncols : nrows;
+    ax->nout = nout;
+    ax->out_lo = out_lo;
+    int pbits[2];   /* the profile's phases (_nr_pass_bits): the LSB digit of b0 bits, then the rest */
     _nr_pass_bits(cfg, k, pbits);
-    const int npass = pbits[1] > 0 ? 2 : 1;
-    const int32_t dmask = (1 << pbits[0]) - 1;
-    const double dweight = (double)(1 << pbits[0]);
-    int32_t xd[2][NR_REG_LEN];
-    for (int i = 0; i < nin; i++) {
-        int32_t v = src[i];
-        v = v < ilo ? ilo : v > ihi ? ihi : v;
-        int32_t a = v < 0 ? -v : v, s = v < 0 ? -1 : 1;
-        xd[0][i] = s * (npass == 2 ? (a & dmask) : a);
-        xd[1][i] = s * (a >> pbits[0]);
-    }
+    ax->npass = pbits[1] > 0 ? 2 : 1;
+    ax->b0 = pbits[0];
 
     _nr_line_totals(c, bwd);
     double tsum = 0;
@@ -430,38 +425,60 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     const int gs = k[NR_CFG_GSHIFT];
     const double gain = (double)k[NR_CFG_GAIN] / (double)((int64_t)1 << gs);
     const double lsb = (double)cfg->g_lsb_ns;
-    double fac[NR_REG_LEN];
     for (int q = 0; q < nout; q++) {
         const double t = c->line_tot[q];
         double f = t > 0 ? gain * (tref / t) / lsb : 0.0;
         if (cfg->col_gain_sigma > 0)
             f *= 1.0 + cfg->col_gain_sigma * _nr_gauss_fast(_nr_akey(cfg->seed, id, (uint64_t)bwd, (uint64_t)(out_lo + q), _NR_TAG_COLGAIN));
         if (cfg->ir_drop > 0) f /= 1.0 + cfg->ir_drop * t * 1e-6;
-        fac[q] = f;
+        ax->fac[q] = f;
     }
-    double offset = (double)k[NR_CFG_OFFSET];
+    ax->offset = (double)k[NR_CFG_OFFSET];
     if (cfg->core_offset_sigma > 0)
-        offset += cfg->core_offset_sigma * _nr_gauss_fast(_nr_akey(cfg->seed, id, 0, 0, _NR_TAG_COREOFS));
-
-    const int mode = k[NR_CFG_READOUT];
+        ax->offset += cfg->core_offset_sigma * _nr_gauss_fast(_nr_akey(cfg->seed, id, 0, 0, _NR_TAG_COREOFS));
     int64_t olo, ohi;
     _nr_output_range(k, 0, &olo, &ohi);
     const double fs = (double)(ohi > 1 ? ohi : 1);
-    const double sn = cfg->read_noise * fs;
+    ax->sn = cfg->read_noise * fs;
+}
+
+/* inputs, clamped as in the ideal model, split into the magnitude digits of the phases: the
+   LSB digit of b0 bits, then the rest, weighted 2^b0 */
+void _nr_analog_digits(const int32_t *k, const int16_t *src, int nin, int npass, int b0, int32_t xd[2][NR_REG_LEN])
+{
+    const int32_t dmask = (1 << b0) - 1;
+    int32_t ilo, ihi;
+    _nr_input_range(k, &ilo, &ihi);
+    for (int i = 0; i < nin; i++) {
+        int32_t v = src[i];
+        v = v < ilo ? ilo : v > ihi ? ihi : v;
+        int32_t a = v < 0 ? -v : v, s = v < 0 ? -1 : 1;
+        xd[0][i] = s * (npass == 2 ? (a & dmask) : a);
+        xd[1][i] = s * (a >> b0);
+    }
+}
+
+uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_analog_ctx *ax, int sample,
+                           const int32_t *const acc[2])
+{
+    const nr_config *cfg = &m->cfg;
+    const int32_t *k = c->cfg;
+    const int nout = ax->nout, out_lo = ax->out_lo, npass = ax->npass;
+    const double dweight = (double)(1 << ax->b0);
+    const int gs = k[NR_CFG_GSHIFT];
+    const int mode = k[NR_CFG_READOUT];
+    int64_t olo, ohi;
+    _nr_output_range(k, 0, &olo, &ohi);
+    const double sn = ax->sn;
     const uint64_t nev = sample ? c->n_smp : c->n_mvm;
     const uint64_t tag = sample ? _NR_TAG_SMP : _NR_TAG_READ;
 
     double z[2][NR_REG_LEN];
-    int32_t acc[NR_REG_LEN];
-    for (int p = 0; p < npass; p++) {
-        if (bwd) _nr_akernel_bwd(c, row0, nrows, col0, ncols, xd[p], acc);
-        else _nr_akernel_fwd(c, row0, nrows, col0, ncols, xd[p], acc);
-        for (int q = 0; q < nout; q++) {
-            double v = (double)acc[q] * fac[q] + (p == 0 ? offset : 0.0);
-            if (sn > 0) v += sn * _nr_gauss_fast(_nr_akey(cfg->seed, id, nev, (uint64_t)p << 16 | (uint64_t)(out_lo + q), tag));
-            z[p][q] = v;
-        }
-    }
+    /* z = acc·fac + offset (first pass) + sn·N(key (seed, core, event, pass << 16 | lane, tag)) */
+    const uint64_t base = _nr_akey_base(cfg->seed, id, nev, tag);
+    for (int p = 0; p < npass; p++)
+        _nr_noise_z(ax->fac, acc[p], p == 0 ? ax->offset : 0.0, sn, base, (uint64_t)p << 16 | (uint64_t)out_lo,
+                    nout, z[p]);
 
     int16_t *out = &c->pend_buf[out_lo];
     if (sample) {
@@ -480,6 +497,16 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     int64_t plo, phi;
     _nr_output_range(k, 1, &plo, &phi);
     uint64_t max_abs = 0;
+    if (!sign && mode != 1) {
+        /* SAR: binary search with a half-LSB pre-offset = round half up, pass by pass */
+        int64_t d[2][NR_REG_LEN];
+        for (int p = 0; p < npass; p++) _nr_sar_round(z[p], nout, plo, phi, d[p]);
+        for (int q = 0; q < nout; q++) {
+            const int64_t y = npass == 2 ? d[1][q] * ((int64_t)1 << ax->b0) + d[0][q] : d[0][q];
+            out[q] = (int16_t)(y < olo ? olo : y > ohi ? ohi : y);
+        }
+        return 0;
+    }
     for (int q = 0; q < nout; q++) {
         if (sign) {
             double zz = z[0][q] + (npass == 2 ? dweight * z[1][q] : 0.0);
@@ -503,9 +530,31 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
                 d = r < -1e9 ? -1000000000 : r > 1e9 ? 1000000000 : (int64_t)r;
             }
             d = d < plo ? plo : d > phi ? phi : d;
-            y = y * ((int64_t)1 << pbits[0]) + d;
+            y = y * ((int64_t)1 << ax->b0) + d;
         }
         out[q] = (int16_t)(y < olo ? olo : y > ohi ? ohi : y);
     }
     return max_abs < (uint64_t)sm ? max_abs : (uint64_t)sm;
+}
+
+/* The analog MVM / sample of one core: fills c->pend_buf like the ideal path and returns the
+   step count of a step-counting readout.  See docs/analog.md for the equations. */
+uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sample,
+                        uint64_t *lo_out, uint64_t *n_out)
+{
+    const int32_t *k = c->cfg;
+    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
+    _nr_analog_ctx ax;
+    _nr_analog_prep(m, c, id, dir, &ax);
+    *lo_out = (uint64_t)ax.out_lo;
+    *n_out = (uint64_t)ax.nout;
+    int32_t xd[2][NR_REG_LEN];
+    _nr_analog_digits(k, ax.bwd ? &c->v[col0] : &c->h[row0], ax.nin, ax.npass, ax.b0, xd);
+    int32_t acc[2][NR_REG_LEN];
+    for (int p = 0; p < ax.npass; p++) {
+        if (ax.bwd) _nr_akernel_bwd(c, row0, nrows, col0, ncols, xd[p], acc[p]);
+        else _nr_akernel_fwd(c, row0, nrows, col0, ncols, xd[p], acc[p]);
+    }
+    const int32_t *const accp[2] = {acc[0], acc[1]};
+    return _nr_analog_finish(m, c, id, &ax, sample, accp);
 }

@@ -20,7 +20,7 @@ void _nr_core_reset_regs(nr_core *c)
     memcpy(c->cfg, nr_cfg_default, sizeof nr_cfg_default);
 }
 
-static int _nr_window_ok(const nr_core *c, int rec)
+int _nr_window_ok(const nr_core *c, int rec)
 {
     const int32_t *k = c->cfg;
     if (k[NR_CFG_ROW0] + k[NR_CFG_NROWS] > NR_LOGICAL_ROWS) return 0;
@@ -43,7 +43,7 @@ static int _nr_check_powered(nr_machine *m, uint64_t mask)
 /* Holds the instruction until every core in the mask is idle.  The retry cycle is capped at
    `until` and stall cycles are counted only up to it, so a run sliced anywhere inside a stall
    accumulates exactly the same state as one long run. */
-static int _nr_wait(nr_machine *m, uint64_t mask, uint64_t t, uint64_t until)
+int _nr_wait(nr_machine *m, uint64_t mask, uint64_t t, uint64_t until)
 {
     uint64_t ready = 0;
     for (int c = 0; c < NR_NUM_CORES; c++)
@@ -55,7 +55,7 @@ static int _nr_wait(nr_machine *m, uint64_t mask, uint64_t t, uint64_t until)
     return _NR_STALL;
 }
 
-static void _nr_set_pending(nr_machine *m, nr_core *c, uint64_t kind, uint64_t end)
+void _nr_set_pending(nr_machine *m, nr_core *c, uint64_t kind, uint64_t end)
 {
     c->pend_kind = kind;
     c->pend_end = end;
@@ -63,7 +63,7 @@ static void _nr_set_pending(nr_machine *m, nr_core *c, uint64_t kind, uint64_t e
     if (end < m->next_event) m->next_event = end;
 }
 
-static int16_t _nr_load_elem(const uint8_t *p, uint64_t dt)
+int16_t _nr_load_elem(const uint8_t *p, uint64_t dt)
 {
     switch (dt) {
     case NR_DTYPE_I8: return (int8_t)p[0];
@@ -77,7 +77,7 @@ static int16_t _nr_load_elem(const uint8_t *p, uint64_t dt)
     }
 }
 
-static void _nr_store_elem(uint8_t *p, uint64_t dt, int16_t v)
+void _nr_store_elem(uint8_t *p, uint64_t dt, int16_t v)
 {
     switch (dt) {
     case NR_DTYPE_I8: p[0] = (uint8_t)(int8_t)(v > 127 ? 127 : v < -128 ? -128 : v); break;
@@ -196,7 +196,7 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
    the new level in every sensing neuron; per phase every WL returns to idle and every neuron
    shifts and adds its result.  Readout: SAR _nr_adc_bits compares and one fewer charge steps
    per output and phase; sign/sample one compare; step counting one compare and |y| decrements. */
-static void _nr_mvm_events(nr_machine *m, nr_core *c, uint64_t pc, int dir, int sample, uint64_t nout)
+void _nr_mvm_events(nr_machine *m, nr_core *c, uint64_t pc, int dir, int sample, uint64_t nout)
 {
     const nr_config *mc = &m->cfg;
     const int32_t *k = c->cfg;
@@ -429,6 +429,10 @@ int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, 
         return r == _NR_DONE ? _nr_wait(m, mask, t, until) : r;
     }
     case NR_OP_CSTAT: _nr_cstat(m, in, t); return _NR_DONE;
+    case NR_OP_BCOUNT:
+    case NR_OP_BSTRIDE:
+    case NR_OP_BMVM:
+    case NR_OP_BSMP: return _nr_exec_batch(m, in, t, until, cost);   /* batch.c */
     case NR_OP_CAGE:
         /* a shelf period: chip time passes, cycles do not (relaxation reads the chip time) */
         m->age_s += (double)m->x[in->rs1] * 1e-3;

@@ -31,6 +31,9 @@ void _nr_predecode(uint32_t w, nr_insn *in)
         in->a = (uint8_t)NR_F_VT(w); in->c = (uint8_t)NR_F_CORE(w); break;
     case NR_OP_CPROG: case NR_OP_CREAD: case NR_OP_CSTAT: in->c = (uint8_t)NR_F_CORE(w); break;
     case NR_OP_MVM: case NR_OP_SMP: in->b = (uint8_t)NR_F_DIR(w); break;
+    case NR_OP_BMVM: case NR_OP_BSMP:   /* direction in imm: b holds the output type */
+        in->a = (uint8_t)NR_F_VT(w); in->b = (uint8_t)NR_F_VD(w); in->c = (uint8_t)NR_F_CORE(w);
+        in->imm = (int32_t)NR_F_BDIR(w); break;
     default:
         if (nr_op_vector[op]) {
             in->a = (uint8_t)NR_F_VT(w);

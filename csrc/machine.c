@@ -123,6 +123,8 @@ static void _nr_reset(nr_machine *m)
     memset(m->x, 0, sizeof m->x);
     m->vl = m->cycle = m->next_issue = m->instret = m->stall_cycles = m->stall_mark = 0;
     m->halted = m->bp_skip = 0;
+    m->bn = 1;
+    m->bs_d = m->bs_1 = m->bs_2 = 0;
     m->next_event = UINT64_MAX;
     memset(m->chain_free, 0, sizeof m->chain_free);
     m->programmer_free = 0;

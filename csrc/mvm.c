@@ -24,16 +24,6 @@ void _nr_refresh_weights(nr_core *c, int lrow0, int lrows, int col0, int ncols, 
     }
 }
 
-uint64_t _nr_mix64(uint64_t z)
-{
-    z ^= z >> 30;
-    z *= 0xBF58476D1CE4E5B9ull;
-    z ^= z >> 27;
-    z *= 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return z;
-}
-
 static void _nr_clamp_inputs(const int16_t *src, int n, int32_t lo, int32_t hi, int16_t *dst)
 {
     for (int i = 0; i < n; i++) {
@@ -125,19 +115,26 @@ uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t 
     int16_t x[NR_REG_LEN];
     int32_t acc[NR_REG_LEN];
     int32_t ilo, ihi;
-    int nout, out_lo;
     _nr_input_range(cfg, &ilo, &ihi);
     if (dir == NR_DIR_BWD) {
         _nr_clamp_inputs(&c->v[col0], ncols, ilo, ihi, x);
         _nr_kernel_bwd(c, row0, nrows, col0, ncols, x, acc);
-        nout = nrows;
-        out_lo = row0;
     } else {
         _nr_clamp_inputs(&c->h[row0], nrows, ilo, ihi, x);
         _nr_kernel_fwd(c, row0, nrows, col0, ncols, x, acc);
-        nout = ncols;
-        out_lo = col0;   /* fwd writes V[col0 …], rec writes H[col0 …] */
     }
+    return _nr_mvm_finish(c, core_id, dir, sample, seed, acc, lo, n);
+}
+
+/* The outputs of an MVM or sample from its accumulators (acc[k] for output k of the window):
+   the part after the kernel, shared with the batched kernels of batch.c. */
+uint64_t _nr_mvm_finish(nr_core *c, int core_id, int dir, int sample, uint64_t seed, const int32_t *acc,
+                        uint64_t *lo, uint64_t *n)
+{
+    const int32_t *cfg = c->cfg;
+    const int bwd = dir == NR_DIR_BWD;
+    const int nout = bwd ? cfg[NR_CFG_NROWS] : cfg[NR_CFG_NCOLS];
+    const int out_lo = bwd ? cfg[NR_CFG_ROW0] : cfg[NR_CFG_COL0];   /* rec writes H[col0 …] */
     *lo = (uint64_t)out_lo;
     *n = (uint64_t)nout;
 

@@ -242,7 +242,7 @@ typedef struct {
 /* Trace records (docs/trace-format.md): appended while tracing is on, drained in bulk. */
 typedef enum {
     NR_TR_INSN = 0, NR_TR_WAKE, NR_TR_SCAN_IN, NR_TR_SCAN_OUT, NR_TR_MVM, NR_TR_SMP, NR_TR_PROG,
-    NR_TR_END, NR_TR_POWER_OFF, NR_TR_FAULT, NR_TR_PHASE, NR_TR_COUNT
+    NR_TR_END, NR_TR_POWER_OFF, NR_TR_FAULT, NR_TR_PHASE, NR_TR_BATCH, NR_TR_BVEC, NR_TR_COUNT
 } nr_trace_kind;
 
 typedef struct {
@@ -298,6 +298,8 @@ typedef struct {
     uint64_t prev_pc;       /* the last issued instruction (names the jump of a pc_bounds fault) */
     uint64_t x[NR_NUM_REGS + 1];  /* x[NR_XSINK] absorbs writes to x0 */
     uint64_t vl;
+    uint64_t bn;            /* batch count BN (bcount): vectors of bmvm/bsmp, rows of vadd2 … */
+    uint64_t bs_d, bs_1, bs_2;  /* byte strides SD, S1, S2 between batch rows (bstride) */
     uint64_t cycle;
     uint64_t next_issue;
     uint64_t instret;

@@ -2,6 +2,8 @@
 #ifndef NR_PRIVATE_H
 #define NR_PRIVATE_H
 
+#include <string.h>
+
 #include "nr48.h"
 
 /* outcome of an instruction handler */
@@ -84,6 +86,70 @@ static inline void _nr_prof(nr_machine *m, uint64_t pc, int k, uint64_t n)
     if (m->prof && (pc >> 2) < m->code_n) m->prof[(pc >> 2) * NR_PF_COUNT + (uint64_t)k] += n;
 }
 
+/* vector.c: element access of the vector unit (saturating to the element type) */
+static inline int64_t _nr_vget(const uint8_t *mem, uint64_t addr, int dt)
+{
+    switch (dt) {
+    case NR_DTYPE_I8: return (int8_t)mem[addr];
+    case NR_DTYPE_U8: return mem[addr];
+    case NR_DTYPE_I16: { int16_t v; memcpy(&v, mem + addr, 2); return v; }
+    default: { int32_t v; memcpy(&v, mem + addr, 4); return v; }
+    }
+}
+
+static inline int64_t _nr_sat(int64_t v, int dt)
+{
+    int64_t lo, hi;
+    switch (dt) {
+    case NR_DTYPE_I8: lo = INT8_MIN; hi = INT8_MAX; break;
+    case NR_DTYPE_U8: lo = 0; hi = UINT8_MAX; break;
+    case NR_DTYPE_I16: lo = INT16_MIN; hi = INT16_MAX; break;
+    default: lo = INT32_MIN; hi = INT32_MAX; break;
+    }
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static inline void _nr_vput(uint8_t *mem, uint64_t addr, int dt, int64_t v)
+{
+    v = _nr_sat(v, dt);
+    switch (dt) {
+    case NR_DTYPE_I8:
+    case NR_DTYPE_U8: mem[addr] = (uint8_t)v; break;
+    case NR_DTYPE_I16: { int16_t s = (int16_t)v; memcpy(mem + addr, &s, 2); break; }
+    default: { int32_t s = (int32_t)v; memcpy(mem + addr, &s, 4); }
+    }
+}
+
+int _nr_voperand(nr_machine *m, uint64_t addr, uint64_t count, int dt);
+
+/* batch.c: batched MVMs and samples, the batch registers and the row-strided vector ops */
+int _nr_exec_batch(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost);
+int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost);
+/* bytes from rd that a row-strided op writes (its BN rows and the gaps between), or UINT64_MAX */
+uint64_t _nr_rows_dest_len(const nr_machine *m, const nr_insn *in);
+
+/* noise_simd.c: 0 when NR48_SIMD=portable asks for the portable loops (tests) */
+int _nr_simd_on(void);
+/* noise_simd.c: z[q] = acc[q]·fac[q] + off + sn·N(mix64(base ^ (b0 + q))) for q < n (the read noise
+   of the analog readout; N the Irwin–Hall draw), vectorised where the host allows, same doubles */
+void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, uint64_t base, uint64_t b0,
+                 int n, double *z);
+/* the SAR readout of one pass: d[q] = clamp(floor(z[q] + 0.5) within ±1e9, lo, hi) */
+void _nr_sar_round(const double *z, int n, int64_t lo, int64_t hi, int64_t *d);
+
+/* batch_kernel.c: accumulators of _NR_BK_V vectors of a batch at once from weights packed as
+   int16 pairs (fwd/rec/bwd, ideal w or analog G⁺/G⁻); acc and x2 are [_NR_BK_V][n16] / [_NR_BK_V][P] */
+#define _NR_BK_V 4
+typedef struct {
+    int16_t *w2;
+    size_t cap;
+    int P, n16, nin, nout, analog;
+} _nr_bk;
+int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog);   /* 0: out of memory */
+void _nr_bk_free(_nr_bk *k);
+void _nr_bk_xpairs(const _nr_bk *k, const int32_t *x, int32_t *x2);
+void _nr_bk_run(const _nr_bk *k, const int32_t *x2, int32_t *acc);
+
 /* decode.c */
 void _nr_predecode(uint32_t w, nr_insn *in);
 /* the instruction writes register rd: the generated table (writes=rd in isa/nr48.isa) */
@@ -103,6 +169,7 @@ void _nr_trace_start(nr_machine *m, int id, int kind, uint64_t t, uint64_t end, 
 void _nr_trace_end(nr_machine *m, int id, uint64_t addr, uint64_t len);
 void _nr_trace_power_off(nr_machine *m, int id, uint64_t t);
 void _nr_trace_fault(nr_machine *m, uint64_t t);
+nr_trace_rec *_nr_trace_push(nr_machine *m, int kind, uint64_t cycle);
 
 /* check.c: the program checker, reached only while m->check is set */
 struct nr_check {
@@ -132,9 +199,25 @@ void _nr_complete_core(nr_machine *m, int core);
 /* halt's drain: waits like `sync x0` (_NR_DONE or _NR_STALL with m->next_issue moved) */
 int _nr_drain_wait(nr_machine *m, uint64_t t, uint64_t until);
 void _nr_core_reset_regs(nr_core *c);
+int _nr_wait(nr_machine *m, uint64_t mask, uint64_t t, uint64_t until);
+int _nr_window_ok(const nr_core *c, int rec);
+void _nr_set_pending(nr_machine *m, nr_core *c, uint64_t kind, uint64_t end);
+int16_t _nr_load_elem(const uint8_t *p, uint64_t dt);
+void _nr_store_elem(uint8_t *p, uint64_t dt, int16_t v);
+void _nr_mvm_events(nr_machine *m, nr_core *c, uint64_t pc, int dir, int sample, uint64_t nout);
 
 /* mvm.c: the ideal numerics */
-uint64_t _nr_mix64(uint64_t z);
+/* the splitmix64 finaliser: every random draw is this of a key (inline: the analog model's
+   noise calls it a few times per output) */
+static inline uint64_t _nr_mix64(uint64_t z)
+{
+    z ^= z >> 30;
+    z *= 0xBF58476D1CE4E5B9ull;
+    z ^= z >> 27;
+    z *= 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z;
+}
 
 /* The noise draw of stochastic sampling (docs/machine.md), shared by both models: uniform in
    [−R, R] for output lane `lane` of the n_smp-th sample on `core`. */
@@ -149,6 +232,9 @@ void _nr_refresh_weights(nr_core *c, int lrow0, int lrows, int col0, int ncols, 
    c->pend_buf[lo … lo+n) and returns the step count of a step-counting readout. */
 uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t seed,
                          uint64_t *lo, uint64_t *n);
+/* the part of _nr_mvm_compute after the kernel: outputs from the accumulators acc[0 … nout) */
+uint64_t _nr_mvm_finish(nr_core *c, int core_id, int dir, int sample, uint64_t seed, const int32_t *acc,
+                        uint64_t *lo, uint64_t *n);
 
 /* analog.c: the analog model */
 int _nr_relax_due(const nr_machine *m, int id, uint64_t t);   /* the age epoch moved on */
@@ -157,6 +243,18 @@ uint64_t _nr_wv_window(const nr_machine *m, nr_core *c, int id, int apply, uint6
                        uint64_t *outside);
 uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sample,
                         uint64_t *lo, uint64_t *n);
+/* its parts, shared with the batched kernels of batch.c: the conversion fixed by the
+   conductances and configuration, the pass digits of one input vector, and the noise and
+   readout of one vector's accumulators acc[pass][output] */
+typedef struct {
+    int bwd, nin, nout, out_lo, npass, b0;   /* b0: magnitude bits of the first phase */
+    double offset, sn;
+    double fac[NR_REG_LEN];
+} _nr_analog_ctx;
+void _nr_analog_prep(const nr_machine *m, nr_core *c, int id, int dir, _nr_analog_ctx *ax);
+void _nr_analog_digits(const int32_t *k, const int16_t *src, int nin, int npass, int b0, int32_t xd[2][NR_REG_LEN]);
+uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_analog_ctx *ax, int sample,
+                           const int32_t *const acc[2]);
 
 /* timing.c */
 uint64_t _nr_scan_cycles(const nr_config *cfg, int core, int v_side);

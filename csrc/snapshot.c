@@ -106,6 +106,7 @@ static int _nr_snap_ok(const nr_machine *s, uint64_t mem_size, uint64_t code_n)
         return 0;
     for (int k = 0; k < NR_NUM_CHAINS; k++)
         if (!_nr_time_ok(s->chain_free[k])) return 0;
+    if (s->bn < 1 || s->bn > 65535) return 0;   /* bcount's range */
     if (s->stall_mark > s->stall_cycles || !(s->age_s >= 0 && s->age_s < 1e300)) return 0;
     /* every retired instruction is counted once under its opcode */
     uint64_t ops = 0;

@@ -69,6 +69,8 @@ static nr_trace_rec *_nr_push(nr_machine *m, int kind, uint64_t cycle)
     return r;
 }
 
+nr_trace_rec *_nr_trace_push(nr_machine *m, int kind, uint64_t cycle) { return _nr_push(m, kind, cycle); }
+
 /* The instruction's record goes before the core events it caused (records mark … n−1), so a
    trace reads as cause, then effects. */
 void _nr_trace_insn(nr_machine *m, const nr_insn *in, uint64_t pc, uint64_t t, uint64_t mark,
@@ -100,6 +102,8 @@ void _nr_trace_insn(nr_machine *m, const nr_insn *in, uint64_t pc, uint64_t t, u
     } else if (nr_op_mem_dest[op] != NR_MEM_NONE) {
         addr = m->x[in->rd];
         len = m->vl * _nr_dsize[_nr_mem_dtype(in, nr_op_mem_dest[op])];
+        const uint64_t rows = _nr_rows_dest_len(m, in);   /* the row-strided ops span BN rows */
+        if (rows != UINT64_MAX) len = rows;
     }
     if (len && _nr_in_mem(m, addr, len)) {
         r->b = addr;

@@ -12,39 +12,6 @@
 #include "nr_private.h"
 
 
-static inline int64_t _nr_vget(const uint8_t *mem, uint64_t addr, int dt)
-{
-    switch (dt) {
-    case NR_DTYPE_I8: return (int8_t)mem[addr];
-    case NR_DTYPE_U8: return mem[addr];
-    case NR_DTYPE_I16: { int16_t v; memcpy(&v, mem + addr, 2); return v; }
-    default: { int32_t v; memcpy(&v, mem + addr, 4); return v; }
-    }
-}
-
-static inline int64_t _nr_sat(int64_t v, int dt)
-{
-    int64_t lo, hi;
-    switch (dt) {
-    case NR_DTYPE_I8: lo = INT8_MIN; hi = INT8_MAX; break;
-    case NR_DTYPE_U8: lo = 0; hi = UINT8_MAX; break;
-    case NR_DTYPE_I16: lo = INT16_MIN; hi = INT16_MAX; break;
-    default: lo = INT32_MIN; hi = INT32_MAX; break;
-    }
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
-static inline void _nr_vput(uint8_t *mem, uint64_t addr, int dt, int64_t v)
-{
-    v = _nr_sat(v, dt);
-    switch (dt) {
-    case NR_DTYPE_I8:
-    case NR_DTYPE_U8: mem[addr] = (uint8_t)v; break;
-    case NR_DTYPE_I16: { int16_t s = (int16_t)v; memcpy(mem + addr, &s, 2); break; }
-    default: { int32_t s = (int32_t)v; memcpy(mem + addr, &s, 4); }
-    }
-}
-
 static inline int64_t _nr_clamp64(int64_t v, int64_t lim) { return v > lim ? lim : v < -lim ? -lim : v; }
 
 /* The gate nonlinearities of vsigm / vtanh: piecewise linear through these knots (Q14, 16384 = 1),
@@ -73,7 +40,7 @@ static int64_t _nr_pwl(int64_t x, int frac, int step, const int32_t *knots)
 }
 
 /* one memory operand of `count` elements of type dt at addr: bounds, then alignment */
-static int _nr_voperand(nr_machine *m, uint64_t addr, uint64_t count, int dt)
+int _nr_voperand(nr_machine *m, uint64_t addr, uint64_t count, int dt)
 {
     const uint64_t es = _nr_dsize[dt];
     if (count > m->cfg.mem_size || !_nr_in_mem(m, addr, count * es))
@@ -261,6 +228,10 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
             _nr_vput(mem, d + k * es, dt, p < 0 ? 16384 - y : y);
         }
         break;
+    case NR_OP_VADD2:
+    case NR_OP_VMAX2:
+    case NR_OP_VCVT2:
+    case NR_OP_VARGMAX2: return _nr_exec_rows(m, in, cost);   /* batch.c */
     case NR_OP_VTANH:
         for (uint64_t k = 0; k < vl; k++) {
             int64_t p = _nr_vget(mem, a + k * es, dt), y = _nr_pwl(p, in->c, 3, _nr_tanh_knots);

@@ -168,8 +168,11 @@ class NativeMachine:
         if self.trace_sink is None:
             return
         buf = self._trace_buf
-        n = lib.nr_trace_drain(self.m, ffi.cast("nr_trace_rec *", ffi.from_buffer(buf)), len(buf))
-        if n:
+        # a batch (bmvm) can grow the core's buffer past this one's size: drain until empty
+        while True:
+            n = lib.nr_trace_drain(self.m, ffi.cast("nr_trace_rec *", ffi.from_buffer(buf)), len(buf))
+            if not n:
+                break
             self.trace_sink(buf[:n].copy())
 
     def run(self, until: int, max_insns: int = 0) -> int:

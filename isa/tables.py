@@ -29,6 +29,7 @@ FIELDS = {
     'vimm': (7, 0, 'uimm', 0, 63),
     'vbits': (7, 0, 'uimm', 1, 32),
     'core': (5, 0, 'core', 0, 47),
+    'bdir': (7, 6, 'dir', 0, 3),
 }
 
 ENUMS = {
@@ -157,6 +158,10 @@ INSNS = {
     'vsum': (0x50, 0x50000000, 0xff00f3ff, ('vt',), (('rd', None), ('rs1', None)), ('rd', 'rs1', 'vt'), 'vector', 't_vsetup + ceil(VL / vec_lanes)', 'rd (register) ← sum of the elements of mem[rs1] (64-bit)'),
     'vsigm': (0x51, 0x51000000, 0xff00f300, ('vt',), (('rd', None), ('rs1', None), ('vimm', None)), ('rd', 'rs1', 'vt', 'vimm'), 'vector', 't_vsetup + ceil(VL / vec_lanes)', 'mem[rd] ← σ(mem[rs1] / 2^vimm) in Q14 (16384 = 1): piecewise linear through round(16384·σ(k/4)), k = 0 … 32, flat beyond ±8, σ(−x) = 16384 − σ(x); |error| ≤ 0.0008 (use .i16 or .i32)'),
     'vtanh': (0x52, 0x52000000, 0xff00f300, ('vt',), (('rd', None), ('rs1', None), ('vimm', None)), ('rd', 'rs1', 'vt', 'vimm'), 'vector', 't_vsetup + ceil(VL / vec_lanes)', 'mem[rd] ← tanh(mem[rs1] / 2^vimm) in Q14 (16384 = 1): piecewise linear through round(16384·tanh(k/8)), k = 0 … 32, flat beyond ±4, tanh(−x) = −tanh(x); |error| ≤ 0.0016 (use .i16 or .i32)'),
+    'vadd2': (0x53, 0x53000000, 0xff0003ff, ('vt',), (('rd', None), ('rs1', None), ('rs2', None)), ('rd', 'rs1', 'rs2', 'vt'), 'vector', 't_vsetup + BN·ceil(VL / vec_lanes)', 'rows r = 0 … BN−1 of VL elements: mem[rd + r·SD] ← mem[rs1 + r·S1] + mem[rs2 + r·S2] (partial sums of a batch; strides from bstride)'),
+    'vmax2': (0x54, 0x54000000, 0xff0003ff, ('vt',), (('rd', None), ('rs1', None), ('rs2', None)), ('rd', 'rs1', 'rs2', 'vt'), 'vector', 't_vsetup + BN·ceil(VL / vec_lanes)', 'rows r = 0 … BN−1 of VL elements: mem[rd + r·SD] ← max(mem[rs1 + r·S1], mem[rs2 + r·S2]) (pooling over a batch)'),
+    'vcvt2': (0x55, 0x55000000, 0xff00f0ff, ('vd', 'vt'), (('rd', None), ('rs1', None)), ('rd', 'rs1', 'vt', 'vd'), 'vector', 't_vsetup + BN·ceil(VL / vec_lanes)', 'rows r = 0 … BN−1 of VL elements: mem[rd + r·SD] (type vd) ← mem[rs1 + r·S1] (type vt), saturating (gathers or scatters the rows of a batch)'),
+    'vargmax2': (0x56, 0x56000000, 0xff00f0ff, ('vd', 'vt'), (('rd', None), ('rs1', None)), ('rd', 'rs1', 'vt', 'vd'), 'vector', 't_vsetup + BN·ceil(VL / vec_lanes)', "rows r = 0 … BN−1: mem[rd + r·SD] (type vd) ← index of the first largest of the VL elements at rs1 + r·S1 (a batch's predictions)"),
     'cpon': (0x60, 0x60000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1; cores busy t_wake', 'power on the cores in mask rs1; H, V and configuration start at their reset values'),
     'cpoff': (0x61, 0x61000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait for the cores to be idle)', 'power off the cores in mask rs1; conductances are kept, registers and configuration are lost'),
     'ccfg': (0x62, 0x62000000, 0xff000000, ('csel',), (('rs1', None), ('imm16', None)), ('csel', 'rs1', 'imm16'), 'chip', '1 (+ wait for the cores to be idle)', 'set configuration field csel of the cores in mask rs1 to imm16'),
@@ -172,6 +177,10 @@ INSNS = {
     'sync': (0x6c, 0x6c000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait)', 'wait until every core in mask rs1 is idle (rs1 = x0: all cores)'),
     'cstat': (0x6d, 0x6d000000, 0xff0fffc0, (), (('rd', None), ('core', None)), ('rd', 'core'), 'chip', '1', 'rd ← core status: bit0 powered, bit1 busy, bits 8–15 phase, bits 16–63 cycles until idle'),
     'cage': (0x6e, 0x6e000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1', "let rs1 milliseconds of chip wall-clock time pass without running (a shelf period): programmed conductances relax with the chip's age in the analog model; the cycle count does not change"),
+    'bcount': (0x70, 0x70000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1', "BN ← rs1 (1 … 65535): the vector count of bmvm/bsmp and the row count of the vector unit's row-strided instructions (vadd2, vmax2, vcvt2, vargmax2)"),
+    'bstride': (0x71, 0x71000000, 0xff000fff, (), (('rt', None), ('rs1', None), ('rs2', None)), ('rt', 'rs1', 'rs2'), 'chip', '1', 'SD ← rt, S1 ← rs1, S2 ← rs2: byte strides between the rows of the destination, first and second source of the batched and row-strided instructions'),
+    'bmvm': (0x72, 0x72000000, 0xff00f000, ('bdir', 'vt', 'vd'), (('core', None), ('rd', None), ('rs1', None)), ('rd', 'rs1', 'vt', 'vd', 'bdir', 'core'), 'chip', '1; core and its chain busy Σ_b (scan + MVM of vector b, scan-in of b+1 overlapped with the readout of b and scan-out of b with the input stage of b+1: docs/machine.md, Batches)', 'batched MVM of BN vectors on one core: for b = 0 … BN−1, scan the input row at rs1 + b·S1 (type vt) into the input register (fwd/rec H, bwd V), multiply as mvm.{bdir}, scan the output register (fwd V, bwd/rec H) out to rd + b·SD (type vd); numbers, noise keys and energy exactly as BN hin/mvm/vout sequences; the output matrix is written at issue, read it after sync'),
+    'bsmp': (0x73, 0x73000000, 0xff00f000, ('bdir', 'vt', 'vd'), (('core', None), ('rd', None), ('rs1', None)), ('rd', 'rs1', 'vt', 'vd', 'bdir', 'core'), 'chip', '1; as bmvm, with the one-compare readout of smp', 'batched stochastic sample: bmvm with smp instead of mvm (BN samples, keyed as BN separate smp)'),
 }
 
 OPCODES = {v[0]: k for k, v in INSNS.items()}
@@ -260,6 +269,10 @@ MEM = {
     'vsum': (('rs1', 'vt', False),),
     'vsigm': (('rs1', 'vt', False), ('rd', 'vt', False)),
     'vtanh': (('rs1', 'vt', False), ('rd', 'vt', False)),
+    'vadd2': (('rs1', 'vt', True), ('rs2', 'vt', True), ('rd', 'vt', True)),
+    'vmax2': (('rs1', 'vt', True), ('rs2', 'vt', True), ('rd', 'vt', True)),
+    'vcvt2': (('rs1', 'vt', True), ('rd', 'vd', True)),
+    'vargmax2': (('rs1', 'vt', True), ('rd', 'vd', True)),
 }
 
 # mnemonic: (suffix fields, operands, expansion, doc)

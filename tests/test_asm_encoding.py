@@ -13,7 +13,8 @@ from isa.tables import INSNS, PSEUDOS
 # field: (lowest bit, width) — docs/isa.md, "Operand fields"
 POS = {"rd": (20, 4), "rt": (20, 4), "csel": (20, 4), "rs1": (16, 4), "rs2": (12, 4),
        "imm16": (0, 16), "uimm16": (0, 16), "off16": (0, 16), "off20": (0, 20), "shamt": (0, 6),
-       "vt": (10, 2), "vd": (8, 2), "dir": (8, 2), "vimm": (0, 8), "vbits": (0, 8), "core": (0, 6)}
+       "vt": (10, 2), "vd": (8, 2), "dir": (8, 2), "vimm": (0, 8), "vbits": (0, 8), "core": (0, 6),
+       "bdir": (6, 2)}
 I8, I16, I32, U8 = 0, 1, 2, 3
 FWD, BWD, REC = 0, 1, 2
 
@@ -107,6 +108,10 @@ SPEC = [
     ("vsum.u8 x1, x2", W(0x50, rd=1, rs1=2, vt=U8)),
     ("vsigm.i16 x1, x2, 11", W(0x51, rd=1, rs1=2, vt=I16, vimm=11)),
     ("vtanh.i32 x3, x4, 63", W(0x52, rd=3, rs1=4, vt=I32, vimm=63)),
+    ("vadd2.i16 x1, x2, x3", W(0x53, rd=1, rs1=2, rs2=3, vt=I16)),
+    ("vmax2.u8 x4, x5, x6", W(0x54, rd=4, rs1=5, rs2=6, vt=U8)),
+    ("vcvt2.u8.i16 x7, x8", W(0x55, rd=7, rs1=8, vd=U8, vt=I16)),
+    ("vargmax2.i32.i8 x9, x10", W(0x56, rd=9, rs1=10, vd=I32, vt=I8)),
     # chip
     ("cpon x1", W(0x60, rs1=1)),
     ("cpoff x2", W(0x61, rs1=2)),
@@ -127,6 +132,11 @@ SPEC = [
     ("sync x0", W(0x6C)),
     ("cstat x3, c40", W(0x6D, rd=3, core=40)),
     ("cage x5", W(0x6E, rs1=5)),
+    ("bcount x3", W(0x70, rs1=3)),
+    ("bstride x7, x8, x9", W(0x71, rt=7, rs1=8, rs2=9)),
+    ("bmvm.fwd.u8.i16 c5, x4, x3", W(0x72, rd=4, rs1=3, vt=U8, vd=I16, bdir=FWD, core=5)),
+    ("bmvm.rec.i8.i8 c47, x1, x2", W(0x72, rd=1, rs1=2, vt=I8, vd=I8, bdir=REC, core=47)),
+    ("bsmp.bwd.i16.i32 c0, x15, x14", W(0x73, rd=15, rs1=14, vt=I16, vd=I32, bdir=BWD)),
     # case does not matter for mnemonics and suffixes
     ("VADD.I16 x1, x2, x3", W(0x40, rd=1, rs1=2, rs2=3, vt=I16)),
 ]

@@ -44,7 +44,7 @@ ERRORS = [
     # mnemonics, suffixes, operand counts
     ("ad x1, x2, x3", 1, 1, "unknown instruction or macro 'ad' (did you mean and or add or vadd?)"),
     ("vaddd.i8 x1, x2, x3", 1, 1, "unknown instruction or macro 'vaddd.i8' (did you mean vadd "
-                                   "or vadds or add?)"),
+                                   "or vadds or vadd2?)"),
     ("vadd.i64 x1, x2, x3", 1, 5, "unknown suffix .i64 for vadd: vt is one of .i8, .i16, .i32, "
                                    ".u8 (did you mean .i16?)"),
     ("vadd x1, x2, x3", 1, 1, "vadd needs a .{vt} suffix (vadd.{vt} rd, rs1, rs2): vt is one of "

@@ -113,7 +113,16 @@ def test_readme_bring_your_own_model_works(tmp_path, monkeypatch, capsys):
     assert "2 of 48 cores used" in capsys.readouterr().out
     run_args = sh[1].split()[1:]
     assert cli_main(run_args) == 0
-    assert "pred (4 ×" in capsys.readouterr().out
+    loop_out = capsys.readouterr().out
+    assert "pred (4 ×" in loop_out
+    batched_args = sh[2].split("#")[0].split()[1:]       # --batched: the same results
+    assert "--batched" in batched_args and cli_main(batched_args) == 0
+    capsys.readouterr()
+    assert cli_main([run_args[0], "netb/net.s", *run_args[2:]]) == 0
+    batched_out = capsys.readouterr().out
+    # the dumped values, after the timing lines (the buffers' addresses differ)
+    pick = lambda text: re.sub(r" at 0x[0-9a-f]+", "", text[text.index("out ("):])   # noqa: E731
+    assert pick(batched_out) == pick(loop_out)
 
 
 def test_tutorial_own_network_section(tmp_path, monkeypatch, capsys):

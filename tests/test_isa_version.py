@@ -15,7 +15,7 @@ from isa import tables
 ENCODINGS = {
     (1, 0): "f964f3e84c71f5be",
     (1, 1): "1c297454cbdd7f90",   # vsigm, vtanh
-    (1, 2): "052c9ba917e362e2",   # outbits up to 10 (ccfg ranges join the digest); phase timing parameters
+    (1, 2): "b48d13bab7d29fa4",   # outbits up to 10 (ccfg ranges join the digest); phase timing parameters; batches: bcount, bstride, bmvm, bsmp, vadd2, vmax2, vcvt2, vargmax2
 }
 
 

@@ -23,6 +23,22 @@ def test_ideal_chip_equals_integer_reference(tmp_path):
     assert np.mean(pred == y) >= 0.8
 
 
+def test_batched_program_equals_the_loop_on_both_models(tmp_path):
+    """cnn_batched.program_batched (what run_chip runs) gives the per-position loop's logits and
+    predictions bit for bit, also on the analog model, also with chunks that pad the batch."""
+    from emulator.workloads.cnn_batched import program_batched
+    from emulator.workloads.chiprun import run_classifier, save_program
+
+    q, X, _ = _setup(7)
+    for model in ("ideal", "analog"):
+        ou, pu, ru, _ = K.run_chip(q, X, model, 2, tmp_path, batched=False)
+        for chunk in (7, 3):
+            path = save_program(*program_batched(q, X, f"b{chunk}", chunk=chunk), tmp_path, f"b{chunk}")
+            ob, pb, rb, _ = run_classifier(path, len(X), K.NCLS, "cnn", model, 2)
+            assert np.array_equal(ob, ou) and np.array_equal(pb, pu), (model, chunk)
+        assert rb.cycles != ru.cycles
+
+
 def test_one_changed_weight_breaks_equality(tmp_path):
     q, X, _ = _setup(6)
     ref = K.reference(q, X)

@@ -33,6 +33,9 @@ def register(subparsers) -> None:
     p.add_argument("--copies", type=int, default=1, metavar="R",
                    help="column copies per layer where they fit (a power of two; averages analog noise)")
     p.add_argument("--age-ms", type=int, default=0, help="let the chip age this long after programming")
+    p.add_argument("--batched", action="store_true",
+                   help="a batched program (bmvm per core over the batch, conv patches as a batch; "
+                        "same results as the default per-sample loop, faster)")
     p.add_argument("--replicate", type=int, default=1, metavar="N",
                    help="place N copies of the network on idle cores and split the batch across them")
     p.add_argument("--known", help="RBM: .npy mask (N × n_v) of pixels known to be right (clamped); "
@@ -73,7 +76,7 @@ def _compile(args) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from emulator.mapper import MapError, compile_model, quantise
+    from emulator.mapper import MapError, compile_batched, compile_model, quantise
     from emulator.mapper.modelfile import load_model
 
     if Path(args.model).suffix.lower() == ".onnx":      # ONNX graphs (emulator/cli/onnx_compile.py)
@@ -120,8 +123,13 @@ def _compile(args) -> int:
                 c = compile_rnn(q, q.encode(X), name=name, age_ms=args.age_ms)
             else:
                 q = quantise(m, C, copies=args.copies)
-                c = compile_model(q, q.encode(X), name=name, age_ms=args.age_ms,
-                                  **({"replicate": args.replicate} if args.replicate != 1 else {}))
+                if args.batched and args.replicate != 1:
+                    raise MapError("--batched and --replicate: a batch already keeps each core busy; choose one")
+                if args.batched:
+                    c = compile_batched(q, q.encode(X), name=name, age_ms=args.age_ms)
+                else:
+                    c = compile_model(q, q.encode(X), name=name, age_ms=args.age_ms,
+                                      **({"replicate": args.replicate} if args.replicate != 1 else {}))
             hint = "--dump out::i16 --dump pred"
         path = c.write(args.output)
     except MapError as e:

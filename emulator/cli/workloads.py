@@ -54,6 +54,8 @@ def register(subparsers) -> None:
     d.add_argument("--age-ms", type=int, default=3_600_000, help="chip age before inference (default 1 h)")
     d.add_argument("--copies", type=int, default=None, help="column copies per layer (default 16: fc1 ×4, fc2 ×16)")
     d.add_argument("--single", action="store_true", help="also run the analog chip with one copy per column")
+    d.add_argument("--unbatched", action="store_true",
+                   help="run the per-sample loop program instead of the batched one (same results, slower)")
     d.add_argument("--map", action="store_true",
                    help="also show the core map grid and accuracy vs noise level as terminal graphics")
     d.add_argument("--png", metavar="DIR", help="also write DIR/digits_cores.png and DIR/digits_accuracy.png "
@@ -143,13 +145,16 @@ def _digits(args) -> int:
         t = time.time()
         m = D.train(0.0, seed=tseed, chip_noise=noise) if args.retrain else D.shipped_model(noise)
         r = D.evaluate(m, seeds=seeds, n_test=args.n_test, age_ms=args.age_ms, copies=copies,
-                       single=args.single, config=args.config)
+                       single=args.single, config=args.config,
+                       batched=not args.unbatched)
         r["wall"] = time.time() - t
         rows.append((noise, r))
         if args.write:
-            c, _ = D.compile_digits(m, args.n_test, name="digits_mlp_" + ("noise" if noise else "plain"),
-                                    age_ms=args.age_ms, copies=copies)
-            c.write(Path(args.write) / f"{c.name}.s")
+            for batched in (False, True):   # the per-sample program and the batched one
+                c, _ = D.compile_digits(m, args.n_test, name="digits_mlp_" + ("noise" if noise else "plain")
+                                        + ("_batched" if batched else ""), age_ms=args.age_ms, copies=copies,
+                                        batched=batched)
+                c.write(Path(args.write) / f"{c.name}.s")
     tab = Table(title=f"digits MLP 64-{D.HIDDEN}-10, {len(D.load_digits_split()[3][:args.n_test])} test digits, "
                       f"analog seeds {list(seeds)}, chip age {args.age_ms / 1000:g} s, "
                       f"{'retrained, seed %d' % tseed if args.retrain else 'shipped weights'}")
@@ -181,7 +186,8 @@ def _digits(args) -> int:
     show_pictures(args, slot_cores(rows[0][1]["slots"]), levels, "digits")
     r = rows[0][1]
     con.print(per_inference_line(r["per_inference"], _profile_name(args)), soft_wrap=True)
-    con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
+    con.print(f"{'per-sample loop' if args.unbatched else 'batched'} program: chip time per run "
+              f"{r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
               f"{sum(x[1]['wall'] for x in rows):.1f} s")
     return _rows_report(args, rows)
@@ -208,6 +214,9 @@ def _classifier_table(args, W, title: str, noise_label: str) -> int:
             Xte = W.load_digits_split()[2][:W.N_PROGRAM]
             path = W.write_program(r["q"], Xte, args.write)
             con.print(f"wrote {path}")
+            if getattr(W, "BATCHED", False):   # and the batched twin the command runs
+                path = W.write_program(r["q"], Xte, args.write, name=path.stem + "_batched", batched=True)
+                con.print(f"wrote {path}")
     n = len(W.load_digits_split()[3][:args.n_test])
     tab = Table(title=f"{title}, {n} test digits, analog seeds {list(seeds)}, chip age "
                       f"{W.AGE_MS / 1000:g} s, "

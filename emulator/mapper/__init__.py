@@ -2,6 +2,7 @@
 from .model import (Conv2D, Dense, MapError, MaxPool2D, Model, QConv, QDense, QModel, QPool, quantise,
                     reference, split_even)
 from .codegen import Compiled, balance_rows, compile_model, core_map_text, measure_cycles, place, run_compiled
+from .batch_codegen import compile_batched
 from .modelfile import ModelFileError, load_model, save_model
 from .rbm import QRBM, RBM, gibbs_reference, quantise_rbm, recover
 from .rbm_codegen import compile_rbm
@@ -12,7 +13,7 @@ from .rnn import reference as rnn_reference
 from .rnn_codegen import compile_rnn
 
 __all__ = ["Conv2D", "Dense", "MapError", "MaxPool2D", "Model", "QConv", "QDense", "QModel", "QPool",
-           "quantise", "reference", "split_even", "Compiled", "balance_rows", "compile_model",
+           "quantise", "reference", "split_even", "Compiled", "balance_rows", "compile_batched", "compile_model",
            "core_map_text", "measure_cycles", "place", "run_compiled", "ModelFileError", "load_model",
            "save_model", "LSTM", "QLSTMModel", "compile_lstm", "quantise_lstm", "compile_onnx", "from_onnx",
            "QRNNModel", "SimpleRNN", "compile_rnn", "quantise_rnn", "rnn_reference",

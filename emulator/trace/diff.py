@@ -15,6 +15,7 @@ class Divergence:
     a: TraceLine | None                  # None: trace A ended here
     b: TraceLine | None
     fields: list[tuple[str, str, str]]   # (field, value in A, value in B)
+    vector: int | None = None            # a batch's outputs: the first vector that differs
 
 
 @dataclass
@@ -62,7 +63,7 @@ def diff_traces(a: Trace, b: Trace, ignore: set[str] = frozenset()) -> DiffResul
         la, lb = a.lines[i], b.lines[i]
         diffs = _differences(la, lb, masked)
         if diffs:
-            res.divergence = Divergence(i, la, lb, diffs)
+            res.divergence = Divergence(i, la, lb, diffs, _first_vector(a.lines, b.lines, i, masked))
             if "cycle" in la.fields and "cycle" in lb.fields:
                 res.cycle_drift = int(lb.fields["cycle"], 16) - int(la.fields["cycle"], 16)
             return res
@@ -82,6 +83,20 @@ def diff_traces(a: Trace, b: Trace, ignore: set[str] = frozenset()) -> DiffResul
     if "cycles" in a.footer and "cycles" in b.footer:
         res.cycle_drift = int(b.footer["cycles"], 16) - int(a.footer["cycles"], 16)
     return res
+
+
+def _first_vector(a: list[TraceLine], b: list[TraceLine], i: int, masked: set[str]) -> int | None:
+    """A divergence in a batch record (or its per-vector digests, bvec lines vNNNN=digest):
+    the first vector whose output digests differ, from the bvec lines at and after line i."""
+    if a[i].fields.get("event") not in ("batch", "bvec"):
+        return None
+    j = i + (a[i].fields.get("event") == "batch")
+    while j < len(a) and j < len(b) and a[j].fields.get("event") == "bvec" == b[j].fields.get("event"):
+        idx = [int(k[1:], 16) for k, _va, _vb in _differences(a[j], b[j], masked) if k[:1] == "v"]
+        if idx:
+            return min(idx)
+        j += 1
+    return None
 
 
 def render(res: DiffResult, context: int = 3) -> list[str]:
@@ -108,6 +123,8 @@ def render(res: DiffResult, context: int = 3) -> list[str]:
     out.append(f"  B {d.b.number if d.b else 'end':>6} | {d.b.raw if d.b else '(trace B ends here)'}")
     for key, va, vb in d.fields:
         out.append(f"  {key}: {va} ≠ {vb}")
+    if d.vector is not None:
+        out.append(f"  the batch's outputs differ first at vector {d.vector} (0-based) of that bmvm/bsmp")
     summary = f"summary: {res.compared} records ({res.instructions} instructions) identical before it"
     if res.cycle_drift is not None:
         summary += f"; cycle drift there {res.cycle_drift:+d}"

@@ -13,6 +13,8 @@ into numpy arrays of REC_DTYPE and turns them into text, JSONL or VCD.
     power_off  cpoff                     issue cycle     -              -                 core
     fault  the run faulted               cycle           fault code     detail            pc, word
     phase  a core enters a phase         phase start     phase code     -                 core (VCD only: not in text traces)
+    batch  bmvm / bsmp                   issue cycle     end cycle      dir | smp<<2 | BN<<8   core, pc, mlen/digest of all outputs, stall = queueing
+    bvec   outputs of ≤ 4 vectors of the batch just before it   issue cycle   digests 0, 1   digests 2, 3   core, pc = first vector, word = count, mlen = bytes per vector
 """
 from __future__ import annotations
 
@@ -26,9 +28,9 @@ REC_DTYPE = np.dtype([
 assert REC_DTYPE.itemsize == 48
 
 KINDS = ("insn", "wake", "scan_in", "scan_out", "mvm", "smp", "prog", "end", "power_off",
-         "fault", "phase")
+         "fault", "phase", "batch", "bvec")
 KIND = {name: i for i, name in enumerate(KINDS)}
-CORE_START_KINDS = ("wake", "scan_in", "scan_out", "mvm", "smp", "prog")
+CORE_START_KINDS = ("wake", "scan_in", "scan_out", "mvm", "smp", "prog", "batch")
 DIRS = ("fwd", "bwd", "rec")
 
 

@@ -108,7 +108,7 @@ def _mem(b: int, mlen: int, digest: int) -> str:
 def _event_fields(kind: str, r: tuple, timed: bool) -> list[str]:
     cycle, a, b, pc, word, stall, mlen, digest, _, _, core = r
     out = []
-    if kind in ("wake", "scan_in", "scan_out", "mvm", "smp", "prog") and timed:
+    if kind in ("wake", "scan_in", "scan_out", "mvm", "smp", "prog", "batch") and timed:
         out.append(f"end={a:012x}")
         if stall:
             out.append(f"queued={stall:x}")
@@ -117,6 +117,14 @@ def _event_fields(kind: str, r: tuple, timed: bool) -> list[str]:
     elif kind in ("mvm", "smp"):
         out.append(f"dir={DIRS[b] if b < len(DIRS) else b}")
         out.append(f"out={mlen:04x}#{digest:08x}")
+    elif kind == "batch":
+        out.append(f"dir={DIRS[b & 3] if (b & 3) < len(DIRS) else b & 3}{' smp' if b & 4 else ''} n={b >> 8:04x}")
+        out.append(f"out={mlen:04x}#{digest:08x}")
+    elif kind == "bvec":
+        # the output digests of vectors pc … pc+word−1 of the batch: `trace diff` names the
+        # first one that differs
+        digests = (a & 0xFFFFFFFF, a >> 32, b & 0xFFFFFFFF, b >> 32)
+        out += [f"v{pc + i:04x}={digests[i]:08x}" for i in range(min(word, 4))]
     elif kind == "prog":
         out.append(f"cells={mlen:x} pulses={b:x} codes#{digest:08x}")
     elif kind == "end":

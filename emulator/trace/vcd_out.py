@@ -54,13 +54,14 @@ def _changes(recs: np.ndarray) -> list[tuple[int, int, str, int]]:
             add(t, f"core{c:02d}.phase", PHASE_IDLE)
         elif kind == KIND["power_off"]:
             add(t, f"core{int(r['core']):02d}.phase", PHASE_OFF)
-        elif kind in (KIND["wake"], KIND["scan_in"], KIND["scan_out"], KIND["mvm"], KIND["smp"], KIND["prog"]):
+        elif kind in (KIND["wake"], KIND["scan_in"], KIND["scan_out"], KIND["mvm"], KIND["smp"], KIND["prog"],
+                      KIND["batch"]):
             c = int(r["core"])
             add(t, f"core{c:02d}.busy", 1)
             if kind == KIND["wake"]:   # waking has no completion record: it ends at `a`
                 add(int(r["a"]), f"core{c:02d}.busy", 0)
                 add(int(r["a"]), f"core{c:02d}.phase", PHASE_IDLE)
-            if kind in (KIND["scan_in"], KIND["scan_out"]):
+            if kind in (KIND["scan_in"], KIND["scan_out"], KIND["batch"]):   # a batch holds its chain
                 chain = c // CORES_PER_CHAIN
                 add(t + int(r["stall"]), f"chain{chain}.busy", 1)
                 add(int(r["a"]), f"chain{chain}.busy", 0)

@@ -347,12 +347,20 @@ pos:    ccfg.nrows x1, PATCH
     return "\n".join(A), data
 
 
-def write_program(q, X, d, name="cnn_digits", age_ms=AGE_MS) -> Path:
+def write_program(q, X, d, name="cnn_digits", age_ms=AGE_MS, batched=False) -> Path:
+    """The per-image, per-position loop program, or with `batched` its batched twin
+    (cnn_batched.program_batched: same results, one bmvm per layer and chunk of images)."""
+    if batched:
+        from .cnn_batched import program_batched
+
+        return save_program(*program_batched(q, X, name, age_ms), d, name)
     return save_program(*program(q, X, name, age_ms), d, name)
 
 
-def run_chip(q, X, model="ideal", seed=1, workdir="/tmp/neurram_cnn", name="cnn_digits", config=None):
-    return run_classifier(write_program(q, X, workdir, name), len(X), NCLS, "cnn", model, seed, config)
+def run_chip(q, X, model="ideal", seed=1, workdir="/tmp/neurram_cnn", name="cnn_digits", config=None,
+             batched=True):
+    path = write_program(q, X, workdir, name + ("_batched" if batched else ""), batched=batched)
+    return run_classifier(path, len(X), NCLS, "cnn", model, seed, config)
 
 
 def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_cnn", analog=True, config=None):
@@ -365,6 +373,7 @@ def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_cnn", analo
 
 
 NAME = "cnn"
+BATCHED = True              # run_chip runs the batched program (cnn_batched.py) unless batched=False
 
 
 def cores(q: QCNN) -> list:

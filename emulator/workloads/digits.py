@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from emulator.data import DIR as DATA
-from emulator.mapper import Model, Dense, compile_model, quantise, reference, run_compiled
+from emulator.mapper import Model, Dense, compile_batched, compile_model, quantise, reference, run_compiled
 
 N_TRAIN = 1347
 IN_SCALE = 16 / 15          # pixel 0..16 → 4-bit code 0..15
@@ -57,15 +57,20 @@ def train(eta: float, seed=0, epochs=150, chip_noise=True, age_ms=AGE_MS) -> Mod
                      level_sigma=sig)
 
 
-def compile_digits(model: Model, n_test=None, name="digits_mlp", age_ms=0, copies=COPIES):
+def compile_digits(model: Model, n_test=None, name="digits_mlp", age_ms=0, copies=COPIES, batched=True):
+    """The test digits compiled as one batched program (bmvm per core, emulator.mapper.
+    compile_batched) or, with batched=False, as the per-sample loop of compile_model; both give
+    the same outputs bit for bit."""
     Xtr, _, Xte, yte = load_digits_split()
     q = quantise(model, Xtr, copies=copies)
     Xte, yte = (Xte, yte) if n_test is None else (Xte[:n_test], yte[:n_test])
-    return compile_model(q, q.encode(Xte), name=name, age_ms=age_ms), yte
+    compile_ = compile_batched if batched else compile_model
+    return compile_(q, q.encode(Xte), name=name, age_ms=age_ms), yte
 
 
 def evaluate(model: Model, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_digits",
-             analog=True, age_ms=0, log=print, copies=COPIES, single=False, config=None):
+             analog=True, age_ms=0, log=print, copies=COPIES, single=False, config=None,
+             batched=True):
     """Accuracy of one model: float, 4-bit software, chip ideal, chip analog per seed (with
     `copies` column copies; with `single` also the analog run with one copy)."""
     from emulator.train import quantised_forward
@@ -75,7 +80,7 @@ def evaluate(model: Model, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_d
         Xte, yte = Xte[:n_test], yte[:n_test]
     res = {"float": float(np.mean(model.forward(Xte).argmax(1) == yte)),
            "sw4": float(np.mean(quantised_forward(model, Xte, X_calib=Xtr).argmax(1) == yte))}
-    c, _ = compile_digits(model, n_test, age_ms=age_ms, copies=copies)
+    c, _ = compile_digits(model, n_test, age_ms=age_ms, copies=copies, batched=batched)
     q = c.qmodel
     res["int_ref"] = float(np.mean(reference(q, q.encode(Xte)).argmax(1) == yte))
     t = time.time()
@@ -95,7 +100,7 @@ def evaluate(model: Model, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_d
             res["analog_wall_s"] = time.time() - t
     res["analog1"] = []
     if analog and single:
-        c1, _ = compile_digits(model, n_test, name="digits_mlp_1copy", age_ms=age_ms, copies=1)
+        c1, _ = compile_digits(model, n_test, name="digits_mlp_1copy", age_ms=age_ms, copies=1, batched=batched)
         for s in seeds:
             _, pred, _ = run_compiled(c1, Path(workdir) / f"{c1.name}.s", model="analog", seed=s, config=config)
             res["analog1"].append(float(np.mean(pred == yte)))

@@ -9,7 +9,7 @@ import platform
 import sys
 import time
 
-BENCHES = ["tests.bench.asm_bench", "tests.bench.core_bench", "tests.bench.trace_bench",
+BENCHES = ["tests.bench.asm_bench", "tests.bench.core_bench", "tests.bench.trace_bench", "tests.bench.batch_bench",
            "tests.bench.scale_bench", "tests.bench.sweep_bench"]
 
 

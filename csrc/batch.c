@@ -1,0 +1,414 @@
+/* batch.c — batches: the batch registers (bcount, bstride), batched MVMs and samples on one core
+   (bmvm, bsmp) and the vector unit's row-strided instructions (vadd2, vmax2, vcvt2, vargmax2).
+
+   A batch is a speed choice, never a numeric one: vector b of a bmvm runs exactly the code of
+   an unbatched mvm (the same kernels, readout and noise keys, since every MVM or sample counted
+   on the core keys its draws and the batch counts its vectors one by one), so its outputs equal
+   those of BN hin/mvm/vout sequences bit for bit on both models.  What changes is time: the
+   core streams the batch through the pipeline of docs/machine.md (Batches), overlapping the
+   scan-in of vector b+1 with the readout of vector b and the scan-out of vector b with the
+   input stage of vector b+1, and the controller issues one instruction instead of a loop. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nr_private.h"
+
+#define _NR_BN_MAX 65535
+
+/* `rows` rows of n elements of type dt, row r at addr + r·stride: bounds (and, for vector
+   operands, alignment), written so that no sum can wrap (rows ≤ 65535, stride and n ≤ mem_size) */
+static int _nr_rows_ok(nr_machine *m, uint64_t addr, uint64_t rows, uint64_t stride, uint64_t n,
+                       int dt, int aligned)
+{
+    const uint64_t es = _nr_dsize[dt], ms = m->cfg.mem_size;
+    if (n == 0) return _NR_DONE;
+    if (stride > ms || n > ms || !_nr_in_mem(m, addr, (rows - 1) * stride + n * es))
+        return _nr_fault(m, NR_FAULT_MEM_BOUNDS, addr);
+    if (aligned && (addr & (es - 1))) return _nr_fault(m, NR_FAULT_MEM_ALIGN, addr);
+    if (aligned && (stride & (es - 1))) return _nr_fault(m, NR_FAULT_MEM_ALIGN, addr + stride);
+    return _NR_DONE;
+}
+
+/* one batch row between memory and a register, converted as hin/vin read and vout/hout write
+   (the same conversions as _nr_load_elem / _nr_store_elem, with the type switch out of the loop) */
+static void _nr_row_load(int16_t *dst, const uint8_t *p, uint64_t n, int dt)
+{
+    switch (dt) {
+    case NR_DTYPE_I8: for (uint64_t i = 0; i < n; i++) dst[i] = (int8_t)p[i]; break;
+    case NR_DTYPE_U8: for (uint64_t i = 0; i < n; i++) dst[i] = p[i]; break;
+    case NR_DTYPE_I16: memcpy(dst, p, n * 2); break;
+    default:
+        for (uint64_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, p + 4 * i, 4);
+            dst[i] = (int16_t)(v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v);
+        }
+    }
+}
+
+static void _nr_row_store(uint8_t *p, const int16_t *src, uint64_t n, int dt)
+{
+    switch (dt) {
+    case NR_DTYPE_I8:
+        for (uint64_t i = 0; i < n; i++) p[i] = (uint8_t)(int8_t)(src[i] > 127 ? 127 : src[i] < -128 ? -128 : src[i]);
+        break;
+    case NR_DTYPE_U8: for (uint64_t i = 0; i < n; i++) p[i] = (uint8_t)(src[i] > 255 ? 255 : src[i] < 0 ? 0 : src[i]); break;
+    case NR_DTYPE_I16: memcpy(p, src, n * 2); break;
+    default:
+        for (uint64_t i = 0; i < n; i++) {
+            int32_t w = src[i];
+            memcpy(p + 4 * i, &w, 4);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- row-strided vector ops */
+
+static inline int _nr_disjoint(uint64_t a, uint64_t an, uint64_t b, uint64_t bn) { return a + an <= b || b + bn <= a; }
+
+/* One i16 row of vadd2 / vmax2 / vcvt2 in chunks of 256 elements with the type switch outside
+   the loop (the loops vectorise).  Used only where it cannot differ from the element-by-element
+   order: the destination is disjoint from each source or is that source itself (same element
+   size), so no element reads what an earlier element of the row wrote. */
+static int _nr_row_i16(uint8_t *mem, int op, int dd, uint64_t dw, uint64_t aw, uint64_t bw, uint64_t vl)
+{
+    const uint64_t ds = _nr_dsize[dd];
+    const int two = op != NR_OP_VCVT2;
+    if (!((dw == aw && ds == 2) || _nr_disjoint(dw, vl * ds, aw, vl * 2))) return 0;
+    if (two && !((dw == bw && ds == 2) || _nr_disjoint(dw, vl * ds, bw, vl * 2))) return 0;
+    for (uint64_t k0 = 0; k0 < vl; k0 += NR_REG_LEN) {
+        const uint64_t n = _nr_min(NR_REG_LEN, vl - k0);
+        int16_t a[NR_REG_LEN], b[NR_REG_LEN], r[NR_REG_LEN];
+        memcpy(a, mem + aw + 2 * k0, n * 2);
+        if (two) memcpy(b, mem + bw + 2 * k0, n * 2);
+        if (op == NR_OP_VADD2) {
+            for (uint64_t i = 0; i < n; i++) {
+                int32_t s = (int32_t)a[i] + b[i];
+                r[i] = (int16_t)(s > INT16_MAX ? INT16_MAX : s < INT16_MIN ? INT16_MIN : s);
+            }
+        } else if (op == NR_OP_VMAX2) {
+            for (uint64_t i = 0; i < n; i++) r[i] = a[i] > b[i] ? a[i] : b[i];
+        } else if (dd == NR_DTYPE_U8 || dd == NR_DTYPE_I8) {
+            uint8_t r8[NR_REG_LEN];
+            const int32_t lo = dd == NR_DTYPE_U8 ? 0 : -128, hi = dd == NR_DTYPE_U8 ? 255 : 127;
+            for (uint64_t i = 0; i < n; i++) r8[i] = (uint8_t)(a[i] < lo ? lo : a[i] > hi ? hi : a[i]);
+            memcpy(mem + dw + k0, r8, n);
+            continue;
+        } else if (dd == NR_DTYPE_I32) {
+            int32_t r32[NR_REG_LEN];
+            for (uint64_t i = 0; i < n; i++) r32[i] = a[i];
+            memcpy(mem + dw + 4 * k0, r32, n * 4);
+            continue;
+        } else {
+            memcpy(r, a, n * 2);
+        }
+        memcpy(mem + dw + 2 * k0, r, n * 2);
+    }
+    return 1;
+}
+
+int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost)
+{
+    const uint64_t vl = m->vl, rows = m->bn;
+    const int op = in->op, dt = in->a;
+    const int dd = op == NR_OP_VCVT2 || op == NR_OP_VARGMAX2 ? in->b : dt;
+    const uint64_t es = _nr_dsize[dt], ds = _nr_dsize[dd];
+    const uint64_t d = m->x[in->rd], a = m->x[in->rs1], b = m->x[in->rs2];
+    const uint64_t sd = m->bs_d, s1 = m->bs_1, s2 = m->bs_2;
+    const int two = op == NR_OP_VADD2 || op == NR_OP_VMAX2;
+    int r = _nr_rows_ok(m, a, rows, s1, vl, dt, 1);
+    if (r == _NR_DONE && two) r = _nr_rows_ok(m, b, rows, s2, vl, dt, 1);
+    if (r == _NR_DONE) r = _nr_rows_ok(m, d, rows, sd, op == NR_OP_VARGMAX2 ? 1 : vl, dd, 1);
+    if (r != _NR_DONE) return r;
+    uint8_t *mem = m->mem;
+    for (uint64_t w = 0; w < rows; w++) {
+        const uint64_t dw = d + w * sd, aw = a + w * s1, bw = b + w * s2;
+        if (dt == NR_DTYPE_I16 && op != NR_OP_VARGMAX2 && _nr_row_i16(mem, op, dd, dw, aw, bw, vl)) continue;
+        switch (op) {
+        case NR_OP_VADD2:
+            for (uint64_t k = 0; k < vl; k++)
+                _nr_vput(mem, dw + k * es, dt, _nr_vget(mem, aw + k * es, dt) + _nr_vget(mem, bw + k * es, dt));
+            break;
+        case NR_OP_VMAX2:
+            for (uint64_t k = 0; k < vl; k++) {
+                int64_t p = _nr_vget(mem, aw + k * es, dt), q = _nr_vget(mem, bw + k * es, dt);
+                _nr_vput(mem, dw + k * es, dt, p > q ? p : q);
+            }
+            break;
+        case NR_OP_VCVT2:
+            for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, dw + k * ds, dd, _nr_vget(mem, aw + k * es, dt));
+            break;
+        default: {   /* vargmax2: first largest, 0 for an empty row (as vargmax) */
+            uint64_t best = 0;
+            int64_t bv = vl ? _nr_vget(mem, aw, dt) : 0;
+            for (uint64_t k = 1; k < vl; k++) {
+                int64_t p = _nr_vget(mem, aw + k * es, dt);
+                if (p > bv) { bv = p; best = k; }
+            }
+            _nr_vput(mem, dw, dd, (int64_t)best);
+        }
+        }
+    }
+    const uint64_t lanes = m->cfg.vec_lanes;
+    m->ev_vec_elems += rows * vl;
+    *cost = m->cfg.t_vsetup + rows * ((vl + lanes - 1) / lanes);
+    return _NR_DONE;
+}
+
+uint64_t _nr_rows_dest_len(const nr_machine *m, const nr_insn *in)
+{
+    const int op = in->op;
+    if (op != NR_OP_VADD2 && op != NR_OP_VMAX2 && op != NR_OP_VCVT2 && op != NR_OP_VARGMAX2) return UINT64_MAX;
+    const int dd = op == NR_OP_VCVT2 || op == NR_OP_VARGMAX2 ? in->b : in->a;
+    const uint64_t n = op == NR_OP_VARGMAX2 ? 1 : m->vl;
+    if (n == 0 || m->bs_d > m->cfg.mem_size || n > m->cfg.mem_size) return 0;
+    return (m->bn - 1) * m->bs_d + n * _nr_dsize[dd];
+}
+
+/* ---------------------------------------------------------------- batched MVM / sample */
+
+/* FNV-1a-32 continued over more bytes (the trace digests rows that are not contiguous) */
+static uint32_t _nr_fnv_more(uint32_t h, const uint8_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x01000193u;
+    return h;
+}
+
+/* room for `k` more records in the trace buffer beyond its margin (a batch of up to 65535
+   vectors emits one record per four vectors) */
+static int _nr_trace_room(nr_machine *m, uint64_t k)
+{
+    nr_trace *tr = m->trace;
+    if (tr->n + k + NR_TRACE_MARGIN < tr->cap) return 1;
+    uint64_t cap = tr->cap;
+    while (tr->n + k + NR_TRACE_MARGIN >= cap) cap *= 2;
+    nr_trace_rec *buf = realloc(tr->buf, cap * sizeof *buf);
+    if (!buf) return 0;
+    tr->buf = buf;
+    tr->cap = cap;
+    return 1;
+}
+
+/* The fast path of a batch: accumulators of _NR_BK_V vectors per sweep of batch_kernel.c, then
+   each vector's own finish (readout, noise keyed by its MVM count) in order.  It reads input
+   rows ahead of the outputs written before them, so it is used only when the input and output
+   matrices do not overlap; an analog batch repacks whenever the conductances relax to a new
+   epoch at a vector's start (the accumulators computed ahead are then recomputed). */
+typedef struct {
+    _nr_bk k;
+    int on, analog;
+    _nr_analog_ctx ax;
+    int64_t epoch;
+    uint64_t g0, gn;                          /* vectors g0 … g0+gn−1 are in acc */
+    int32_t acc[2][_NR_BK_V * NR_REG_LEN];    /* [pass][vector · n16 + output] */
+    int32_t x2[_NR_BK_V * NR_REG_LEN];
+} _nr_bfast;
+
+static void _nr_bfast_group(const nr_machine *m, const nr_core *c, _nr_bfast *f, uint64_t b, uint64_t nb,
+                            uint64_t xa, uint64_t s_in, int dti)
+{
+    const int32_t *k = c->cfg;
+    const int nin = f->k.nin, npass = f->analog ? f->ax.npass : 1;
+    static const int32_t zero[NR_REG_LEN];
+    int32_t xd[_NR_BK_V][2][NR_REG_LEN];
+    f->g0 = b;
+    f->gn = _nr_min(_NR_BK_V, nb - b);
+    int32_t ilo, ihi;
+    _nr_input_range(k, &ilo, &ihi);
+    for (uint64_t v = 0; v < f->gn; v++) {
+        int16_t x[NR_REG_LEN];
+        _nr_row_load(x, &m->mem[xa + (b + v) * s_in], (uint64_t)nin, dti);
+        if (f->analog) {
+            _nr_analog_digits(k, x, nin, npass, f->ax.b0, xd[v]);
+        } else {
+            for (int i = 0; i < nin; i++) xd[v][0][i] = x[i] < ilo ? ilo : x[i] > ihi ? ihi : x[i];
+        }
+    }
+    for (int p = 0; p < npass; p++) {
+        for (uint64_t v = 0; v < _NR_BK_V; v++)
+            _nr_bk_xpairs(&f->k, v < f->gn ? xd[v][p] : zero, &f->x2[v * (uint64_t)f->k.P]);
+        _nr_bk_run(&f->k, f->x2, f->acc[p]);
+    }
+}
+
+static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
+{
+    const int id = in->c, sample = in->op == NR_OP_BSMP, dir = (int)in->imm;
+    const int dti = in->a, dto = in->b;
+    nr_core *c = &m->core[id];
+    if (dir > NR_DIR_REC) return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
+    if (!c->powered) return _nr_fault(m, NR_FAULT_CORE_OFF, (uint64_t)id);
+    /* the scans need the window of hin/vout, the MVM its own (rec: columns within 128) */
+    if (!_nr_window_ok(c, 0) || !_nr_window_ok(c, dir == NR_DIR_REC))
+        return _nr_fault(m, NR_FAULT_BAD_WINDOW, (uint64_t)id);
+    const int32_t *k = c->cfg;
+    const int in_v = dir == NR_DIR_BWD, out_v = dir == NR_DIR_FWD, same = dir == NR_DIR_REC;
+    const uint64_t in_lo = (uint64_t)(in_v ? k[NR_CFG_COL0] : k[NR_CFG_ROW0]);
+    const uint64_t in_n = (uint64_t)(in_v ? k[NR_CFG_NCOLS] : k[NR_CFG_NROWS]);
+    const uint64_t out_lo = (uint64_t)(out_v ? k[NR_CFG_COL0] : k[NR_CFG_ROW0]);
+    const uint64_t out_n = (uint64_t)(out_v ? k[NR_CFG_NCOLS] : k[NR_CFG_NROWS]);
+    const uint64_t nb = m->bn, xa = m->x[in->rs1], ya = m->x[in->rd];
+    const uint64_t s_in = m->bs_1, s_out = m->bs_d;
+    const uint64_t esi = _nr_dsize[dti], eso = _nr_dsize[dto];
+    int r = _nr_rows_ok(m, xa, nb, s_in, in_n, dti, 0);
+    if (r == _NR_DONE) r = _nr_rows_ok(m, ya, nb, s_out, out_n, dto, 0);
+    if (r == _NR_DONE) r = _nr_wait(m, 1ull << id, t, until);
+    if (r != _NR_DONE) return r;
+
+    const uint64_t tr_recs = (nb + 3) / 4 + NR_MAX_PHASES + 2;
+    uint32_t *dig = NULL;
+    if (m->trace && (!_nr_trace_room(m, tr_recs) || !(dig = malloc(nb * sizeof *dig)))) {
+        free(dig);
+        dig = NULL;   /* no memory for the records: the batch runs untraced rather than not at all */
+    }
+    uint32_t total = 0x811C9DC5u;
+
+    const uint64_t chain_id = nr_chain_of(id);
+    const uint64_t t_in = _nr_scan_cycles(&m->cfg, id, in_v), t_out = _nr_scan_cycles(&m->cfg, id, out_v);
+    const uint64_t shifts = (uint64_t)NR_REG_LEN * (nr_scan_shifts(id, in_v) + nr_scan_shifts(id, out_v));
+    int16_t *reg_in = in_v ? c->v : c->h, *reg_out = out_v ? c->v : c->h;
+    const uint64_t first = _nr_max(t, m->chain_free[chain_id]);
+    uint64_t chain = first + t_in;      /* the chain is free again at this cycle */
+    uint64_t start = chain;             /* the MVM of the current vector starts here */
+    uint64_t mvm0 = start, last_out = start;
+    const int analog = m->cfg.model == NR_MODEL_ANALOG;
+    _nr_bfast *f = NULL;
+    {
+        const uint64_t ext_in = (nb - 1) * s_in + in_n * esi, ext_out = (nb - 1) * s_out + out_n * eso;
+        const int overlap = xa < ya + ext_out && ya < xa + ext_in;
+        if (nb >= 2 && !overlap && (f = calloc(1, sizeof *f))) f->analog = analog;
+    }
+    for (uint64_t b = 0; b < nb; b++) {
+        /* scan-in: the row lands in the input register (read from memory as hin reads it) */
+        _nr_row_load(&reg_in[in_lo], &m->mem[xa + b * s_in], in_n, dti);
+        uint64_t lo, n, steps;
+        if (analog) _nr_relax_sync(m, id, start);
+        if (f && (b == 0 || (analog && c->relax_epoch != f->epoch))) {
+            f->on = _nr_bk_pack(&f->k, c, dir, analog);
+            if (analog) _nr_analog_prep(m, c, id, dir, &f->ax);
+            f->epoch = c->relax_epoch;
+            f->gn = 0;
+        }
+        if (f && f->on) {
+            if (b >= f->g0 + f->gn) _nr_bfast_group(m, c, f, b, nb, xa, s_in, dti);
+            const uint64_t o = (b - f->g0) * (uint64_t)f->k.n16;
+            if (analog) {
+                const int32_t *const acc[2] = {&f->acc[0][o], &f->acc[1][o]};
+                lo = (uint64_t)f->ax.out_lo;
+                n = (uint64_t)f->ax.nout;
+                steps = _nr_analog_finish(m, c, id, &f->ax, sample, acc);
+            } else {
+                steps = _nr_mvm_finish(c, id, dir, sample, m->cfg.seed, &f->acc[0][o], &lo, &n);
+            }
+        } else if (analog) {
+            steps = _nr_mvm_analog(m, c, id, dir, sample, &lo, &n);
+        } else {
+            steps = _nr_mvm_compute(c, id, dir, sample, m->cfg.seed, &lo, &n);
+        }
+        c->pend_lo = lo;
+        _nr_mvm_events(m, c, m->pc, dir, sample, n);
+        const uint64_t end = _nr_mvm_schedule(&m->cfg, c, sample, steps, start);
+        /* the input register is free once the last pass has integrated; the readout writes
+           the output register from the first readout on */
+        const uint64_t release = same ? end : c->phase_at[c->n_phase - 1];
+        const uint64_t rd_ofs = c->phase_at[1] - start;
+        c->ev_mvm_cycles += end - start;
+        if (sample) c->n_smp++;
+        else c->n_mvm++;
+        memcpy(&(out_v ? c->v : c->h)[lo], &c->pend_buf[lo], n * sizeof(int16_t));
+
+        /* scan-out: the output register's window, stored as vout/hout store it */
+        uint8_t *dst = &m->mem[ya + b * s_out];
+        _nr_row_store(dst, &reg_out[out_lo], out_n, dto);
+        if (dig) {
+            dig[b] = _nr_fnv1a(dst, out_n * eso);
+            total = _nr_fnv_more(total, dst, out_n * eso);
+        }
+        c->ev_scan_shifts += shifts;
+
+        /* the chain: scan-in of b+1 (as soon as the input register is free), then scan-out of
+           b; recurrent batches share H, so there the scan-in waits for the scan-out */
+        uint64_t next_in = 0;
+        if (b + 1 < nb && !same) {
+            next_in = _nr_max(chain, release) + t_in;
+            chain = next_in;
+        }
+        const uint64_t out_start = _nr_max(chain, end);
+        chain = out_start + t_out;
+        last_out = out_start;
+        if (b + 1 < nb && same) {
+            next_in = chain + t_in;
+            chain = next_in;
+        }
+        if (b + 1 < nb) {
+            /* the next readout may not overwrite the output register before it is scanned out */
+            start = _nr_max(next_in, end);
+            if (!same && chain > start + rd_ofs) start = chain - rd_ofs;
+        }
+    }
+    if (f) {
+        _nr_bk_free(&f->k);
+        free(f);
+    }
+    const uint64_t done = chain;
+    m->chain_free[chain_id] = done;     /* the batch holds its chain until its last scan-out */
+    _nr_begin_op(c, t, done);
+    c->n_phase = 0;
+    if (first > t) {
+        c->phase_at[c->n_phase] = t;
+        c->phase_code[c->n_phase++] = NR_PHASE_SCAN_WAIT;
+    }
+    c->phase_at[c->n_phase] = first;
+    c->phase_code[c->n_phase++] = NR_PHASE_SCAN_IN;
+    c->phase_at[c->n_phase] = mvm0;
+    c->phase_code[c->n_phase++] = NR_PHASE_INTEGRATE;
+    c->phase_at[c->n_phase] = last_out;
+    c->phase_code[c->n_phase++] = NR_PHASE_SCAN_OUT;
+    /* the registers already hold the last vector's values; the completion only ends the op */
+    c->pend_lo = 0;
+    c->pend_n = 0;
+    _nr_set_pending(m, c, out_v ? NR_PEND_MVM_V : NR_PEND_MVM_H, done);
+    const uint64_t tn = m->trace ? m->trace->n : 0;
+    _nr_trace_start(m, id, NR_TR_BATCH, t, done, (uint64_t)dir | (uint64_t)sample << 2 | nb << 8,
+                    first - t, NULL, 0);
+    if (dig) {
+        nr_trace_rec *br = &m->trace->buf[tn];
+        br->mlen = (uint32_t)_nr_min(nb * out_n * eso, UINT32_MAX);
+        br->digest = total;
+        for (uint64_t b = 0; b < nb; b += 4) {
+            const uint64_t cnt = _nr_min(4, nb - b);
+            uint32_t d4[4] = {0, 0, 0, 0};
+            for (uint64_t q = 0; q < cnt; q++) d4[q] = dig[b + q];
+            nr_trace_rec *v = _nr_trace_push(m, NR_TR_BVEC, t);
+            v->core = (uint8_t)id;
+            v->pc = (uint32_t)b;
+            v->word = (uint32_t)cnt;
+            v->mlen = (uint32_t)(out_n * eso);
+            v->a = (uint64_t)d4[0] | (uint64_t)d4[1] << 32;
+            v->b = (uint64_t)d4[2] | (uint64_t)d4[3] << 32;
+        }
+        free(dig);
+    }
+    return _NR_DONE;
+}
+
+int _nr_exec_batch(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost)
+{
+    *cost = 1;
+    switch (in->op) {
+    case NR_OP_BCOUNT: {
+        const uint64_t n = m->x[in->rs1];
+        if (n < 1 || n > _NR_BN_MAX) return _nr_fault(m, NR_FAULT_BAD_CONFIG, n);
+        m->bn = n;
+        return _NR_DONE;
+    }
+    case NR_OP_BSTRIDE:
+        m->bs_d = m->x[in->rt];
+        m->bs_1 = m->x[in->rs1];
+        m->bs_2 = m->x[in->rs2];
+        return _NR_DONE;
+    case NR_OP_BMVM:
+    case NR_OP_BSMP: return _nr_bmvm(m, in, t, until);
+    default: return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
+    }
+}

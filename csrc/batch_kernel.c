@@ -1,0 +1,203 @@
+/* batch_kernel.c — the integer kernel of batched MVMs: the accumulators of up to four vectors of
+   a batch in one sweep over the core's weights, exactly the integers the per-vector kernels of
+   mvm.c and analog.c compute (integer sums have no rounding, so the order of the terms does not
+   matter, and none of them can overflow int32: see the bounds below).
+
+   The weights are packed once per batch as pairs of int16 per output, so one multiply-add of
+   two int16 pairs (pmaddwd on x86) does two terms:
+     ideal fwd/rec: pair p = logical rows 2p and 2p+1 of the window, x pair (x[2p], x[2p+1]);
+                    |w| ≤ 21845 and |x| ≤ 255, ≤ 128 terms: |acc| < 2^31 (mvm.c)
+     ideal bwd:     pair p = columns 2p and 2p+1 of each logical row
+     analog:        pair p = the cells G⁺, G⁻ of logical row p (bwd: of column p) stored as
+                    G − 32768 (int16), x pair (d, −d) with d a pass digit |d| ≤ 15:
+                    (G⁺ − 32768)·d − (G⁻ − 32768)·d = (G⁺ − G⁻)·d, |acc| ≤ 256·65535·15 < 2^31
+   On x86-64 glibc builds with gcc, an AVX-512 or AVX2 version is picked at run time when the
+   host has it; the portable loop computes the same integers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nr_private.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(NR_NO_CLONES)
+#define _NR_BK_AVX2 1
+#include <immintrin.h>
+#endif
+
+/* output pitch of the packed pairs and the accumulators: a multiple of 32 (one AVX-512 sweep) */
+static inline int _nr_round16(int n) { return (n + 31) & ~31; }
+
+int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
+{
+    const int32_t *cfg = c->cfg;
+    const int row0 = cfg[NR_CFG_ROW0], nrows = cfg[NR_CFG_NROWS];
+    const int col0 = cfg[NR_CFG_COL0], ncols = cfg[NR_CFG_NCOLS];
+    const int bwd = dir == NR_DIR_BWD;
+    const int nin = bwd ? ncols : nrows, nout = bwd ? nrows : ncols;
+    const int P = analog ? nin : (nin + 1) / 2, n16 = _nr_round16(nout);
+    if (!k->w2 || k->cap < (size_t)P * 2 * n16) {
+        free(k->w2);
+        k->cap = (size_t)P * 2 * n16;
+        k->w2 = malloc(k->cap * sizeof *k->w2);
+        if (!k->w2) return 0;
+    }
+    k->P = P;
+    k->n16 = n16;
+    k->nin = nin;
+    k->nout = nout;
+    k->analog = analog;
+    memset(k->w2, 0, (size_t)P * 2 * n16 * sizeof *k->w2);
+    for (int p = 0; p < P; p++) {
+        int16_t *d = &k->w2[(size_t)p * 2 * n16];
+        for (int q = 0; q < nout; q++) {
+            int16_t a, b;
+            if (analog) {
+                /* G⁺/G⁻ of logical row (fwd) / of the pair at column p (bwd) */
+                const int i = bwd ? q : p, j = bwd ? p : q;
+                a = (int16_t)((int32_t)c->g[2 * (row0 + i)][col0 + j] - 32768);
+                b = (int16_t)((int32_t)c->g[2 * (row0 + i) + 1][col0 + j] - 32768);
+            } else if (bwd) {
+                a = c->w[row0 + q][col0 + 2 * p];
+                b = 2 * p + 1 < nin ? c->w[row0 + q][col0 + 2 * p + 1] : 0;
+            } else {
+                a = c->w[row0 + 2 * p][col0 + q];
+                b = 2 * p + 1 < nin ? c->w[row0 + 2 * p + 1][col0 + q] : 0;
+            }
+            d[2 * q] = a;
+            d[2 * q + 1] = b;
+        }
+    }
+    return 1;
+}
+
+void _nr_bk_free(_nr_bk *k)
+{
+    free(k->w2);
+    k->w2 = NULL;
+    k->cap = 0;
+}
+
+/* the x pair of pair p of one vector: ideal inputs (already clamped), or a pass digit and its
+   negation (analog) */
+void _nr_bk_xpairs(const _nr_bk *k, const int32_t *x, int32_t *x2)
+{
+    for (int p = 0; p < k->P; p++) {
+        int32_t lo, hi;
+        if (k->analog) {
+            lo = x[p];
+            hi = -x[p];
+        } else {
+            lo = x[2 * p];
+            hi = 2 * p + 1 < k->nin ? x[2 * p + 1] : 0;
+        }
+        x2[p] = (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
+    }
+}
+
+static void _nr_bk_portable(const _nr_bk *k, const int32_t *x2, int32_t *acc)
+{
+    const int P = k->P, n16 = k->n16;
+    memset(acc, 0, (size_t)_NR_BK_V * n16 * sizeof *acc);
+    for (int p = 0; p < P; p++) {
+        const int16_t *w = &k->w2[(size_t)p * 2 * n16];
+        for (int v = 0; v < _NR_BK_V; v++) {
+            const int32_t xl = (int16_t)(x2[v * P + p] & 0xFFFF), xh = (int16_t)((uint32_t)x2[v * P + p] >> 16);
+            if ((xl | xh) == 0) continue;
+            int32_t *a = &acc[v * n16];
+            for (int q = 0; q < n16; q++) a[q] += (int32_t)w[2 * q] * xl + (int32_t)w[2 * q + 1] * xh;
+        }
+    }
+}
+
+#ifdef _NR_BK_AVX2
+/* 16 outputs × 4 vectors per sweep: eight accumulators stay in registers while the pairs
+   stream from the packed matrix once for all four vectors */
+__attribute__((target("avx2")))
+static void _nr_bk_avx2(const _nr_bk *k, const int32_t *x2, int32_t *acc)
+{
+    const int P = k->P, n16 = k->n16;
+    for (int q = 0; q < n16; q += 16) {
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        const int16_t *w = &k->w2[2 * q];
+        for (int p = 0; p < P; p++, w += 2 * n16) {
+            const __m256i w0 = _mm256_loadu_si256((const __m256i *)w);
+            const __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
+            __m256i x = _mm256_set1_epi32(x2[p]);
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(w0, x));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(w1, x));
+            x = _mm256_set1_epi32(x2[P + p]);
+            b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(w0, x));
+            b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(w1, x));
+            x = _mm256_set1_epi32(x2[2 * P + p]);
+            c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(w0, x));
+            c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(w1, x));
+            x = _mm256_set1_epi32(x2[3 * P + p]);
+            d0 = _mm256_add_epi32(d0, _mm256_madd_epi16(w0, x));
+            d1 = _mm256_add_epi32(d1, _mm256_madd_epi16(w1, x));
+        }
+        _mm256_storeu_si256((__m256i *)&acc[q], a0);
+        _mm256_storeu_si256((__m256i *)&acc[q + 8], a1);
+        _mm256_storeu_si256((__m256i *)&acc[n16 + q], b0);
+        _mm256_storeu_si256((__m256i *)&acc[n16 + q + 8], b1);
+        _mm256_storeu_si256((__m256i *)&acc[2 * n16 + q], c0);
+        _mm256_storeu_si256((__m256i *)&acc[2 * n16 + q + 8], c1);
+        _mm256_storeu_si256((__m256i *)&acc[3 * n16 + q], d0);
+        _mm256_storeu_si256((__m256i *)&acc[3 * n16 + q + 8], d1);
+    }
+}
+#endif
+
+#ifdef _NR_BK_AVX2
+/* the same with 32 outputs per sweep on AVX-512 hosts */
+__attribute__((target("avx512f,avx512bw")))
+static void _nr_bk_avx512(const _nr_bk *k, const int32_t *x2, int32_t *acc)
+{
+    const int P = k->P, n16 = k->n16;
+    for (int q = 0; q < n16; q += 32) {
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        const int16_t *w = &k->w2[2 * q];
+        for (int p = 0; p < P; p++, w += 2 * n16) {
+            const __m512i w0 = _mm512_loadu_si512((const void *)w);
+            const __m512i w1 = _mm512_loadu_si512((const void *)(w + 32));
+            __m512i x = _mm512_set1_epi32(x2[p]);
+            a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(w0, x));
+            a1 = _mm512_add_epi32(a1, _mm512_madd_epi16(w1, x));
+            x = _mm512_set1_epi32(x2[P + p]);
+            b0 = _mm512_add_epi32(b0, _mm512_madd_epi16(w0, x));
+            b1 = _mm512_add_epi32(b1, _mm512_madd_epi16(w1, x));
+            x = _mm512_set1_epi32(x2[2 * P + p]);
+            c0 = _mm512_add_epi32(c0, _mm512_madd_epi16(w0, x));
+            c1 = _mm512_add_epi32(c1, _mm512_madd_epi16(w1, x));
+            x = _mm512_set1_epi32(x2[3 * P + p]);
+            d0 = _mm512_add_epi32(d0, _mm512_madd_epi16(w0, x));
+            d1 = _mm512_add_epi32(d1, _mm512_madd_epi16(w1, x));
+        }
+        _mm512_storeu_si512((void *)&acc[q], a0);
+        _mm512_storeu_si512((void *)&acc[q + 16], a1);
+        _mm512_storeu_si512((void *)&acc[n16 + q], b0);
+        _mm512_storeu_si512((void *)&acc[n16 + q + 16], b1);
+        _mm512_storeu_si512((void *)&acc[2 * n16 + q], c0);
+        _mm512_storeu_si512((void *)&acc[2 * n16 + q + 16], c1);
+        _mm512_storeu_si512((void *)&acc[3 * n16 + q], d0);
+        _mm512_storeu_si512((void *)&acc[3 * n16 + q + 16], d1);
+    }
+}
+#endif
+
+void _nr_bk_run(const _nr_bk *k, const int32_t *x2, int32_t *acc)
+{
+#ifdef _NR_BK_AVX2
+    if (!_nr_simd_on()) {
+        _nr_bk_portable(k, x2, acc);
+        return;
+    }
+    if (__builtin_cpu_supports("avx512bw")) {
+        _nr_bk_avx512(k, x2, acc);
+        return;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        _nr_bk_avx2(k, x2, acc);
+        return;
+    }
+#endif
+    _nr_bk_portable(k, x2, acc);
+}

@@ -1,0 +1,133 @@
+/* noise_simd.c — the read-noise step of the analog readout for a row of outputs:
+     z[q] = acc[q]·fac[q] + off  (+ sn·N(key q) when sn > 0),  key q = mix64(base ^ (b0 + q))
+   where N is the Irwin–Hall draw of analog.c (_nr_gauss_fast).  The AVX-512 version computes the
+   same IEEE doubles lane by lane — the same operations in the same order, no fused multiply-add
+   (the core is built with -std=c11, which keeps contraction off) — so a host with it gives
+   bit-identical results; it is picked at run time, the portable loop runs elsewhere. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nr_private.h"
+
+/* NR48_SIMD=portable in the environment turns the vectorised paths off (the tests compare both
+   paths' results); read once */
+int _nr_simd_on(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("NR48_SIMD");
+        on = !(e && strcmp(e, "portable") == 0);
+    }
+    return on;
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(NR_NO_CLONES)
+#define _NR_NZ_AVX512 1
+#include <immintrin.h>
+#endif
+
+static void _nr_noise_z_portable(const double *fac, const int32_t *acc, double off, double sn, uint64_t base,
+                                 uint64_t b0, int n, double *z)
+{
+    for (int q = 0; q < n; q++) {
+        double v = (double)acc[q] * fac[q] + off;
+        if (sn > 0) {
+            const uint64_t r = _nr_mix64(_nr_mix64(base ^ (b0 + (uint64_t)q)));
+            double s = (double)(r & 0xFFFF) + (double)(r >> 16 & 0xFFFF) + (double)(r >> 32 & 0xFFFF)
+                     + (double)(r >> 48);
+            v += sn * ((s - 2.0 * 65535.0) * (1.0 / 37837.22));
+        }
+        z[q] = v;
+    }
+}
+
+#ifdef _NR_NZ_AVX512
+__attribute__((target("avx512f,avx512dq")))
+static inline __m512i _nr_mix64x8(__m512i x)
+{
+    x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 30));
+    x = _mm512_mullo_epi64(x, _mm512_set1_epi64((long long)0xBF58476D1CE4E5B9ull));
+    x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 27));
+    x = _mm512_mullo_epi64(x, _mm512_set1_epi64((long long)0x94D049BB133111EBull));
+    return _mm512_xor_si512(x, _mm512_srli_epi64(x, 31));
+}
+
+__attribute__((target("avx512f,avx512dq")))
+static void _nr_noise_z_avx512(const double *fac, const int32_t *acc, double off, double sn, uint64_t base,
+                               uint64_t b0, int n, double *z)
+{
+    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), m16 = _mm512_set1_epi64(0xFFFF);
+    const __m512d voff = _mm512_set1_pd(off), vsn = _mm512_set1_pd(sn);
+    const __m512d mid = _mm512_set1_pd(2.0 * 65535.0), scale = _mm512_set1_pd(1.0 / 37837.22);
+    int q = 0;
+    for (; q + 8 <= n; q += 8) {
+        __m512d v = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)&acc[q])),
+                                  _mm512_loadu_pd(&fac[q]));
+        v = _mm512_add_pd(v, voff);
+        if (sn > 0) {
+            __m512i b = _mm512_add_epi64(_mm512_set1_epi64((long long)(b0 + (uint64_t)q)), lane);
+            __m512i r = _nr_mix64x8(_nr_mix64x8(_mm512_xor_si512(_mm512_set1_epi64((long long)base), b)));
+            __m512d s = _mm512_add_pd(_mm512_cvtepi64_pd(_mm512_and_si512(r, m16)),
+                                      _mm512_cvtepi64_pd(_mm512_and_si512(_mm512_srli_epi64(r, 16), m16)));
+            s = _mm512_add_pd(s, _mm512_cvtepi64_pd(_mm512_and_si512(_mm512_srli_epi64(r, 32), m16)));
+            s = _mm512_add_pd(s, _mm512_cvtepi64_pd(_mm512_srli_epi64(r, 48)));
+            v = _mm512_add_pd(v, _mm512_mul_pd(vsn, _mm512_mul_pd(_mm512_sub_pd(s, mid), scale)));
+        }
+        _mm512_storeu_pd(&z[q], v);
+    }
+    _nr_noise_z_portable(fac + q, acc + q, off, sn, base, b0 + (uint64_t)q, n - q, z + q);
+}
+#endif
+
+void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, uint64_t base, uint64_t b0,
+                 int n, double *z)
+{
+#ifdef _NR_NZ_AVX512
+    if (_nr_simd_on() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+        _nr_noise_z_avx512(fac, acc, off, sn, base, b0, n, z);
+        return;
+    }
+#endif
+    _nr_noise_z_portable(fac, acc, off, sn, base, b0, n, z);
+}
+
+/* The SAR readout of one pass: d[q] = clamp(floor(z[q] + 0.5) limited to ±1e9, lo, hi) — the
+   binary search with its half-LSB pre-offset (analog.c); floor is exact in both versions. */
+static void _nr_sar_round_portable(const double *z, int n, int64_t lo, int64_t hi, int64_t *d)
+{
+    for (int q = 0; q < n; q++) {
+        double r = floor(z[q] + 0.5);
+        int64_t v = r < -1e9 ? -1000000000 : r > 1e9 ? 1000000000 : (int64_t)r;
+        d[q] = v < lo ? lo : v > hi ? hi : v;
+    }
+}
+
+#ifdef _NR_NZ_AVX512
+__attribute__((target("avx512f,avx512dq")))
+static void _nr_sar_round_avx512(const double *z, int n, int64_t lo, int64_t hi, int64_t *d)
+{
+    const __m512d half = _mm512_set1_pd(0.5), big = _mm512_set1_pd(1e9), nbig = _mm512_set1_pd(-1e9);
+    const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+    int q = 0;
+    for (; q + 8 <= n; q += 8) {
+        __m512d r = _mm512_roundscale_pd(_mm512_add_pd(_mm512_loadu_pd(&z[q]), half),
+                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        r = _mm512_min_pd(_mm512_max_pd(r, nbig), big);
+        __m512i v = _mm512_cvttpd_epi64(r);
+        _mm512_storeu_si512(&d[q], _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
+    }
+    _nr_sar_round_portable(z + q, n - q, lo, hi, d + q);
+}
+#endif
+
+void _nr_sar_round(const double *z, int n, int64_t lo, int64_t hi, int64_t *d)
+{
+#ifdef _NR_NZ_AVX512
+    if (_nr_simd_on() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+        _nr_sar_round_avx512(z, n, lo, hi, d);
+        return;
+    }
+#endif
+    _nr_sar_round_portable(z, n, lo, hi, d);
+}

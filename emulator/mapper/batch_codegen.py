@@ -1,0 +1,312 @@
+"""Batched code generation: the same networks as compile_model, streamed through the cores as
+batches (bmvm) with the vector unit working on whole batch matrices (vadd2, vcvt2, vargmax2 and
+the element-wise ops over B·N elements).  Dense layers run over a chunk of samples; conv layers
+(which come first in a model) run per sample with its im2col patches as the batch, pooling as in
+compile_model, and write the flat features into the first dense layer's input rows.
+
+The program computes exactly what compile_model's per-sample loop computes — the same cores,
+weights, balancing rows, partial-sum order and requantisation, and on the analog model the same
+noise draws (each core counts its MVMs one by one either way) — so its `out` and `pred` equal the
+unbatched program's bit for bit; tests/test_mapper_batch.py checks both models.  The batch runs in
+chunks of C samples (the batch matrices of one chunk live in data memory); the inputs are padded
+with zero rows to a multiple of C and the padding's results are ignored."""
+from __future__ import annotations
+
+import numpy as np
+
+from emulator.config import ChipConfig
+
+from .codegen import Compiled, _check_limits, _copy_u8, _describe, _mask, _pool_passes, balance_rows, core_map_text, place
+from .model import MapError, QConv, QDense, QModel, QPool
+
+BN_MAX = 65535          # bcount's range
+
+
+def _seg_rows(L, si, padn) -> tuple[int, list[int], int]:
+    """(activations, bias inputs, balancing zeros) of segment si's input row."""
+    r0, nr = L.segments[si]
+    na = max(0, min(r0 + nr, L.n_in) - r0)
+    bias = [L.bias_input[i - L.n_in] for i in range(max(r0, L.n_in), r0 + nr)]
+    return na, bias, padn
+
+
+def compile_batched(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=True, chunk=None,
+                    mem_size=None) -> Compiled:
+    """Compile a QModel with a batch of input rows (N × n_rows codes, QModel.encode) into a
+    batched program: per chunk of C samples every dense segment core runs one bmvm over the chunk,
+    the vector unit sums copies and segments with row-strided adds and requantises the whole
+    chunk.  Conv / pool layers (before the dense ones) run per sample: the vector unit gathers the
+    im2col patches of all output positions with one vcvt2 per patch row and output row, each conv
+    core runs one bmvm over the positions.  Results as compile_model: `out` (N × n_out i16),
+    `pred` (N u8).  `chunk` (default: as many samples as fit half the free data memory, at most
+    4096) is C."""
+    inputs = np.ascontiguousarray(inputs, np.uint8)
+    if inputs.ndim != 2 or inputs.shape[1] != q.rows_in:
+        raise MapError(f"inputs must be N × {q.rows_in} codes (QModel.encode), got {inputs.shape}")
+    n = inputs.shape[0]
+    if n == 0:
+        raise MapError("the batch is empty: give at least one input")
+    kd = next(k for k, L in enumerate(q.layers) if type(L) is QDense)   # the first dense layer
+    if any(type(L) is not QDense for L in q.layers[kd:]):
+        raise MapError("the batched mapper needs every conv and pool layer before the dense ones")
+    bad = [L.name for L in q.layers[:kd] if getattr(L, "residual", None) is not None]
+    if bad:
+        raise MapError(f"{bad[0]}: the batched mapper has no residual add for conv layers; "
+                       "compile the model with compile_model")
+    slots = place(q, cores)
+    pads = balance_rows(q, slots) if balance else {}
+    padn = lambda k, si: pads.get((k, si), (0, {}))[0]   # noqa: E731
+    last = q.layers[-1]
+    nout = last.n_out
+    L0 = q.layers[0]
+    xoff, o = [], 0
+    if kd == 0:
+        for si, (r0, nr) in enumerate(L0.segments):
+            xoff.append(o)
+            o += nr + padn(0, si)
+    xrow = o if kd == 0 else q.rows_in
+    wbytes = sum(int(L.codes.size) * L.rep for L in q.layers[kd:]) + 2 ** 18   # weights, spatial buffers
+    row_bytes = (sum(2 * s.cols * s.rep for s in slots if s.layer >= kd)
+                 + sum(4 * L.n_out for L in q.layers[kd:])
+                 + sum(sum(nr + padn(k, si) for si, (_, nr) in enumerate(L.segments))
+                       for k, L in enumerate(q.layers) if k >= kd and (k > 0 or kd > 0)))
+    limit = mem_size or ChipConfig.defaults()["mem_size"]
+    per_sample = xrow + 2 * nout + 1
+    if chunk is None:
+        free = limit - wbytes - n * per_sample
+        chunk = max(1, min(n, 4096, free // 2 // max(row_bytes, 1)))
+    C = int(chunk)
+    if not 1 <= C <= BN_MAX:
+        raise MapError(f"chunk must lie in 1…{BN_MAX}, got {C}")
+    n_run = -(-n // C) * C
+    xin = np.concatenate([inputs, np.zeros((n_run - n, inputs.shape[1]), np.uint8)])
+    parts = [xin] if kd else []
+    for si, (r0, nr) in enumerate(L0.segments if kd == 0 else []):
+        parts += [xin[:, r0:r0 + nr], np.zeros((n_run, padn(0, si)), np.uint8)]
+    data = {f"{name}_x.npy": np.ascontiguousarray(np.concatenate(parts, 1))}
+
+    cm = core_map_text(q, slots)
+    A = [f"# {name}.s — generated by the NR48 mapper (emulator.mapper, batched); edit freely.", "#",
+         f"# {_describe(q)}, batch of {n} inputs (x: {n_run} × {xrow} u8 codes, "
+         + ("bias inputs and balancing zeros included)," if kd == 0 else "image codes, y, x, c),"), f"# run in chunks of C = {C} samples: one bmvm per core and chunk, the vector "
+         "unit on whole chunk matrices.", f"# Results: out (N × {nout} i16 logits), pred (N u8 argmax).",
+         "#", "# Core map:"] + ["#   " + line for line in cm.splitlines()] + ["#"]
+    A += ["", f"        .equ N, {n_run}", f"        .equ C, {C}", f"        .equ XROW, {xrow}",
+          f"        .equ NOUT, {nout}", "", "        .data", f"x:      .npy \"{name}_x.npy\", u8"]
+    for k, L in enumerate(q.layers):
+        if isinstance(L, QPool):
+            continue
+        blocks = []
+        for s in (s for s in slots if s.layer == k):
+            blk = np.tile(L.codes[s.row0:s.row0 + s.rows, s.col0:s.col0 + s.cols], (1, s.rep))
+            if (k, s.seg) in pads:
+                blk = np.concatenate([blk, pads[(k, s.seg)][1][s.blk]])
+            blocks.append(np.ascontiguousarray(blk).ravel())
+        data[f"{name}_{L.name}_w.npy"] = np.concatenate(blocks).astype(np.int8)
+        A.append(f"{L.name}_w: .npy \"{name}_{L.name}_w.npy\", i8")
+    rows_of = lambda L: "C" if type(L) is QDense else L.out_shape[0] * L.out_shape[1]   # noqa: E731
+    for k, L in enumerate(q.layers):
+        if k == 0 and kd == 0 or isinstance(L, QPool):
+            continue
+        nrow = C if type(L) is QDense else rows_of(L)
+        for si in range(len(L.segments)):
+            na, bias, P = _seg_rows(L, si, padn(k, si))
+            row = np.zeros(na + len(bias) + P, np.uint8)
+            row[na:na + len(bias)] = bias
+            data[f"{name}_{L.name}_in{si}.npy"] = np.tile(row, (nrow, 1))
+            A.append(f"{L.name}_in{si}: .npy \"{name}_{L.name}_in{si}.npy\", u8   # {nrow} × {row.size}: "
+                     f"{na} {'activations' if type(L) is QDense else 'patch codes'}, bias inputs, balancing zeros")
+    for k, L in enumerate(q.layers[:kd]):
+        if isinstance(L, QConv) and L.pad:
+            Hp, Wp, Ci = L.padded_shape
+            A.append(f"{L.name}_src: .zero {Hp * Wp * Ci}     # {L.name} input, zero padded")
+        if isinstance(L, QPool):
+            A += [f"{dst}: .zero {cnt}" for (_d, _g, cnt, dst) in _pool_passes(L)[:-1]]
+        A.append(f"{L.name}_fmap: .zero {int(np.prod(L.out_shape))}     # {L.name} output codes (y, x, c)")
+    A.append("        .align 2")
+    for k, L in enumerate(q.layers):
+        if isinstance(L, QPool):
+            continue
+        for s in (s for s in slots if s.layer == k):
+            A.append(f"{L.name}_p{s.seg}_{s.blk}: .zero {rows_of(L)} * {2 * s.cols * s.rep}   # core {s.core} "
+                     f"partials ({rows_of(L)} × {s.cols * s.rep} i16)")
+        A.append(f"{L.name}_sum: .zero {rows_of(L)} * {2 * L.n_out}")
+        if L.residual is not None:
+            if q.layers[L.residual].n_out != L.n_out:
+                raise MapError(f"{L.name}: a residual needs the source's {q.layers[L.residual].n_out} outputs "
+                               f"to match the layer's {L.n_out}")
+            A.append(f"{L.name}_res: .zero C * {2 * L.n_out}")
+    if kd:
+        A += ["        .align 8", "left:   .zero 8                  # samples left in this chunk (the sample loop's counter)"]
+    A += ["out:    .zero N * NOUT * 2", "pred:   .zero N", "", "        .text", "_start:",
+          f"        li      x1, {_mask([s.core for s in slots])}",
+          "        cpon    x1                  # the used cores; the rest stay off"]
+    for k, L in enumerate(q.layers):
+        if isinstance(L, QPool):
+            continue
+        A.append(f"        # ---- {L.name}: configure and program its cores")
+        o = 0
+        for s in (s for s in slots if s.layer == k):
+            P = padn(k, s.seg)
+            A += [f"        li      x1, 1 << {s.core}", f"        ccfg.nrows x1, {s.rows + P}",
+                  f"        ccfg.ncols x1, {s.cols * s.rep}", f"        ccfg.inbits x1, {L.in_bits}",
+                  "        ccfg.insigned x1, 0", f"        ccfg.gain x1, {L.gain}",
+                  f"        ccfg.gshift x1, {L.gshift}", f"        la      x2, {L.name}_w + {o}",
+                  f"        cprog   c{s.core}, x2"]
+            o += (s.rows + P) * s.cols * s.rep
+    if age_ms:
+        A += ["        sync    x0                  # programming done (cprog is asynchronous) …",
+              f"        li      x1, {int(age_ms)}",
+              f"        cage    x1                  # let the conductances relax for {age_ms / 1000:g} s"]
+    A += ["        la      x10, x               # x10: this chunk's input rows",
+          "        la      x11, out             # x11: its logits", "        la      x12, pred",
+          "        li      x13, N / C"] + (["loop:"] if not kd else [])
+
+    def strides(sd, s1, s2=0):
+        return [f"        li      x7, {sd}", f"        li      x8, {s1}", f"        li      x9, {s2}",
+                "        bstride x7, x8, x9"]
+
+    def setvl(v):
+        return [f"        li      x14, {v}", "        setvl   x14"]
+
+    def residual(L):
+        src = q.layers[L.residual]
+        return [f"        # + residual: {src.name} output codes × {L.res_mul} / 2^{L.res_shift}",
+                f"        la      x15, {src.name}_sum", f"        la      x5, {L.name}_res",
+                f"        li      x14, {L.res_mul}", "        vmuls.i16 x5, x15, x14",
+                f"        vsra.i16 x5, x5, {L.res_shift}", "        vadd.i16 x6, x6, x5    # saturating add"]
+
+    def bmvm_combine(k, L, rows):
+        """One bmvm per core of layer k over `rows` input rows, then the copies and segments
+        summed row by row into <layer>_sum (rows × n_out i16); BN must be `rows`."""
+        ls, B = [s for s in slots if s.layer == k], []
+        for s in ls:
+            if k == 0 and kd == 0:
+                B += strides(2 * s.cols * s.rep, xrow)
+                B.append(f"        addi    x3, x10, {xoff[s.seg]}" if xoff[s.seg] else "        mv      x3, x10")
+            else:
+                na, bias, P = _seg_rows(L, s.seg, padn(k, s.seg))
+                B += strides(2 * s.cols * s.rep, na + len(bias) + P)
+                B.append(f"        la      x3, {L.name}_in{s.seg}")
+            B += [f"        la      x5, {L.name}_p{s.seg}_{s.blk}", f"        bmvm.fwd.u8.i16 c{s.core}, x5, x3"]
+        B += [f"        li      x4, {_mask([s.core for s in ls])}", "        sync    x4"]
+        for s in ls:                       # sum the column copies: upper half onto lower half
+            W, h = 2 * s.cols * s.rep, s.cols * s.rep
+            if h > s.cols:
+                B += strides(W, W, W)
+            while h > s.cols:
+                h //= 2
+                B += setvl(h) + [f"        la      x5, {L.name}_p{s.seg}_{s.blk}",
+                                 f"        addi    x15, x5, {2 * h}", "        vadd2.i16 x5, x5, x15    # copies"]
+        for bi, (c0, nc) in enumerate(L.colblocks):
+            W = 2 * nc * L.rep
+            B += setvl(nc) + [f"        la      x5, {L.name}_sum + {2 * c0}", f"        la      x6, {L.name}_p0_{bi}"]
+            if len(L.segments) == 1:
+                B += strides(2 * L.n_out, W) + ["        vcvt2.i16.i16 x5, x6          # copy"]
+            for si in range(1, len(L.segments)):
+                first = si == 1
+                B += strides(2 * L.n_out, W if first else 2 * L.n_out, W)
+                B += [f"        la      x15, {L.name}_p{si}_{bi}",
+                      f"        vadd2.i16 x5, {'x6' if first else 'x5'}, x15    # + segment {si}"]
+        B += setvl(f"{rows} * {L.n_out}") + [f"        la      x6, {L.name}_sum"]
+        if L.residual is not None and L.residual_at == "pre":
+            B += residual(L)
+        return B
+
+    def requant(L):
+        B = ["        vrelu.i16 x6, x6", f"        vsra.i16 x6, x6, {L.part_shift + L.rep_shift}"]
+        if L.residual is not None and L.residual_at == "post":
+            B += residual(L)
+        return B + [f"        vclipu.i16 x6, x6, {L.out_bits}"]
+
+    def src_of(k):
+        return None if k == 0 else f"{q.layers[k - 1].name}_fmap"
+
+    def addr(reg, label, off=0):
+        """reg ← the input map (x10 for the first layer) or a label, plus a byte offset."""
+        if label is None:
+            return [f"        li      x15, {off}", f"        add     {reg}, x10, x15"] if off else [f"        mv      {reg}, x10"]
+        return [f"        la      {reg}, {label} + {off}"]
+
+    def conv_stage(k, L):
+        (H, W, Ci), (_Hp, Wp, _), (Ho, Wo, Co) = L.in_shape, L.padded_shape, L.out_shape
+        B = [f"        # ---- {L.name}: im2col of this sample's {Ho}×{Wo} patches, one bmvm per core over them"]
+        base = src_of(k)
+        if L.pad:
+            B += ["        li      x2, " + str(H), "        bcount  x2"] + strides(Wp * Ci, W * Ci) + setvl(W * Ci)
+            B += [f"        la      x5, {L.name}_src + {(L.pad * Wp + L.pad) * Ci}"] + addr("x6", base)
+            B.append("        vcvt2.u8.u8 x5, x6            # the input rows into the padded map")
+            base = f"{L.name}_src"
+        B += [f"        li      x2, {Wo}", "        bcount  x2                  # the positions of one output row"]
+        for y in range(Ho):
+            for dy in range(L.kh):
+                j0 = dy * L.kw * Ci
+                for si, (r0, nr) in enumerate(L.segments):
+                    lo, hi = max(j0, r0), min(j0 + L.kw * Ci, r0 + nr, L.n_in)
+                    if lo >= hi:
+                        continue
+                    na, bias, P = _seg_rows(L, si, padn(k, si))
+                    rl = na + len(bias) + P
+                    B += strides(rl, L.stride * Ci) + setvl(hi - lo)
+                    B += [f"        la      x5, {L.name}_in{si} + {y * Wo * rl + lo - r0}"]
+                    B += addr("x6", base, ((y * L.stride + dy) * Wp) * Ci + lo - j0)
+                    B.append(f"        vcvt2.u8.u8 x5, x6            # patch row {dy} of output row {y}")
+        B += [f"        li      x2, {Ho * Wo}", "        bcount  x2                  # every position"]
+        B += bmvm_combine(k, L, Ho * Wo) + requant(L)
+        return B + [f"        la      x5, {L.name}_fmap", "        vcvt.u8.i16 x5, x6          # codes → fmap (y, x, c)"]
+
+    def pool_stage(k, L):
+        B, src = [f"        # ---- {L.name}: {L.size}×{L.size} max-pool"], src_of(k)
+        for d, g, cnt, dst in _pool_passes(L):
+            B += setvl(cnt) + addr("x5", src) + [f"        la      x6, {dst}", f"        li      x7, {g}",
+                                                 f"        vpmax.u8 x6, x5, x7          # max over {d} pairs"]
+            src = dst
+        return B
+
+    if kd:
+        # x2 is the stages' scratch for bcount, so the samples left in the chunk live in memory
+        A += ["chunk:  li      x1, 0                # x1: the sample's row in the chunk", "        li      x2, C",
+              "        la      x15, left", "        sd      x2, 0(x15)           # samples left in the chunk",
+              "sample:"]
+        for k, L in enumerate(q.layers[:kd]):
+            A += conv_stage(k, L) if isinstance(L, QConv) else pool_stage(k, L)
+        D = q.layers[kd]
+        A.append(f"        # ---- the flat features → row x1 of {D.name}'s input rows")
+        for si, (r0, nr) in enumerate(D.segments):
+            na, bias, P = _seg_rows(D, si, padn(kd, si))
+            if not na:
+                continue
+            A += [f"        li      x15, {na + len(bias) + P}", "        mul     x15, x1, x15",
+                  f"        la      x5, {D.name}_in{si}", "        add     x5, x5, x15"] + setvl(na)
+            A += [f"        la      x6, {q.layers[kd - 1].name}_fmap + {r0}",
+                  _copy_u8("x5", "x6", f"codes {r0}…{r0 + na - 1}")]
+        A += ["        li      x15, XROW", "        add     x10, x10, x15", "        addi    x1, x1, 1",
+              "        la      x15, left", "        ld      x2, 0(x15)", "        addi    x2, x2, -1",
+              "        sd      x2, 0(x15)", "        bnez    x2, sample"]
+    A += ["        li      x2, C", "        bcount  x2                  # BN = C: the dense layers over the chunk"]
+    for k in range(kd, len(q.layers)):
+        L = q.layers[k]
+        A.append(f"        # ---- {L.name}: one bmvm per core over the chunk")
+        A += bmvm_combine(k, L, "C")
+        if k < len(q.layers) - 1:
+            A += requant(L)
+            nxt = q.layers[k + 1]
+            for si, (r0, _nr) in enumerate(nxt.segments):
+                na, bias, P = _seg_rows(nxt, si, padn(k + 1, si))
+                if not na:
+                    continue
+                A += strides(na + len(bias) + P, 2 * L.n_out) + setvl(na)
+                A += [f"        la      x5, {nxt.name}_in{si}", f"        la      x6, {L.name}_sum + {2 * r0}",
+                      "        vcvt2.u8.i16 x5, x6          # codes → next layer's input rows"]
+        else:
+            A += ["        vsra.i16 x11, x6, 0          # logits → out[i …]"] + strides(1, 2 * nout)
+            A += setvl(nout) + ["        vargmax2.u8.i16 x12, x6    # predictions → pred[i …]"]
+    if not kd:
+        A += ["        li      x14, C * XROW", "        add     x10, x10, x14"]
+    A += ["        li      x14, C * NOUT * 2", "        add     x11, x11, x14", "        li      x14, C",
+          "        add     x12, x12, x14", "        addi    x13, x13, -1",
+          f"        bnez    x13, {'chunk' if kd else 'loop'}", "        sync    x0", "        halt", ""]
+    _check_limits(A, {"XROW": xrow, "NOUT": nout, "N": n_run, "C": C},
+                  sum(a.nbytes for a in data.values()), mem_size)
+    return Compiled(name, "\n".join(A), data, slots, q, n, cm,
+                    {"pads": {f"{k}": v[0] for k, v in pads.items()}, "chunk": C})
