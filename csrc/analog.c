@@ -14,7 +14,7 @@
 #define _NR_WV_PULSE_CAP 100000   /* pulses on one cell in one cprog */
 
 enum { _NR_TAG_WV = 1, _NR_TAG_RELAX = 2, _NR_TAG_READ = 3, _NR_TAG_SMP = 4, _NR_TAG_COLGAIN = 5,
-       _NR_TAG_COREOFS = 6 };
+       _NR_TAG_COREOFS = 6, _NR_TAG_IF = 7 };
 
 static inline uint64_t _nr_akey(uint64_t seed, int core, uint64_t a, uint64_t b, uint64_t tag)
 {
@@ -388,10 +388,16 @@ static void _nr_akernel_bwd(const nr_core *c, int row0, int nrows, int col0, int
     }
 }
 
-/* The analog MVM / sample of one core: fills c->pend_buf like the ideal path and returns the
-   step count of a step-counting readout.  See docs/analog.md for the equations. */
-uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sample,
-                        uint64_t *lo_out, uint64_t *n_out)
+/* The sensing set-up of one analog MVM-like operation: the input digits per pass, the
+   per-line conversion factors and the output offset (docs/analog.md). */
+typedef struct {
+    int nout, out_lo, npass;
+    double offset;
+    double fac[NR_REG_LEN];
+    int32_t xd[2][NR_REG_LEN];
+} _nr_asense;
+
+static void _nr_analog_setup(const nr_machine *m, nr_core *c, int id, int dir, _nr_asense *s)
 {
     const nr_config *cfg = &m->cfg;
     const int32_t *k = c->cfg;
@@ -399,21 +405,21 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     const int bwd = dir == NR_DIR_BWD;
     const int nin = bwd ? ncols : nrows, nout = bwd ? nrows : ncols, out_lo = bwd ? row0 : col0;
     const int16_t *src = bwd ? &c->v[col0] : &c->h[row0];
-    *lo_out = (uint64_t)out_lo;
-    *n_out = (uint64_t)nout;
+    s->nout = nout;
+    s->out_lo = out_lo;
 
     /* inputs, clamped as in the ideal model, split into 4-bit magnitude digits per pass */
     int32_t ilo, ihi;
     _nr_input_range(k, &ilo, &ihi);
     const int mbits = _nr_mag_bits(k);
     const int npass = mbits > 4 ? 2 : 1;
-    int32_t xd[2][NR_REG_LEN];
+    s->npass = npass;
     for (int i = 0; i < nin; i++) {
         int32_t v = src[i];
         v = v < ilo ? ilo : v > ihi ? ihi : v;
-        int32_t a = v < 0 ? -v : v, s = v < 0 ? -1 : 1;
-        xd[0][i] = s * (npass == 2 ? (a & 15) : a);
-        xd[1][i] = s * (a >> 4);
+        int32_t a = v < 0 ? -v : v, sg = v < 0 ? -1 : 1;
+        s->xd[0][i] = sg * (npass == 2 ? (a & 15) : a);
+        s->xd[1][i] = sg * (a >> 4);
     }
 
     _nr_line_totals(c, bwd);
@@ -426,18 +432,37 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     const int gs = k[NR_CFG_GSHIFT];
     const double gain = (double)k[NR_CFG_GAIN] / (double)((int64_t)1 << gs);
     const double lsb = (double)cfg->g_lsb_ns;
-    double fac[NR_REG_LEN];
     for (int q = 0; q < nout; q++) {
         const double t = c->line_tot[q];
         double f = t > 0 ? gain * (tref / t) / lsb : 0.0;
         if (cfg->col_gain_sigma > 0)
             f *= 1.0 + cfg->col_gain_sigma * _nr_gauss_fast(_nr_akey(cfg->seed, id, (uint64_t)bwd, (uint64_t)(out_lo + q), _NR_TAG_COLGAIN));
         if (cfg->ir_drop > 0) f /= 1.0 + cfg->ir_drop * t * 1e-6;
-        fac[q] = f;
+        s->fac[q] = f;
     }
     double offset = (double)k[NR_CFG_OFFSET];
     if (cfg->core_offset_sigma > 0)
         offset += cfg->core_offset_sigma * _nr_gauss_fast(_nr_akey(cfg->seed, id, 0, 0, _NR_TAG_COREOFS));
+    s->offset = offset;
+}
+
+/* The analog MVM / sample of one core: fills c->pend_buf like the ideal path and returns the
+   step count of a step-counting readout.  See docs/analog.md for the equations. */
+uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sample,
+                        uint64_t *lo_out, uint64_t *n_out)
+{
+    const nr_config *cfg = &m->cfg;
+    const int32_t *k = c->cfg;
+    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
+    const int bwd = dir == NR_DIR_BWD;
+    _nr_asense S;
+    _nr_analog_setup(m, c, id, dir, &S);
+    const int nout = S.nout, out_lo = S.out_lo, npass = S.npass;
+    const double *fac = S.fac;
+    const double offset = S.offset;
+    const int gs = k[NR_CFG_GSHIFT];
+    *lo_out = (uint64_t)out_lo;
+    *n_out = (uint64_t)nout;
 
     const int mode = k[NR_CFG_READOUT];
     int64_t olo, ohi;
@@ -450,8 +475,8 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     double z[2][NR_REG_LEN];
     int32_t acc[NR_REG_LEN];
     for (int p = 0; p < npass; p++) {
-        if (bwd) _nr_akernel_bwd(c, row0, nrows, col0, ncols, xd[p], acc);
-        else _nr_akernel_fwd(c, row0, nrows, col0, ncols, xd[p], acc);
+        if (bwd) _nr_akernel_bwd(c, row0, nrows, col0, ncols, S.xd[p], acc);
+        else _nr_akernel_fwd(c, row0, nrows, col0, ncols, S.xd[p], acc);
         for (int q = 0; q < nout; q++) {
             double v = (double)acc[q] * fac[q] + (p == 0 ? offset : 0.0);
             if (sn > 0) v += sn * _nr_gauss_fast(_nr_akey(cfg->seed, id, nev, (uint64_t)p << 16 | (uint64_t)(out_lo + q), tag));
@@ -504,4 +529,41 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
         out[q] = (int16_t)(y < olo ? olo : y > ohi ? ohi : y);
     }
     return max_abs < (uint64_t)sm ? max_abs : (uint64_t)sm;
+}
+
+/* Integrate-and-fire input (analog model): the noiseless pre-activation of every output lane,
+   z = Σ_passes 16^p·(acc_p·fac + [p = 0]·offset) in output codes, and the read-noise σ of one
+   pass; each time step adds z plus fresh read noise (_nr_if_noise), so the charge integrates
+   the noise over the steps as the neuron's capacitor would. */
+void _nr_mvm_preact_analog(const nr_machine *m, nr_core *c, int id, int dir, double *y,
+                           double *sn, int *npass, uint64_t *lo, uint64_t *n)
+{
+    const int32_t *k = c->cfg;
+    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
+    _nr_asense S;
+    _nr_analog_setup(m, c, id, dir, &S);
+    int32_t acc[NR_REG_LEN];
+    for (int q = 0; q < S.nout; q++) y[q] = S.offset;
+    for (int p = 0; p < S.npass; p++) {
+        if (dir == NR_DIR_BWD) _nr_akernel_bwd(c, row0, nrows, col0, ncols, S.xd[p], acc);
+        else _nr_akernel_fwd(c, row0, nrows, col0, ncols, S.xd[p], acc);
+        const double w = p ? 16.0 : 1.0;
+        for (int q = 0; q < S.nout; q++) y[q] += w * ((double)acc[q] * S.fac[q]);
+    }
+    int64_t olo, ohi;
+    _nr_output_range(k, 0, &olo, &ohi);
+    *sn = m->cfg.read_noise * (double)(ohi > 1 ? ohi : 1);
+    *npass = S.npass;
+    *lo = (uint64_t)S.out_lo;
+    *n = (uint64_t)S.nout;
+}
+
+/* the read noise of output lane `lane` in time step `step` of the n_if-th IF operation */
+double _nr_if_noise(const nr_machine *m, int id, uint64_t n_if, uint64_t step, uint64_t lane,
+                    double sn, int npass)
+{
+    double v = 0;
+    for (int p = 0; p < npass; p++)
+        v += (p ? 16.0 : 1.0) * sn * _nr_gauss_fast(_nr_akey(m->cfg.seed, id, n_if, step << 20 | (uint64_t)p << 16 | lane, _NR_TAG_IF));
+    return v;
 }

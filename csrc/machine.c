@@ -333,7 +333,7 @@ static const char *const _nr_fault_names[NR_FAULT_COUNT] = {
     "bad_window", "bad_config", "bad_cell", "cycle_limit"};
 static const char *const _nr_phase_names[NR_PHASE_COUNT] = {
     "off", "idle", "waking", "scan_wait", "scan_in", "scan_out", "integrate", "readout",
-    "program_wait", "program"};
+    "program_wait", "program", "fire"};
 
 const char *nr_stop_name(int s) { return s >= 0 && s < NR_STOP_COUNT ? _nr_stop_names[s] : "?"; }
 const char *nr_fault_name(int f) { return f >= 0 && f < NR_FAULT_COUNT ? _nr_fault_names[f] : "?"; }

@@ -117,7 +117,7 @@ typedef enum {
 typedef enum {
     NR_PHASE_OFF = 0, NR_PHASE_IDLE, NR_PHASE_WAKING, NR_PHASE_SCAN_WAIT, NR_PHASE_SCAN_IN,
     NR_PHASE_SCAN_OUT, NR_PHASE_INTEGRATE, NR_PHASE_READOUT, NR_PHASE_PROGRAM_WAIT,
-    NR_PHASE_PROGRAM, NR_PHASE_COUNT
+    NR_PHASE_PROGRAM, NR_PHASE_FIRE, NR_PHASE_COUNT
 } nr_phase;
 
 /* Every field is 64 bits wide so the struct has no padding (snapshots compare byte for byte). */
@@ -213,10 +213,19 @@ typedef struct {
     uint64_t ev_wv_reads;         /* write-verify verify reads and single-cell reads */
     uint64_t ev_passes;           /* MVM/sample passes */
     uint64_t ev_mvm_cycles;       /* Σ durations of MVMs and samples (latency report) */
+    /* integrate-and-fire mode (ifrun/ifstep/ifclr): own counters, apart from the MVM events */
+    uint64_t n_if;                /* IF operations issued: keys the analog per-step read noise */
+    uint64_t ev_if_pulses;        /* Σ time steps × input pulses × driven lines */
+    uint64_t ev_if_integ;         /* Σ time steps × input pulses × sensing neurons */
+    uint64_t ev_if_steps;         /* Σ time steps × sensing neurons (one comparison each) */
+    uint64_t ev_spikes;           /* spikes fired (each one a charge subtraction) */
+    uint64_t ev_if_cycles;        /* Σ durations of ifrun/ifstep (latency report) */
     uint64_t pow_since;           /* cycle at which the core was last powered on */
     uint64_t pow_accum;           /* powered cycles before pow_since */
     uint64_t phase_at[NR_MAX_PHASES];   /* start cycle of each phase segment of the operation */
     uint64_t phase_code[NR_MAX_PHASES];
+    double if_u[NR_REG_LEN];      /* IF charge of each output lane, output codes (|u| ≤ 2^40) */
+    uint32_t if_cnt[NR_REG_LEN];  /* IF spike count of each output lane since ifclr / ifrun */
     int32_t cfg[NR_CFG_SLOTS];
     int16_t h[NR_REG_LEN];
     int16_t v[NR_REG_LEN];
@@ -235,7 +244,7 @@ typedef struct {
 /* Trace records (docs/trace-format.md): appended while tracing is on, drained in bulk. */
 typedef enum {
     NR_TR_INSN = 0, NR_TR_WAKE, NR_TR_SCAN_IN, NR_TR_SCAN_OUT, NR_TR_MVM, NR_TR_SMP, NR_TR_PROG,
-    NR_TR_END, NR_TR_POWER_OFF, NR_TR_FAULT, NR_TR_PHASE, NR_TR_COUNT
+    NR_TR_END, NR_TR_POWER_OFF, NR_TR_FAULT, NR_TR_PHASE, NR_TR_IFIRE, NR_TR_COUNT
 } nr_trace_kind;
 
 typedef struct {

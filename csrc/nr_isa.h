@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define NR_ISA_VERSION 0x0101u
+#define NR_ISA_VERSION 0x0102u
 #define NR_NUM_REGS 16
 #define NR_NUM_CORES 48
 #define NR_MAX_CODE_WORDS 4194304u  /* code memory, instructions */
@@ -102,6 +102,9 @@ typedef enum {
     NR_OP_SYNC,
     NR_OP_CSTAT,
     NR_OP_CAGE,
+    NR_OP_IFRUN,
+    NR_OP_IFSTEP,
+    NR_OP_IFCLR,
     NR_OP_COUNT
 } nr_op;
 
@@ -123,6 +126,7 @@ typedef enum {
 #define NR_F_VIMM(w) (((uint32_t)(w) >> 0) & 0xffu)
 #define NR_F_VBITS(w) (((uint32_t)(w) >> 0) & 0xffu)
 #define NR_F_CORE(w) (((uint32_t)(w) >> 0) & 0x3fu)
+#define NR_F_XSEL(w) (((uint32_t)(w) >> 0) & 0xfffu)
 
 #define NR_DTYPE_I8 0
 #define NR_DTYPE_I16 1
@@ -133,7 +137,7 @@ typedef enum {
 #define NR_DIR_BWD 1
 #define NR_DIR_REC 2
 
-#define NR_CFG_COUNT 15
+#define NR_CFG_COUNT 19
 #define NR_CFG_INBITS 0
 #define NR_CFG_INSIGNED 1
 #define NR_CFG_OUTBITS 2
@@ -149,10 +153,16 @@ typedef enum {
 #define NR_CFG_COL0 12
 #define NR_CFG_NCOLS 13
 #define NR_CFG_NOISE 14
-static const int32_t nr_cfg_lo[NR_CFG_COUNT] = {1, 0, 1, 0, 0, 1, 1, 1, 0, -32768, 0, 1, 0, 1, 0};
-static const int32_t nr_cfg_hi[NR_CFG_COUNT] = {8, 1, 8, 1, 2, 255, 64, 32767, 31, 32767, 127, 128, 255, 256, 32767};
-static const int32_t nr_cfg_default[NR_CFG_COUNT] = {4, 1, 8, 1, 0, 100, 1, 1, 0, 0, 0, 128, 0, 256, 1};
-static const char *const nr_cfg_name[NR_CFG_COUNT] = {"inbits", "insigned", "outbits", "outsigned", "readout", "stepmax", "pmul", "gain", "gshift", "offset", "row0", "nrows", "col0", "ncols", "noise"};
+#define NR_CFG_IFTHR 16
+#define NR_CFG_IFLEAK 17
+#define NR_CFG_IFSTEPS 18
+#define NR_CFG_ESCAPE 15u     /* csel code of ccfgr that selects an extended field */
+#define NR_CFG_EXT_BASE 16   /* extended field = NR_CFG_EXT_BASE + xsel */
+#define NR_F_CFG_EXT(w) NR_F_XSEL(w)
+static const int32_t nr_cfg_lo[NR_CFG_COUNT] = {1, 0, 1, 0, 0, 1, 1, 1, 0, -32768, 0, 1, 0, 1, 0, 0, 1, 0, 1};
+static const int32_t nr_cfg_hi[NR_CFG_COUNT] = {8, 1, 8, 1, 2, 255, 64, 32767, 31, 32767, 127, 128, 255, 256, 32767, 0, 32767, 32767, 1023};
+static const int32_t nr_cfg_default[NR_CFG_COUNT] = {4, 1, 8, 1, 0, 100, 1, 1, 0, 0, 0, 128, 0, 256, 1, 0, 64, 0, 16};
+static const char *const nr_cfg_name[NR_CFG_COUNT] = {"inbits", "insigned", "outbits", "outsigned", "readout", "stepmax", "pmul", "gain", "gshift", "offset", "row0", "nrows", "col0", "ncols", "noise", "", "ifthr", "ifleak", "ifsteps"};
 
 /* timing parameters: X(name, default) */
 #define NR_PARAMS(X) \
@@ -205,8 +215,8 @@ static const uint8_t nr_opcode_to_op[256] = {
     NR_OP_CPROG, NR_OP_CREAD, NR_OP_MVM, NR_OP_SMP,
     NR_OP_SYNC, NR_OP_CSTAT, NR_OP_CAGE, NR_OP_ILLEGAL,
     NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL,
-    NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL,
-    NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL,
+    NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_IFRUN, NR_OP_IFSTEP,
+    NR_OP_IFCLR, NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL,
     NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL,
     NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL,
     NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL,
@@ -241,21 +251,21 @@ static const uint8_t nr_opcode_to_op[256] = {
     NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL,
     NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL, NR_OP_ILLEGAL,
 };
-static const uint32_t nr_op_match[NR_OP_COUNT] = {0xffffffffu, 0x01000000u, 0x02000000u, 0x03000000u, 0x04000000u, 0x05000000u, 0x06000000u, 0x07000000u, 0x08000000u, 0x09000000u, 0x0a000000u, 0x0b000000u, 0x0c000000u, 0x0d000000u, 0x0e000000u, 0x0f000000u, 0x10000000u, 0x11000000u, 0x12000000u, 0x14000000u, 0x15000000u, 0x16000000u, 0x17000000u, 0x18000000u, 0x19000000u, 0x1a000000u, 0x1b000000u, 0x1c000000u, 0x1d000000u, 0x1e000000u, 0x20000000u, 0x21000000u, 0x22000000u, 0x23000000u, 0x24000000u, 0x25000000u, 0x26000000u, 0x28000000u, 0x29000000u, 0x2a000000u, 0x2b000000u, 0x30000000u, 0x31000000u, 0x32000000u, 0x33000000u, 0x34000000u, 0x35000000u, 0x38000000u, 0x39000000u, 0x3c000000u, 0x3d000000u, 0x3e000000u, 0x3f000000u, 0x40000000u, 0x41000000u, 0x42000000u, 0x43000000u, 0x44000000u, 0x45000000u, 0x46000000u, 0x47000000u, 0x48000000u, 0x49000000u, 0x4a000000u, 0x4b000000u, 0x4c000000u, 0x4d000000u, 0x4e000000u, 0x4f000000u, 0x50000000u, 0x51000000u, 0x52000000u, 0x60000000u, 0x61000000u, 0x62000000u, 0x63000000u, 0x64000000u, 0x65000000u, 0x66000000u, 0x67000000u, 0x68000000u, 0x69000000u, 0x6a000000u, 0x6b000000u, 0x6c000000u, 0x6d000000u, 0x6e000000u};
-static const uint32_t nr_op_mask[NR_OP_COUNT] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff00ffc0u, 0xff00ffc0u, 0xff00ffc0u, 0xff0f0000u, 0xff0f0000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff0fffffu, 0xff0fffffu, 0xfff0ffffu, 0xffff0000u, 0xff0003ffu, 0xff0003ffu, 0xff0003ffu, 0xff0003ffu, 0xff0003ffu, 0xff0003ffu, 0xff0003ffu, 0xff00f3ffu, 0xff00f300u, 0xff00f300u, 0xff00f300u, 0xff00f300u, 0xff00f0ffu, 0xff0003ffu, 0xff00f3ffu, 0xff00f3ffu, 0xff00f3ffu, 0xff00f300u, 0xff00f300u, 0xfff0ffffu, 0xfff0ffffu, 0xff000000u, 0xff000fffu, 0xfff0f3c0u, 0xfff0f3c0u, 0xfff0f3c0u, 0xfff0f3c0u, 0xfff0ffc0u, 0xff000fc0u, 0xfff0fcffu, 0xfff0fcffu, 0xfff0ffffu, 0xff0fffc0u, 0xfff0ffffu};
-static const char *const nr_op_name[NR_OP_COUNT] = {"illegal", "nop", "halt", "ebreak", "add", "sub", "and", "or", "xor", "sll", "srl", "sra", "slt", "sltu", "mul", "div", "divu", "rem", "remu", "addi", "andi", "ori", "xori", "slti", "sltiu", "slli", "srli", "srai", "movi", "shori", "lb", "lbu", "lh", "lhu", "lw", "lwu", "ld", "sb", "sh", "sw", "sd", "beq", "bne", "blt", "bge", "bltu", "bgeu", "jal", "jalr", "rdcycle", "rdinstret", "setvl", "setvli", "vadd", "vsub", "vmul", "vmax", "vmin", "vmuls", "vadds", "vrelu", "vsra", "vsll", "vclip", "vclipu", "vcvt", "vpmax", "vfill", "vargmax", "vsum", "vsigm", "vtanh", "cpon", "cpoff", "ccfg", "ccfgr", "hin", "vin", "hout", "vout", "cprog", "cread", "mvm", "smp", "sync", "cstat", "cage"};
+static const uint32_t nr_op_match[NR_OP_COUNT] = {0xffffffffu, 0x01000000u, 0x02000000u, 0x03000000u, 0x04000000u, 0x05000000u, 0x06000000u, 0x07000000u, 0x08000000u, 0x09000000u, 0x0a000000u, 0x0b000000u, 0x0c000000u, 0x0d000000u, 0x0e000000u, 0x0f000000u, 0x10000000u, 0x11000000u, 0x12000000u, 0x14000000u, 0x15000000u, 0x16000000u, 0x17000000u, 0x18000000u, 0x19000000u, 0x1a000000u, 0x1b000000u, 0x1c000000u, 0x1d000000u, 0x1e000000u, 0x20000000u, 0x21000000u, 0x22000000u, 0x23000000u, 0x24000000u, 0x25000000u, 0x26000000u, 0x28000000u, 0x29000000u, 0x2a000000u, 0x2b000000u, 0x30000000u, 0x31000000u, 0x32000000u, 0x33000000u, 0x34000000u, 0x35000000u, 0x38000000u, 0x39000000u, 0x3c000000u, 0x3d000000u, 0x3e000000u, 0x3f000000u, 0x40000000u, 0x41000000u, 0x42000000u, 0x43000000u, 0x44000000u, 0x45000000u, 0x46000000u, 0x47000000u, 0x48000000u, 0x49000000u, 0x4a000000u, 0x4b000000u, 0x4c000000u, 0x4d000000u, 0x4e000000u, 0x4f000000u, 0x50000000u, 0x51000000u, 0x52000000u, 0x60000000u, 0x61000000u, 0x62000000u, 0x63000000u, 0x64000000u, 0x65000000u, 0x66000000u, 0x67000000u, 0x68000000u, 0x69000000u, 0x6a000000u, 0x6b000000u, 0x6c000000u, 0x6d000000u, 0x6e000000u, 0x76000000u, 0x77000000u, 0x78000000u};
+static const uint32_t nr_op_mask[NR_OP_COUNT] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000fffu, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff00ffc0u, 0xff00ffc0u, 0xff00ffc0u, 0xff0f0000u, 0xff0f0000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff000000u, 0xff0fffffu, 0xff0fffffu, 0xfff0ffffu, 0xffff0000u, 0xff0003ffu, 0xff0003ffu, 0xff0003ffu, 0xff0003ffu, 0xff0003ffu, 0xff0003ffu, 0xff0003ffu, 0xff00f3ffu, 0xff00f300u, 0xff00f300u, 0xff00f300u, 0xff00f300u, 0xff00f0ffu, 0xff0003ffu, 0xff00f3ffu, 0xff00f3ffu, 0xff00f3ffu, 0xff00f300u, 0xff00f300u, 0xfff0ffffu, 0xfff0ffffu, 0xff000000u, 0xff000000u, 0xfff0f3c0u, 0xfff0f3c0u, 0xfff0f3c0u, 0xfff0f3c0u, 0xfff0ffc0u, 0xff000fc0u, 0xfff0fcffu, 0xfff0fcffu, 0xfff0ffffu, 0xff0fffc0u, 0xfff0ffffu, 0xfff0fcffu, 0xfff0fcffu, 0xfff0ffffu};
+static const char *const nr_op_name[NR_OP_COUNT] = {"illegal", "nop", "halt", "ebreak", "add", "sub", "and", "or", "xor", "sll", "srl", "sra", "slt", "sltu", "mul", "div", "divu", "rem", "remu", "addi", "andi", "ori", "xori", "slti", "sltiu", "slli", "srli", "srai", "movi", "shori", "lb", "lbu", "lh", "lhu", "lw", "lwu", "ld", "sb", "sh", "sw", "sd", "beq", "bne", "blt", "bge", "bltu", "bgeu", "jal", "jalr", "rdcycle", "rdinstret", "setvl", "setvli", "vadd", "vsub", "vmul", "vmax", "vmin", "vmuls", "vadds", "vrelu", "vsra", "vsll", "vclip", "vclipu", "vcvt", "vpmax", "vfill", "vargmax", "vsum", "vsigm", "vtanh", "cpon", "cpoff", "ccfg", "ccfgr", "hin", "vin", "hout", "vout", "cprog", "cread", "mvm", "smp", "sync", "cstat", "cage", "ifrun", "ifstep", "ifclr"};
 typedef enum { NR_GROUP_CONTROL, NR_GROUP_MEMORY, NR_GROUP_BRANCH, NR_GROUP_VECTOR, NR_GROUP_CHIP } nr_group;
-static const uint8_t nr_op_group[NR_OP_COUNT] = {0, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP};
+static const uint8_t nr_op_group[NR_OP_COUNT] = {0, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_CONTROL, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_MEMORY, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_BRANCH, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_VECTOR, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP, NR_GROUP_CHIP};
 /* 1 when the instruction writes register rd (writes=rd in the table), 0 when it writes no
  * register: a vector instruction that reads rd as its destination address gives 0. */
-static const uint8_t nr_op_writes_rd[NR_OP_COUNT] = {0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0};
+static const uint8_t nr_op_writes_rd[NR_OP_COUNT] = {0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0};
 #define NR_WRITES_RD(op) (nr_op_writes_rd[(op)] != 0)
 
 /* bytes a scalar load or store accesses (size= in the table), 0 for other instructions */
-static const uint8_t nr_op_size[NR_OP_COUNT] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 4, 4, 8, 1, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const uint8_t nr_op_size[NR_OP_COUNT] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 4, 4, 8, 1, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 /* 1 for the instructions of the vector unit (group vector): run.c dispatches them to
  * vector.c and the decoder keeps their vt/vd/vimm fields */
-static const uint8_t nr_op_vector[NR_OP_COUNT] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const uint8_t nr_op_vector[NR_OP_COUNT] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 /* vector memory operands (mem= in the table), in the order they are checked: the register
  * holding the address, the dtype field of its elements, and whether the semantics snippet
  * checks its extent itself (own = 1) instead of the generic check of VL elements */
@@ -263,9 +273,9 @@ typedef enum { NR_MEM_RD = 0, NR_MEM_RS1 = 1, NR_MEM_RS2 = 2 } nr_mem_reg;
 typedef enum { NR_MEM_DT_VT = 0, NR_MEM_DT_VD = 1, NR_MEM_NONE = 255 } nr_mem_dtype;
 typedef struct { uint8_t reg, dtype, own; } nr_mem_operand;
 typedef struct { uint8_t n; nr_mem_operand o[3]; } nr_mem_operands;
-static const nr_mem_operands nr_op_mem[NR_OP_COUNT] = {{0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {3, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RS2, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {3, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RS2, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {3, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RS2, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {3, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RS2, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {3, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RS2, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VD, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 1}, {NR_MEM_RD, NR_MEM_DT_VT, 1}}}, {1, {{NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {1, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}}}, {1, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}};
+static const nr_mem_operands nr_op_mem[NR_OP_COUNT] = {{0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {3, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RS2, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {3, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RS2, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {3, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RS2, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {3, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RS2, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {3, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RS2, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VD, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 1}, {NR_MEM_RD, NR_MEM_DT_VT, 1}}}, {1, {{NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {1, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}}}, {1, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {2, {{NR_MEM_RS1, NR_MEM_DT_VT, 0}, {NR_MEM_RD, NR_MEM_DT_VT, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}, {0, {{0, 0, 0}}}};
 /* the dtype field of the memory operand addressed by rd (the destination), or NR_MEM_NONE */
-static const uint8_t nr_op_mem_dest[NR_OP_COUNT] = {NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VD, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE};
+static const uint8_t nr_op_mem_dest[NR_OP_COUNT] = {NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_DT_VD, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_DT_VT, NR_MEM_DT_VT, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE, NR_MEM_NONE};
 
 static inline int nr_field_in(uint32_t v, const uint64_t set) { return v < 64 && ((set >> v) & 1u); }
 
@@ -281,8 +291,8 @@ static inline nr_op nr_decode(uint32_t w)
     case NR_OP_VCLIPU: return ((NR_F_VBITS(w) >= 1u && NR_F_VBITS(w) <= 32u)) ? op : NR_OP_ILLEGAL;
     case NR_OP_VSIGM: return ((NR_F_VIMM(w) <= 63u)) ? op : NR_OP_ILLEGAL;
     case NR_OP_VTANH: return ((NR_F_VIMM(w) <= 63u)) ? op : NR_OP_ILLEGAL;
-    case NR_OP_CCFG: return ((nr_field_in(NR_F_CSEL(w), 0x7fffull))) ? op : NR_OP_ILLEGAL;
-    case NR_OP_CCFGR: return ((nr_field_in(NR_F_CSEL(w), 0x7fffull))) ? op : NR_OP_ILLEGAL;
+    case NR_OP_CCFG: return ((nr_field_in(NR_F_CSEL(w), 0x77fffull))) ? op : NR_OP_ILLEGAL;
+    case NR_OP_CCFGR: return ((NR_F_CSEL(w) == 15u ? nr_field_in(NR_F_XSEL(w), 0x7ull) : (nr_field_in(NR_F_CSEL(w), 0x7fffull) && NR_F_XSEL(w) == 0u))) ? op : NR_OP_ILLEGAL;
     case NR_OP_HIN: return ((NR_F_CORE(w) <= 47u)) ? op : NR_OP_ILLEGAL;
     case NR_OP_VIN: return ((NR_F_CORE(w) <= 47u)) ? op : NR_OP_ILLEGAL;
     case NR_OP_HOUT: return ((NR_F_CORE(w) <= 47u)) ? op : NR_OP_ILLEGAL;
@@ -292,6 +302,8 @@ static inline nr_op nr_decode(uint32_t w)
     case NR_OP_MVM: return ((nr_field_in(NR_F_DIR(w), 0x7ull))) ? op : NR_OP_ILLEGAL;
     case NR_OP_SMP: return ((nr_field_in(NR_F_DIR(w), 0x7ull))) ? op : NR_OP_ILLEGAL;
     case NR_OP_CSTAT: return ((NR_F_CORE(w) <= 47u)) ? op : NR_OP_ILLEGAL;
+    case NR_OP_IFRUN: return ((nr_field_in(NR_F_DIR(w), 0x7ull))) ? op : NR_OP_ILLEGAL;
+    case NR_OP_IFSTEP: return ((nr_field_in(NR_F_DIR(w), 0x7ull))) ? op : NR_OP_ILLEGAL;
     default: return op;
     }
 }

@@ -38,7 +38,7 @@ _BASE_TYPES: dict[str, type] = {
 # per-event energies (pJ) of the energy report: Python only (emulator/energy.py)
 ENERGY_KEYS: tuple[str, ...] = (
     "e_line_pulse_pj", "e_integ_pj", "e_compare_pj", "e_decrement_pj", "e_scan_shift_pj",
-    "e_wv_pulse_pj", "e_wv_read_pj", "e_leak_core_cycle_pj", "e_vec_elem_pj",
+    "e_wv_pulse_pj", "e_wv_read_pj", "e_leak_core_cycle_pj", "e_vec_elem_pj", "e_spike_pj",
 ) + tuple(f"e_insn_{g}_pj" for g in GROUPS)   # one issue energy per instruction group of the table
 _BASE_TYPES.update({k: float for k in ENERGY_KEYS})
 

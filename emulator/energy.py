@@ -23,6 +23,12 @@ CORE_EVENTS = {
     "wv_pulses": ("e_wv_pulse_pj", "program"),
     "wv_reads": ("e_wv_read_pj", "program"),
     "powered_cycles": ("e_leak_core_cycle_pj", "leakage"),
+    # integrate-and-fire mode (ifrun/ifstep): counted apart from the MVM events, same physics
+    # per input pulse, integration and comparison; a spike adds its charge subtraction
+    "if_line_pulses": ("e_line_pulse_pj", "array"),
+    "if_integrations": ("e_integ_pj", "neuron"),
+    "if_steps": ("e_compare_pj", "neuron"),
+    "spikes": ("e_spike_pj", "neuron"),
 }
 CATEGORIES = ("array", "neuron", "scan", "program", "leakage")
 # instruction classes = the table's groups; each has an e_insn_<group>_pj energy key (config.py)
@@ -35,7 +41,7 @@ def report(machine) -> dict[str, Any]:
     clock = cfg.clock_hz
     cores: dict[str, Any] = {}
     cat_total = dict.fromkeys(CATEGORIES, 0.0)
-    macs = mvm_cycles = mvms = 0
+    macs = mvm_cycles = mvms = spikes = if_ops = 0
     for core in machine.cores:
         ev = core.events
         if not any(ev.values()):
@@ -51,6 +57,8 @@ def report(machine) -> dict[str, Any]:
         for k in CATEGORIES:
             cat_total[k] += e[k]
         macs += ev["macs"]
+        spikes += ev["spikes"]
+        if_ops += ev["if_ops"]
         mvm_cycles += ev["mvm_cycles"]
         mvms += n
     ops = machine.op_counts
@@ -79,6 +87,8 @@ def report(machine) -> dict[str, Any]:
         "cores": cores,
         "macs": macs,
         "mvms": mvms,
+        "spikes": spikes,          # integrate-and-fire spikes fired (ifrun/ifstep)
+        "if_ops": if_ops,          # ifrun/ifstep operations, one per core
         "mean_mvm_latency_s": mvm_cycles / mvms / clock if mvms else None,
         # throughput over the whole run, and over the cores' MVM busy time (peak-like)
         "tops": ops2 / time_s / 1e12 if time_s else 0.0,

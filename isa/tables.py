@@ -3,8 +3,8 @@
 Plain tables for the assembler, disassembler and emulator.
 """
 
-VERSION = (1, 1)
-VERSION_WORD = 0x0101
+VERSION = (1, 2)
+VERSION_WORD = 0x0102
 WORD_BITS = 32
 NUM_REGS = 16
 NUM_CORES = 48
@@ -29,12 +29,13 @@ FIELDS = {
     'vimm': (7, 0, 'uimm', 0, 63),
     'vbits': (7, 0, 'uimm', 1, 32),
     'core': (5, 0, 'core', 0, 47),
+    'xsel': (11, 0, 'uimm', 0, 4095),
 }
 
 ENUMS = {
     'dtype': {'i8': 0, 'i16': 1, 'i32': 2, 'u8': 3},
     'dir': {'fwd': 0, 'bwd': 1, 'rec': 2},
-    'cfg': {'inbits': 0, 'insigned': 1, 'outbits': 2, 'outsigned': 3, 'readout': 4, 'stepmax': 5, 'pmul': 6, 'gain': 7, 'gshift': 8, 'offset': 9, 'row0': 10, 'nrows': 11, 'col0': 12, 'ncols': 13, 'noise': 14},
+    'cfg': {'inbits': 0, 'insigned': 1, 'outbits': 2, 'outsigned': 3, 'readout': 4, 'stepmax': 5, 'pmul': 6, 'gain': 7, 'gshift': 8, 'offset': 9, 'row0': 10, 'nrows': 11, 'col0': 12, 'ncols': 13, 'noise': 14, 'ifthr': 16, 'ifleak': 17, 'ifsteps': 18},
 }
 
 # name: (value, lo, hi, default, doc)
@@ -54,7 +55,15 @@ CFG = {
     'col0': (12, 0, 255, 0, 'first column of the active window'),
     'ncols': (13, 1, 256, 256, 'number of columns in the active window'),
     'noise': (14, 0, 32767, 1, 'amplitude A of the sampling noise of smp, in output codes (noise is uniform in [-A, A])'),
+    'ifthr': (16, 1, 32767, 64, 'integrate-and-fire (ifrun/ifstep): threshold charge θ in output codes; a neuron whose charge reaches θ fires and loses θ (reset by subtraction)'),
+    'ifleak': (17, 0, 32767, 0, 'integrate-and-fire: leak, in output codes per time step, that moves the stored charge toward 0 before each step integrates'),
+    'ifsteps': (18, 1, 1023, 16, 'integrate-and-fire: time steps T of one ifrun (rate-coded output: spike counts 0..T)'),
 }
+
+# (csel code, selector field, instruction): that code of that instruction selects
+# extended cfg field CFG_EXT_BASE + the selector field; None when the table has no escape
+CFG_ESCAPE = (15, 'xsel', 'ccfgr')
+CFG_EXT_BASE = 16
 
 # name: (default, unit, doc)
 PARAMS = {
@@ -156,7 +165,7 @@ INSNS = {
     'cpon': (0x60, 0x60000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1; cores busy t_wake', 'power on the cores in mask rs1; H, V and configuration start at their reset values'),
     'cpoff': (0x61, 0x61000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait for the cores to be idle)', 'power off the cores in mask rs1; conductances are kept, registers and configuration are lost'),
     'ccfg': (0x62, 0x62000000, 0xff000000, ('csel',), (('rs1', None), ('imm16', None)), ('csel', 'rs1', 'imm16'), 'chip', '1 (+ wait for the cores to be idle)', 'set configuration field csel of the cores in mask rs1 to imm16'),
-    'ccfgr': (0x63, 0x63000000, 0xff000fff, ('csel',), (('rs1', None), ('rs2', None)), ('csel', 'rs1', 'rs2'), 'chip', '1 (+ wait for the cores to be idle)', 'set configuration field csel of the cores in mask rs1 to the value of rs2'),
+    'ccfgr': (0x63, 0x63000000, 0xff000000, ('csel',), (('rs1', None), ('rs2', None)), ('csel', 'rs1', 'rs2'), 'chip', '1 (+ wait for the cores to be idle)', 'set configuration field csel of the cores in mask rs1 to the value of rs2'),
     'hin': (0x64, 0x64000000, 0xfff0f3c0, ('vt',), (('core', None), ('rs1', None)), ('rs1', 'vt', 'core'), 'chip', '1; core busy until its chain has shifted 256·shifts(core, H)·scan_div cycles', 'scan nrows elements at rs1 into H[row0 …]'),
     'vin': (0x65, 0x65000000, 0xfff0f3c0, ('vt',), (('core', None), ('rs1', None)), ('rs1', 'vt', 'core'), 'chip', '1; core busy until its chain has shifted 256·shifts(core, V)·scan_div cycles', 'scan ncols elements at rs1 into V[col0 …]'),
     'hout': (0x66, 0x66000000, 0xfff0f3c0, ('vt',), (('core', None), ('rs1', None)), ('rs1', 'vt', 'core'), 'chip', '1; core busy until its chain has shifted 256·shifts(core, H)·scan_div cycles', 'scan H[row0 …] (nrows elements) out to memory at rs1; memory is written when the scan ends'),
@@ -168,6 +177,9 @@ INSNS = {
     'sync': (0x6c, 0x6c000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait)', 'wait until every core in mask rs1 is idle (rs1 = x0: all cores)'),
     'cstat': (0x6d, 0x6d000000, 0xff0fffc0, (), (('rd', None), ('core', None)), ('rd', 'core'), 'chip', '1', 'rd ← core status: bit0 powered, bit1 busy, bits 8–15 phase, bits 16–63 cycles until idle'),
     'cage': (0x6e, 0x6e000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1', "let rs1 milliseconds of chip wall-clock time pass without running (a shelf period): programmed conductances relax with the chip's age in the analog model; the cycle count does not change"),
+    'ifrun': (0x76, 0x76000000, 0xfff0fcff, ('dir',), (('rs1', None),), ('rs1', 'dir'), 'chip', '1; cores busy neuron_div·(t_cds + ifsteps·(Σ_passes Σ_b 2·pmul·2^b·(t_sample + t_integ) + t_comp + t_step))', "integrate-and-fire run on every core in mask rs1: clear the neurons' charges and spike counts, then ifsteps time steps on the same input (fwd H→V, bwd V→H, rec H→H); each step adds the pre-activation (gain·acc / 2^gshift + offset, unclamped) to the charge after the leak, fires where charge ≥ ifthr and subtracts ifthr; outputs ← spike counts (rate code)"),
+    'ifstep': (0x77, 0x77000000, 0xfff0fcff, ('dir',), (('rs1', None),), ('rs1', 'dir'), 'chip', '1; cores busy neuron_div·(t_cds + Σ_passes Σ_b 2·pmul·2^b·(t_sample + t_integ) + t_comp + t_step)', "one integrate-and-fire time step on every core in mask rs1, keeping the charges: outputs ← this step's spike vector (1 fired, 0 not), usable as the next layer's binary input; spike counts accumulate"),
+    'ifclr': (0x78, 0x78000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait for the cores to be idle)', 'initialise the integrate-and-fire neurons of the cores in mask rs1: charges and spike counts ← 0'),
 }
 
 OPCODES = {v[0]: k for k, v in INSNS.items()}

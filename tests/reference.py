@@ -160,3 +160,42 @@ def prog_cycles(G: np.ndarray, codes: np.ndarray, cfg: dict, p: dict, g_lsb: int
     pulses = int((-(-np.abs(gp - now_p) // g_pulse)).sum() + (-(-np.abs(gn - now_n) // g_pulse)).sum())
     cells = 2 * nr * nc
     return cells * p["t_verify"] + pulses * (p["t_pulse"] + p["t_verify"]), pulses
+
+
+# ---------------------------------------------------------------- integrate-and-fire
+
+def if_steps(y: np.ndarray, u: np.ndarray, cnt: np.ndarray, cfg: dict, nsteps: int):
+    """`nsteps` integrate-and-fire time steps of pre-activations y on charges u and counts cnt
+    (int64): leak toward 0 by ifleak (not past it), add y, clamp to ±2^40, fire where
+    u ≥ ifthr and subtract ifthr.  Returns (u, cnt, last step's spikes, spikes fired)."""
+    u, cnt = u.astype(np.int64).copy(), cnt.astype(np.int64).copy()
+    thr, leak, lim = cfg["ifthr"], cfg["ifleak"], 1 << 40
+    fired = np.zeros_like(u)
+    total = 0
+    for _ in range(nsteps):
+        u = np.where(u > 0, np.maximum(u - leak, 0), np.minimum(u + leak, 0))
+        u = np.clip(u + y, -lim, lim)
+        fired = (u >= thr).astype(np.int64)
+        u -= fired * thr
+        cnt += fired
+        total += int(fired.sum())
+    return u, cnt, fired, total
+
+
+def ifrun(W, H, V, cfg: dict, direction: str):
+    """(first output index, spike counts, charges, spikes) of an ifrun: charges and counts
+    start at 0, ifsteps steps on the same input."""
+    lo, acc = accumulate(W, H, V, cfg, direction)
+    y = preactivation(acc, cfg)
+    z = np.zeros(len(y), dtype=np.int64)
+    u, cnt, _, total = if_steps(y, z, z, cfg, cfg["ifsteps"])
+    return lo, cnt, u, total
+
+
+def if_cycles(cfg: dict, p: dict, nsteps: int) -> int:
+    """Duration of an IF operation of nsteps time steps: one t_cds, then per step every pass's
+    input pulses, one comparison and one charge-subtraction slot."""
+    step = p["t_comp"] + p["t_step"]
+    for bits in mvm_passes(cfg):
+        step += sum(2 * cfg["pmul"] * 2**b * (p["t_sample"] + p["t_integ"]) for b in range(bits))
+    return p["neuron_div"] * (p["t_cds"] + nsteps * step)

@@ -15,6 +15,7 @@ from isa import tables
 ENCODINGS = {
     (1, 0): "f964f3e84c71f5be",
     (1, 1): "1c297454cbdd7f90",   # vsigm, vtanh
+    (1, 2): "1e9ae690321ccf2b",   # cfg escape (ccfgr csel 15 + xsel), ifthr/ifleak/ifsteps, ifrun/ifstep/ifclr
 }
 
 
@@ -26,6 +27,8 @@ def encoding_facts() -> dict:
         "enums": tables.ENUMS,            # dtype/dir codes and the csel code of every cfg field
         "insns": {m: (i[0], i[1], i[2], i[3], i[4]) for m, i in tables.INSNS.items()},
         "writes": tables.WRITES,
+        # from 1.2: the cfg escape (csel code, selector field, instruction); absent before
+        **({"cfg_escape": tables.CFG_ESCAPE} if getattr(tables, "CFG_ESCAPE", None) else {}),
     }
 
 

@@ -13,6 +13,7 @@ into numpy arrays of REC_DTYPE and turns them into text, JSONL or VCD.
     power_off  cpoff                     issue cycle     -              -                 core
     fault  the run faulted               cycle           fault code     detail            pc, word
     phase  a core enters a phase         phase start     phase code     -                 core (VCD only: not in text traces)
+    ifire  ifrun / ifstep                issue cycle     end cycle      dir | step<<8     core, pc, mlen/digest of the outputs, stall = spikes fired
 """
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ REC_DTYPE = np.dtype([
 assert REC_DTYPE.itemsize == 48
 
 KINDS = ("insn", "wake", "scan_in", "scan_out", "mvm", "smp", "prog", "end", "power_off",
-         "fault", "phase")
+         "fault", "phase", "ifire")
 KIND = {name: i for i, name in enumerate(KINDS)}
-CORE_START_KINDS = ("wake", "scan_in", "scan_out", "mvm", "smp", "prog")
+CORE_START_KINDS = ("wake", "scan_in", "scan_out", "mvm", "smp", "prog", "ifire")
 DIRS = ("fwd", "bwd", "rec")
 
 

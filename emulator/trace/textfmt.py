@@ -105,14 +105,19 @@ def _mem(b: int, mlen: int, digest: int) -> str:
 def _event_fields(kind: str, r: tuple, timed: bool) -> list[str]:
     cycle, a, b, pc, word, stall, mlen, digest, _, _, core = r
     out = []
-    if kind in ("wake", "scan_in", "scan_out", "mvm", "smp", "prog") and timed:
+    if kind in ("wake", "scan_in", "scan_out", "mvm", "smp", "prog", "ifire") and timed:
         out.append(f"end={a:012x}")
-        if stall:
+        if stall and kind != "ifire":
             out.append(f"queued={stall:x}")
     if kind in ("scan_in", "scan_out"):
         out.append("mem=" + _mem(b, mlen, digest))
     elif kind in ("mvm", "smp"):
         out.append(f"dir={DIRS[b] if b < len(DIRS) else b}")
+        out.append(f"out={mlen:04x}#{digest:08x}")
+    elif kind == "ifire":
+        d = b & 0xFF
+        out.append(f"dir={DIRS[d] if d < len(DIRS) else d}")
+        out.append(f"{'step' if b >> 8 else 'rate'} spikes={stall:x}")
         out.append(f"out={mlen:04x}#{digest:08x}")
     elif kind == "prog":
         out.append(f"cells={mlen:x} pulses={b:x} codes#{digest:08x}")
@@ -162,7 +167,7 @@ def record_json(r: tuple, disasm: Callable[[int, int], str]) -> dict:
         if kind != "phase":
             d["pc"] = pc
         if stall:
-            d["queued"] = stall
+            d["spikes" if kind == "ifire" else "queued"] = stall
     if mlen:
         d.update(mlen=mlen, digest=digest)
     return d
