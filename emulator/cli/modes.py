@@ -1,0 +1,63 @@
+"""The chip's other modes on the command line (docs/workloads.md, Spiking and learning):
+
+    neurram snn [--steps 32] [--n-test N] [--model ideal|analog] [--seed S] [--write DIR] [--json FILE]
+
+`snn` runs the digits MLP converted to integrate-and-fire neurons (rate-coded inputs) and the
+non-spiking MLP on the same digits and chip model, and prints accuracy, spikes, latency and
+energy per inference side by side.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from .options import add_json_option, positive
+
+
+def register(subparsers) -> None:
+    s = subparsers.add_parser("snn", help="spiking digits classifier (IF neurons, rate-coded inputs) "
+                              "next to the non-spiking MLP: accuracy, spikes, energy/latency")
+    s.add_argument("--steps", type=positive, default=32, help="time steps per inference (default 32, max 200)")
+    s.add_argument("--n-test", type=positive, default=None, help="use the first N test digits (default all 450)")
+    s.add_argument("--model", choices=("ideal", "analog"), default="ideal", help="chip model (default ideal)")
+    s.add_argument("--seed", type=int, default=0, help="input spike trains and analog seed (default 0)")
+    s.add_argument("--write", metavar="DIR", help="also write snn_digits.s and its .npy files into DIR")
+    add_json_option(s)
+    s.set_defaults(func=_snn)
+
+
+def _snn(args) -> int:
+    from emulator.workloads import snn
+
+    if args.steps > 200:
+        print(f"neurram snn: --steps {args.steps} is above 200")
+        return 2
+    if args.n_test is not None and args.n_test < 2:
+        print("neurram snn: --n-test must be at least 2 (the first inference overlaps programming)")
+        return 2
+    work = Path("/tmp/neurram_snn")
+    res = snn.run(args.steps, args.n_test, args.model, args.seed, work)
+    if args.write:
+        out = Path(args.write)
+        out.mkdir(parents=True, exist_ok=True)
+        for f in ["snn_digits.s", "snn_digits_x.npy", "snn_digits_w1.npy", "snn_digits_w2.npy"]:
+            shutil.copy(work / f, out / f)
+    if args.json:
+        text = json.dumps(res, indent=1)
+        if args.json == "-":
+            print(text)
+            return 0
+        Path(args.json).write_text(text + "\n")
+    s, m = res["snn"], res["mlp"]
+    print(f"digits, {res['n']} test digits, {res['model']} chip, seed {res['seed']}: "
+          f"spiking MLP ({res['steps']} time steps, thresholds {res['thr'][0]}/{res['thr'][1]}) vs MLP")
+    print(f"{'':24}{'spiking':>12}{'MLP':>12}")
+    print(f"{'accuracy':24}{s['accuracy']:>12.3f}{m['accuracy']:>12.3f}")
+    print(f"{'spikes / inference':24}{s['spikes_per_inference']:>12.1f}{'-':>12}")
+    print(f"{'latency / inference µs':24}{s['latency_us']:>12.1f}{m['latency_us']:>12.1f}")
+    print(f"{'energy / inference nJ':24}{s['energy_nj']:>12.1f}{m['energy_nj']:>12.1f}")
+    print(f"{'  of which scan nJ':24}{s['scan_nj']:>12.1f}{m['scan_nj']:>12.1f}")
+    if "exact" in s:
+        print(f"ideal chip spike counts equal the numpy reference: {'yes' if s['exact'] else 'NO'}")
+    return 0 if s.get("exact", True) else 1
