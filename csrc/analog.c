@@ -14,7 +14,8 @@
 #define _NR_WV_PULSE_CAP 100000   /* pulses on one cell in one cprog */
 
 enum { _NR_TAG_WV = 1, _NR_TAG_RELAX = 2, _NR_TAG_READ = 3, _NR_TAG_SMP = 4, _NR_TAG_COLGAIN = 5,
-       _NR_TAG_COREOFS = 6, _NR_TAG_IF = 7 };
+       _NR_TAG_COREOFS = 6, _NR_TAG_IF = 7, _NR_TAG_OPU = 8,
+       _NR_TAG_REFRESH = 9, _NR_TAG_REFRESH_READ = 10 };
 
 static inline uint64_t _nr_akey(uint64_t seed, int core, uint64_t a, uint64_t b, uint64_t tag)
 {
@@ -107,7 +108,9 @@ static double _nr_time_at(const nr_machine *m, uint64_t t) { return (double)t / 
 int _nr_relax_due(const nr_machine *m, int id, uint64_t t)
 {
     const nr_core *c = &m->core[id];
-    if (m->cfg.model != NR_MODEL_ANALOG || !c->has_prog || c->pend_kind == NR_PEND_PROGRAM) return 0;
+    if (m->cfg.model != NR_MODEL_ANALOG || !c->has_prog || c->pend_kind == NR_PEND_PROGRAM ||
+        c->pend_kind == NR_PEND_REFRESH)
+        return 0;
     return _nr_epoch(_nr_time_at(m, t) - c->t_prog_s) != c->relax_epoch;
 }
 
@@ -566,4 +569,38 @@ double _nr_if_noise(const nr_machine *m, int id, uint64_t n_if, uint64_t step, u
     for (int p = 0; p < npass; p++)
         v += (p ? 16.0 : 1.0) * sn * _nr_gauss_fast(_nr_akey(m->cfg.seed, id, n_if, step << 20 | (uint64_t)p << 16 | lane, _NR_TAG_IF));
     return v;
+}
+
+/* ---------------------------------------------------------------- in-situ update */
+
+/* One update pulse on a cell at conductance g (opu, the n-th on core id): SET moves G up by
+   k_set·(V − V_th)·(g_max − g)/(g_max − g_min), RESET down by k_reset·(V − V_th)·(g −
+   g_min)/(g_max − g_min), both factors clamped to 0…1 (soft bounds), times max(0, 1 + σ_p·ξ)
+   for the cycle-to-cycle variation (docs/analog.md, In-situ update). */
+double _nr_op_pulse_analog(const nr_machine *m, int id, uint64_t n, int r, int j, double g, int set)
+{
+    const nr_config *cfg = &m->cfg;
+    const double gmin = (double)cfg->g_min_ns, gmax = (double)cfg->op_g_max_ns;
+    double f = set ? (gmax - g) / (gmax - gmin) : (g - gmin) / (gmax - gmin);
+    f = f < 0 ? 0 : f > 1 ? 1 : f;
+    const double dv = cfg->op_v_pulse - cfg->wv_v_th;
+    double k = 1.0 + cfg->wv_pulse_sigma * _nr_gauss_fast(_nr_akey(cfg->seed, id, n, (uint64_t)r << 8 | (uint64_t)j, _NR_TAG_OPU));
+    double dg = (set ? cfg->wv_set_gain_ns : cfg->wv_reset_gain_ns) * (dv > 0 ? dv : 0) * f * (k > 0 ? k : 0);
+    g += set ? dg : -dg;
+    return g < 0 ? 0 : g > 65535 ? 65535 : g;
+}
+
+/* A noisy read of a cell (oprefresh's pair reads): g + wv_read_sigma_ns·ξ */
+double _nr_refresh_read(const nr_machine *m, int id, uint64_t n, int r, int j, double g)
+{
+    return g + m->cfg.wv_read_sigma_ns * _nr_gauss_fast(_nr_akey(m->cfg.seed, id, n, (uint64_t)r << 8 | (uint64_t)j, _NR_TAG_REFRESH_READ));
+}
+
+/* Write-verify of one cell to `target` (oprefresh), the same loop as cprog's */
+uint64_t _nr_refresh_cell(const nr_machine *m, int id, uint64_t n, int r, int j, double g, double target,
+                          double *g_out)
+{
+    int failed;
+    const uint64_t key = _nr_akey(m->cfg.seed, id, n, (uint64_t)r << 8 | (uint64_t)j, _NR_TAG_REFRESH);
+    return _nr_wv_cell(&m->cfg, key, g, target, g_out, &failed);
 }

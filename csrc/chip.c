@@ -429,6 +429,8 @@ int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, 
     case NR_OP_IFRUN:
     case NR_OP_IFSTEP: return _nr_ifire(m, in, t, until);
     case NR_OP_IFCLR: return _nr_ifclr(m, in, t, until);
+    case NR_OP_OPU: return _nr_opu(m, in, t, until);
+    case NR_OP_OPREFRESH: return _nr_oprefresh(m, in, t, until);
     case NR_OP_CAGE:
         /* a shelf period: chip time passes, cycles do not (relaxation reads the chip time) */
         m->age_s += (double)m->x[in->rs1] * 1e-3;
@@ -488,7 +490,8 @@ void _nr_complete_core(nr_machine *m, int id)
         c->n_prog_pulses += c->pend_pulses;
         break;
     }
-    default: break;
+    case NR_PEND_REFRESH: _nr_refresh_complete(m, id); break;
+    default: break;   /* NR_PEND_UPDATE: applied at issue, only the end is recorded */
     }
     if (m->trace) {
         const int scan_out = c->pend_kind == NR_PEND_SCAN_OUT;

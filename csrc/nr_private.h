@@ -132,6 +132,17 @@ void _nr_mvm_preact_analog(const nr_machine *m, nr_core *c, int id, int dir, dou
 double _nr_if_noise(const nr_machine *m, int id, uint64_t n_if, uint64_t step, uint64_t lane,
                     double sn, int npass);
 
+/* analog in-situ update: one pulse's response, a refresh read, a refresh write-verify */
+double _nr_op_pulse_analog(const nr_machine *m, int id, uint64_t n, int r, int j, double g, int set);
+double _nr_refresh_read(const nr_machine *m, int id, uint64_t n, int r, int j, double g);
+uint64_t _nr_refresh_cell(const nr_machine *m, int id, uint64_t n, int r, int j, double g, double target,
+                          double *g_out);
+
+/* update.c: outer-product update and pair refresh */
+int _nr_opu(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until);
+int _nr_oprefresh(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until);
+void _nr_refresh_complete(nr_machine *m, int id);
+
 /* ifire.c: integrate-and-fire instructions */
 int _nr_ifire(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until);
 int _nr_ifclr(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until);

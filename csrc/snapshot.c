@@ -95,6 +95,12 @@ static int _nr_snap_core_ok(const nr_core *c, uint64_t mem_size)
         if (lo + n > NR_LOGICAL_ROWS || c->pend_col0 + c->pend_ncols > NR_CORE_COLS) return 0;
         return c->pend_op < NR_TR_COUNT && c->pend_pulses < _NR_SNAP_TIME_MAX;
     }
+    case NR_PEND_UPDATE:
+        return n == 0 && c->pend_op < NR_TR_COUNT;
+    case NR_PEND_REFRESH:
+        /* the completion copies g_prog into the window captured at issue */
+        if (lo + n > NR_LOGICAL_ROWS || c->pend_col0 + c->pend_ncols > NR_CORE_COLS) return 0;
+        return c->pend_op < NR_TR_COUNT && c->pend_pulses < _NR_SNAP_TIME_MAX;
     default: return 0;
     }
     return lo <= NR_REG_LEN && n <= NR_REG_LEN - lo && c->pend_op < NR_TR_COUNT;

@@ -33,12 +33,15 @@ _BASE_TYPES: dict[str, type] = {
     "read_noise": float, "col_gain_sigma": float, "core_offset_sigma": float, "ir_drop": float,
     # host execution: never changes results (threads) or only their draws (wv_reference)
     "threads": int, "wv_reference": int,
+    # outer-product update (opu / oprefresh), docs/analog.md
+    "op_v_pulse": float, "op_g_max_ns": int,
 }
 
 # per-event energies (pJ) of the energy report: Python only (emulator/energy.py)
 ENERGY_KEYS: tuple[str, ...] = (
     "e_line_pulse_pj", "e_integ_pj", "e_compare_pj", "e_decrement_pj", "e_scan_shift_pj",
-    "e_wv_pulse_pj", "e_wv_read_pj", "e_leak_core_cycle_pj", "e_vec_elem_pj", "e_spike_pj",
+    "e_wv_pulse_pj", "e_wv_read_pj", "e_leak_core_cycle_pj", "e_vec_elem_pj", "e_spike_pj", "e_op_pulse_pj",
+    "e_op_phase_pj",
 ) + tuple(f"e_insn_{g}_pj" for g in GROUPS)   # one issue energy per instruction group of the table
 _BASE_TYPES.update({k: float for k in ENERGY_KEYS})
 
@@ -200,4 +203,6 @@ _RANGES = {
     "vec_lanes": f" (1..{PARAM_MAX})",
     "threads": " (0..1024; 0 = all host cores)",
     "wv_reference": " (0 or 1)",
+    "op_g_max_ns": " (g_min_ns+1..65535 nS)",
+    "op_v_pulse": " (0..1e9 V)",
 }

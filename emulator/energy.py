@@ -29,6 +29,9 @@ CORE_EVENTS = {
     "if_integrations": ("e_integ_pj", "neuron"),
     "if_steps": ("e_compare_pj", "neuron"),
     "spikes": ("e_spike_pj", "neuron"),
+    # in-situ update (opu): pulses and selection loads; oprefresh counts as write-verify
+    "op_pulses": ("e_op_pulse_pj", "program"),
+    "op_phases": ("e_op_phase_pj", "program"),
 }
 CATEGORIES = ("array", "neuron", "scan", "program", "leakage")
 # instruction classes = the table's groups; each has an e_insn_<group>_pj energy key (config.py)

@@ -209,6 +209,8 @@ class Core:
                 "if_line_pulses": int(c.ev_if_pulses), "if_integrations": int(c.ev_if_integ),
                 "if_steps": int(c.ev_if_steps), "spikes": int(c.ev_spikes),
                 "if_ops": int(c.n_if), "if_cycles": int(c.ev_if_cycles),
+                "op_pulses": int(c.ev_op_pulses), "op_phases": int(c.ev_op_phases),
+                "op_ops": int(c.n_opu), "op_cycles": int(c.ev_op_cycles), "refreshes": int(c.n_refresh),
                 "powered_cycles": int(self._status().powered_cycles)}
 
     @property
@@ -216,6 +218,13 @@ class Core:
         """Integrate-and-fire: spikes of each output lane (V index for fwd, H index for bwd/rec)
         since the last ifclr or ifrun."""
         return view(self._c.if_cnt, np.uint32, (REG_LEN,), self._m._native, writeable=False)
+
+    @property
+    def update_pulses(self) -> np.ndarray:
+        """Outer-product update pulses each cell took (opu; 256 × 256, physical rows), the
+        endurance count; saturates at 65535."""
+        return view(self._c.op_pulses, np.uint16, (CORE_ROWS, CORE_COLS), self._m._native,
+                    writeable=False)
 
     @property
     def charges(self) -> np.ndarray:

@@ -35,7 +35,7 @@ FIELDS = {
 ENUMS = {
     'dtype': {'i8': 0, 'i16': 1, 'i32': 2, 'u8': 3},
     'dir': {'fwd': 0, 'bwd': 1, 'rec': 2},
-    'cfg': {'inbits': 0, 'insigned': 1, 'outbits': 2, 'outsigned': 3, 'readout': 4, 'stepmax': 5, 'pmul': 6, 'gain': 7, 'gshift': 8, 'offset': 9, 'row0': 10, 'nrows': 11, 'col0': 12, 'ncols': 13, 'noise': 14, 'ifthr': 16, 'ifleak': 17, 'ifsteps': 18},
+    'cfg': {'inbits': 0, 'insigned': 1, 'outbits': 2, 'outsigned': 3, 'readout': 4, 'stepmax': 5, 'pmul': 6, 'gain': 7, 'gshift': 8, 'offset': 9, 'row0': 10, 'nrows': 11, 'col0': 12, 'ncols': 13, 'noise': 14, 'ifthr': 16, 'ifleak': 17, 'ifsteps': 18, 'opdev': 19},
 }
 
 # name: (value, lo, hi, default, doc)
@@ -58,6 +58,7 @@ CFG = {
     'ifthr': (16, 1, 32767, 64, 'integrate-and-fire (ifrun/ifstep): threshold charge θ in output codes; a neuron whose charge reaches θ fires and loses θ (reset by subtraction)'),
     'ifleak': (17, 0, 32767, 0, 'integrate-and-fire: leak, in output codes per time step, that moves the stored charge toward 0 before each step integrates'),
     'ifsteps': (18, 1, 1023, 16, 'integrate-and-fire: time steps T of one ifrun (rate-coded output: spike counts 0..T)'),
+    'opdev': (19, 0, 1, 0, 'outer-product update (opu): device of each row pair that the pulses hit, 0: G+ (row 2i: SET raises the weight), 1: G− (row 2i+1: SET lowers it)'),
 }
 
 # (csel code, selector field, instruction): that code of that instruction selects
@@ -84,6 +85,7 @@ PARAMS = {
     't_verify': (200, 'cycles', 'one verify read of a cell during write-verify (0.2 V read + ADC)'),
     't_pulse': (100, 'cycles', 'one SET or RESET pulse (1 µs)'),
     't_cellread': (200, 'cycles', 'a single-cell read (cread)'),
+    't_opsel': (2048, 'cycles', 'loading the row and column selection registers of one outer-product phase (opu)'),
 }
 
 GROUPS = {'control': 'Control and scalar ALU', 'memory': 'Data-memory loads and stores (byte-addressed, little-endian; accesses must be aligned)', 'branch': 'Branches, jumps and counters', 'vector': 'Vector unit: element-wise operations on data memory; rd, rs1, rs2 hold byte addresses and VL gives the element count. Results saturate to the element type.', 'chip': 'CIM cores: power, configuration, weights, scan chains, matrix-vector multiplies. Core masks are 48-bit register values, bit i = core i. Work on a core is asynchronous: the instruction issues in one cycle, the core is busy until its work ends, and a later instruction that needs a busy core (or its scan chain) waits for it.'}
@@ -179,6 +181,8 @@ INSNS = {
     'cage': (0x6e, 0x6e000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1', "let rs1 milliseconds of chip wall-clock time pass without running (a shelf period): programmed conductances relax with the chip's age in the analog model; the cycle count does not change"),
     'ifrun': (0x76, 0x76000000, 0xfff0fcff, ('dir',), (('rs1', None),), ('rs1', 'dir'), 'chip', '1; cores busy neuron_div·(t_cds + ifsteps·(Σ_passes Σ_b 2·pmul·2^b·(t_sample + t_integ) + t_comp + t_step))', "integrate-and-fire run on every core in mask rs1: clear the neurons' charges and spike counts, then ifsteps time steps on the same input (fwd H→V, bwd V→H, rec H→H); each step adds the pre-activation (gain·acc / 2^gshift + offset, unclamped) to the charge after the leak, fires where charge ≥ ifthr and subtracts ifthr; outputs ← spike counts (rate code)"),
     'ifstep': (0x77, 0x77000000, 0xfff0fcff, ('dir',), (('rs1', None),), ('rs1', 'dir'), 'chip', '1; cores busy neuron_div·(t_cds + Σ_passes Σ_b 2·pmul·2^b·(t_sample + t_integ) + t_comp + t_step)', "one integrate-and-fire time step on every core in mask rs1, keeping the charges: outputs ← this step's spike vector (1 fired, 0 not), usable as the next layer's binary input; spike counts accumulate"),
+    'opu': (0x79, 0x79000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1; cores busy Σ_phases with a selected cell (t_opsel + t_pulse)', 'outer-product update on every core in mask rs1, all cells of the window in parallel: x = sign(H[row0 …]), y = sign(V[col0 …]) (ternary); four phases load the selections and pulse once: SET where x = y = +1, RESET where x = +1, y = −1, SET where x = y = −1, RESET where x = −1, y = +1, on the opdev device of each pair (ideal: ±g_lsb, analog: docs/analog.md)'),
+    'oprefresh': (0x7a, 0x7a000000, 0xffffffc0, (), (('core', None),), ('core',), 'chip', '1; programmer busy 2·nrows·ncols·t_verify + Σ_cells (t_verify + pulses·(t_pulse + t_verify))', "pair refresh of the window: read each pair's Δ = G+ − G−, then write-verify the larger device to g_max and the other to g_max − |Δ| (the weight stays, both devices move away from the low bound); serialised on the programmer like cprog"),
     'ifclr': (0x78, 0x78000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait for the cores to be idle)', 'initialise the integrate-and-fire neurons of the cores in mask rs1: charges and spike counts ← 0'),
 }
 

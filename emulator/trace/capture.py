@@ -21,7 +21,7 @@ from .vcd_out import write_vcd
 
 # records a VCD needs; instruction records are kept only as (cycle, pc, rd, value, stall)
 _VCD_KINDS = [KIND[k] for k in ("insn", "wake", "scan_in", "scan_out", "mvm", "smp", "prog",
-                                "end", "power_off", "phase", "ifire")]
+                                "end", "power_off", "phase", "ifire", "update", "refresh")]
 
 
 def config_hash(machine) -> str:

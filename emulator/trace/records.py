@@ -14,6 +14,8 @@ into numpy arrays of REC_DTYPE and turns them into text, JSONL or VCD.
     fault  the run faulted               cycle           fault code     detail            pc, word
     phase  a core enters a phase         phase start     phase code     -                 core (VCD only: not in text traces)
     ifire  ifrun / ifstep                issue cycle     end cycle      dir | step<<8     core, pc, mlen/digest of the outputs, stall = spikes fired
+    update opu                           issue cycle     end cycle      pulses            core, pc, stall = phases with a selected cell
+    refresh  oprefresh                   issue cycle     end cycle      pulses            core, pc, stall = queueing
 """
 from __future__ import annotations
 
@@ -27,9 +29,9 @@ REC_DTYPE = np.dtype([
 assert REC_DTYPE.itemsize == 48
 
 KINDS = ("insn", "wake", "scan_in", "scan_out", "mvm", "smp", "prog", "end", "power_off",
-         "fault", "phase", "ifire")
+         "fault", "phase", "ifire", "update", "refresh")
 KIND = {name: i for i, name in enumerate(KINDS)}
-CORE_START_KINDS = ("wake", "scan_in", "scan_out", "mvm", "smp", "prog", "ifire")
+CORE_START_KINDS = ("wake", "scan_in", "scan_out", "mvm", "smp", "prog", "ifire", "update", "refresh")
 DIRS = ("fwd", "bwd", "rec")
 
 
