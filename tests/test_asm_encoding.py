@@ -135,6 +135,9 @@ SPEC = [
     ("ifrun.bwd x2", W(0x76, rs1=2, dir=BWD)),
     ("ifstep.rec x3", W(0x77, rs1=3, dir=REC)),
     ("ifclr x4", W(0x78, rs1=4)),
+    ("opu x5", W(0x79, rs1=5)),
+    ("oprefresh c47", W(0x7A, core=47)),
+    ("ccfgr.opdev x1, x2", W(0x63, csel=15, rs1=1, rs2=2) | 3),
     # case does not matter for mnemonics and suffixes
     ("VADD.I16 x1, x2, x3", W(0x40, rd=1, rs1=2, rs2=3, vt=I16)),
 ]

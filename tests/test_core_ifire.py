@@ -119,9 +119,10 @@ def test_words_the_escape_does_not_name_are_illegal():
     from asm.disasm import disassemble_word
     base = I.ccfgr(csel=0, rs1=1, rs2=2)
     assert disassemble_word(base | 5).startswith(".word")           # direct code, xsel ≠ 0
-    assert disassemble_word(base | 15 << 20 | 3).startswith(".word")  # extended field 19: none
+    assert disassemble_word(base | 15 << 20 | 9).startswith(".word")  # extended field 25: none
     assert disassemble_word(base | 15 << 20 | 2) == "ccfgr.ifsteps x1, x2"
-    for word in (base | 5, base | 15 << 20 | 3):
+    assert disassemble_word(base | 15 << 20 | 3) == "ccfgr.opdev x1, x2"
+    for word in (base | 5, base | 15 << 20 | 9):
         m = machine()
         m.load(program(word, I.halt()))
         assert m.run().fault == "illegal"

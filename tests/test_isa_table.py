@@ -73,7 +73,7 @@ def test_the_cfg_escape_reaches_the_extended_fields():
     esc = isa.cfg_escape
     assert esc is not None and esc.code == 15 and esc.insn == "ccfgr"
     assert isa.cfg_direct() == list(range(15))
-    assert {c.name for c in isa.cfg.values() if c.value >= 16} == {"ifthr", "ifleak", "ifsteps"}
+    assert {c.name for c in isa.cfg.values() if c.value >= 16} == {"ifthr", "ifleak", "ifsteps", "opdev"}
     # the direct codes keep their encoding; the escape code is no field
     assert esc.code not in {c.value for c in isa.cfg.values()}
 

@@ -15,7 +15,7 @@ from isa import tables
 ENCODINGS = {
     (1, 0): "f964f3e84c71f5be",
     (1, 1): "1c297454cbdd7f90",   # vsigm, vtanh
-    (1, 2): "1e9ae690321ccf2b",   # cfg escape (ccfgr csel 15 + xsel), ifthr/ifleak/ifsteps, ifrun/ifstep/ifclr
+    (1, 2): "ed37a559f827db50",   # cfg escape (ccfgr csel 15 + xsel); ifthr, ifleak, ifsteps, opdev; ifrun, ifstep, ifclr, opu, oprefresh
 }
 
 

@@ -1,10 +1,13 @@
 """The chip's other modes on the command line (docs/workloads.md, Spiking and learning):
 
     neurram snn [--steps 32] [--n-test N] [--model ideal|analog] [--seed S] [--write DIR] [--json FILE]
+    neurram learn [--epochs 5] [--n-train N] [--n-test N] [--model ideal|analog] [--seed S] [--json FILE]
 
 `snn` runs the digits MLP converted to integrate-and-fire neurons (rate-coded inputs) and the
 non-spiking MLP on the same digits and chip model, and prints accuracy, spikes, latency and
-energy per inference side by side.
+energy per inference side by side.  `learn` trains the MLP's last layer on the chip with
+outer-product updates and prints the test accuracy per epoch, the training energy and time, and
+the offline-trained layer programmed on the same chip.
 """
 from __future__ import annotations
 
@@ -25,6 +28,15 @@ def register(subparsers) -> None:
     s.add_argument("--write", metavar="DIR", help="also write snn_digits.s and its .npy files into DIR")
     add_json_option(s)
     s.set_defaults(func=_snn)
+    L = subparsers.add_parser("learn", help="train the digits MLP's last layer on the chip (forward MVM, "
+                              "error on the vector unit, sign-based outer-product updates)")
+    L.add_argument("--epochs", type=positive, default=5, help="training epochs (default 5, max 50)")
+    L.add_argument("--n-train", type=positive, default=None, help="use the first N training digits (default all 1347)")
+    L.add_argument("--n-test", type=positive, default=None, help="use the first N test digits (default all 450)")
+    L.add_argument("--model", choices=("ideal", "analog"), default="ideal", help="chip model (default ideal)")
+    L.add_argument("--seed", type=int, default=0, help="analog seed (default 0)")
+    add_json_option(L)
+    L.set_defaults(func=_learn)
 
 
 def _snn(args) -> int:
@@ -61,3 +73,29 @@ def _snn(args) -> int:
     if "exact" in s:
         print(f"ideal chip spike counts equal the numpy reference: {'yes' if s['exact'] else 'NO'}")
     return 0 if s.get("exact", True) else 1
+
+
+def _learn(args) -> int:
+    from emulator.workloads import learn
+
+    if args.epochs > 50:
+        print(f"neurram learn: --epochs {args.epochs} is above 50")
+        return 2
+    res = learn.run(args.epochs, args.n_train, args.n_test, args.model, args.seed)
+    if args.json:
+        text = json.dumps(res, indent=1)
+        if args.json == "-":
+            print(text)
+            return 0
+        Path(args.json).write_text(text + "\n")
+    off = res["offline"]
+    print(f"on-chip training of the digits MLP's last layer: {res['n_train']} training digits, "
+          f"{res['n_test']} test digits, {res['model']} chip, seed {res['seed']}")
+    print(f"{'epoch':>6}{'test accuracy':>15}{'train energy µJ':>17}{'train time s':>14}")
+    for k, (a, e, t) in enumerate(zip(res["accuracy"], res["train_energy_uj"], res["train_time_s"]), 1):
+        print(f"{k:>6}{a:>15.3f}{e:>17.1f}{t:>14.3f}")
+    print(f"update pulses {res['update_pulses']} (max {res['max_pulses_per_cell']} on one cell), "
+          f"{res['refreshes']} pair refreshes")
+    print(f"offline-trained layer programmed by write-verify: accuracy {off['accuracy']:.3f}, "
+          f"programming energy {off['program_energy_uj']:.2f} µJ, set-up time {off['program_time_s']:.3f} s")
+    return 0
