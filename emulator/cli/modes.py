@@ -2,12 +2,15 @@
 
     neurram snn [--steps 32] [--n-test N] [--model ideal|analog] [--seed S] [--write DIR] [--json FILE]
     neurram learn [--epochs 5] [--n-train N] [--n-test N] [--model ideal|analog] [--seed S] [--json FILE]
+    neurram finetune [--seeds 5] [--copies 1] [--nets mlp,cnn] [--n-train N] [--n-test N] [--json FILE]
 
 `snn` runs the digits MLP converted to integrate-and-fire neurons (rate-coded inputs) and the
 non-spiking MLP on the same digits and chip model, and prints accuracy, spikes, latency and
 energy per inference side by side.  `learn` trains the MLP's last layer on the chip with
 outer-product updates and prints the test accuracy per epoch, the training energy and time, and
-the offline-trained layer programmed on the same chip.
+the offline-trained layer programmed on the same chip.  `finetune` runs chip-in-the-loop
+fine-tuning (emulator.train) of the digits MLP and CNN over analog seeds: accuracy before and
+after, mean ± sd.
 """
 from __future__ import annotations
 
@@ -37,6 +40,17 @@ def register(subparsers) -> None:
     L.add_argument("--seed", type=int, default=0, help="analog seed (default 0)")
     add_json_option(L)
     L.set_defaults(func=_learn)
+    F = subparsers.add_parser("finetune", help="chip-in-the-loop fine-tuning of the digits MLP and CNN: "
+                              "measure layer 1 on the analog chip, retrain the last layer on it")
+    F.add_argument("--seeds", type=positive, default=5, help="analog seeds 1..N (default 5)")
+    F.add_argument("--copies", type=positive, default=1,
+                   help="column copies per layer (default 1: one device pair per weight; 16 is the mapper's default)")
+    F.add_argument("--nets", default="mlp,cnn", help="comma-separated: mlp, cnn (default both)")
+    F.add_argument("--n-train", type=positive, default=None, help="use the first N training digits (default all 1347)")
+    F.add_argument("--n-test", type=positive, default=None, help="use the first N test digits (default all 450)")
+    F.add_argument("--noise-aware", action="store_true", help="start from the shipped noise-aware models")
+    add_json_option(F)
+    F.set_defaults(func=_finetune)
 
 
 def _snn(args) -> int:
@@ -98,4 +112,32 @@ def _learn(args) -> int:
           f"{res['refreshes']} pair refreshes")
     print(f"offline-trained layer programmed by write-verify: accuracy {off['accuracy']:.3f}, "
           f"programming energy {off['program_energy_uj']:.2f} µJ, set-up time {off['program_time_s']:.3f} s")
+    return 0
+
+
+def _finetune(args) -> int:
+    from emulator.workloads import finetune
+
+    nets = tuple(n.strip() for n in args.nets.split(",") if n.strip())
+    bad = [n for n in nets if n not in ("mlp", "cnn")]
+    if bad or not nets:
+        print(f"neurram finetune: --nets takes mlp and/or cnn, got {args.nets!r}")
+        return 2
+    if args.copies & (args.copies - 1) or args.copies > 16:
+        print(f"neurram finetune: --copies must be a power of two up to 16, got {args.copies}")
+        return 2
+    res = finetune.run(tuple(range(1, args.seeds + 1)), nets, args.n_train, args.n_test, args.noise_aware,
+                       copies=args.copies, log=lambda s: print("  " + s))
+    if args.json:
+        text = json.dumps(res, indent=1)
+        if args.json == "-":
+            print(text)
+            return 0
+        Path(args.json).write_text(text + "\n")
+    print(f"chip-in-the-loop fine-tuning, {args.seeds} analog seeds, {args.copies} column cop"
+          f"{'y' if args.copies == 1 else 'ies'} per weight: test accuracy mean ± sd")
+    print(f"{'net':6}{'before':>18}{'after':>18}{'gain':>18}")
+    for n, r in res.items():
+        f = (lambda p: f"{100 * p[0]:.2f} ± {100 * p[1]:.2f} %")
+        print(f"{n:6}{f(r['before']):>18}{f(r['after']):>18}{f(r['gain']):>18}")
     return 0
