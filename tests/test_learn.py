@@ -49,3 +49,14 @@ def test_cli_learn(tmp_path, capsys):
     r = json.loads((tmp_path / "l.json").read_text())
     assert r["epochs"] == 1 and len(r["accuracy"]) == 1
     assert main(["learn", "--epochs", "51"]) == 2
+
+
+def test_both_layers_send_the_error_back_through_the_transposed_mvm():
+    # layer 1 learns slowly (every 8th digit, a dead zone of 32): the whole training set, 2 epochs
+    r = learn.run(epochs=2, n_test=80, both=True, workdir="/tmp/neurram_learn_test2")
+    assert r["both"] and r["update_pulses_layer1"] > 100
+    assert r["accuracy"][-1] >= 0.85
+    one = learn.run(epochs=1, n_train=100, n_test=20, workdir="/tmp/neurram_learn_test3")
+    assert one["update_pulses_layer1"] == 0
+    p = learn.build(1, 10, 10, both=True)["asm"]
+    assert "mvm.bwd" in p and p.count("opu ") == 4

@@ -38,6 +38,8 @@ def register(subparsers) -> None:
     L.add_argument("--n-test", type=positive, default=None, help="use the first N test digits (default all 450)")
     L.add_argument("--model", choices=("ideal", "analog"), default="ideal", help="chip model (default ideal)")
     L.add_argument("--seed", type=int, default=0, help="analog seed (default 0)")
+    L.add_argument("--both", action="store_true",
+                   help="also train layer 1: the hidden error through the transposed MVM (mvm.bwd)")
     add_json_option(L)
     L.set_defaults(func=_learn)
     F = subparsers.add_parser("finetune", help="chip-in-the-loop fine-tuning of the digits MLP and CNN: "
@@ -95,7 +97,7 @@ def _learn(args) -> int:
     if args.epochs > 50:
         print(f"neurram learn: --epochs {args.epochs} is above 50")
         return 2
-    res = learn.run(args.epochs, args.n_train, args.n_test, args.model, args.seed)
+    res = learn.run(args.epochs, args.n_train, args.n_test, args.model, args.seed, both=args.both)
     if args.json:
         text = json.dumps(res, indent=1)
         if args.json == "-":
@@ -103,13 +105,15 @@ def _learn(args) -> int:
             return 0
         Path(args.json).write_text(text + "\n")
     off = res["offline"]
-    print(f"on-chip training of the digits MLP's last layer: {res['n_train']} training digits, "
+    what = "both layers" if res["both"] else "last layer"
+    print(f"on-chip training of the digits MLP's {what}: {res['n_train']} training digits, "
           f"{res['n_test']} test digits, {res['model']} chip, seed {res['seed']}")
     print(f"{'epoch':>6}{'test accuracy':>15}{'train energy µJ':>17}{'train time s':>14}")
     for k, (a, e, t) in enumerate(zip(res["accuracy"], res["train_energy_uj"], res["train_time_s"]), 1):
         print(f"{k:>6}{a:>15.3f}{e:>17.1f}{t:>14.3f}")
     print(f"update pulses {res['update_pulses']} (max {res['max_pulses_per_cell']} on one cell), "
-          f"{res['refreshes']} pair refreshes")
+          f"{res['refreshes']} pair refreshes" + (f"; layer 1: {res['update_pulses_layer1']} update pulses"
+                                                   if res["both"] else ""))
     print(f"offline-trained layer programmed by write-verify: accuracy {off['accuracy']:.3f}, "
           f"programming energy {off['program_energy_uj']:.2f} µJ, set-up time {off['program_time_s']:.3f} s")
     return 0
