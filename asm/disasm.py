@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from isa.tables import ENUMS, VERSION
+from isa.tables import CFG_ESCAPE, CFG_EXT_BASE, ENUMS, VERSION
 
 from .image import Image, SourceMap
-from .specs import BY_OPCODE, InsnSpec, resolve_mnemonic
+from .specs import BY_OPCODE, FIELD_INFO, InsnSpec, resolve_mnemonic
 
 _ENUM_NAMES = {kind: {v: n for n, v in values.items()} for kind, values in ENUMS.items()}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*$")
@@ -32,6 +32,13 @@ def decode(word: int) -> tuple[InsnSpec | None, dict[str, int] | str]:
     values = {}
     for f in spec.fields:
         v = f.extract(word)
+        if f.kind == "cfg" and CFG_ESCAPE and spec.mnemonic == CFG_ESCAPE[2]:
+            # the escape's selector field is outside the mask: zero, or the extended selector
+            x = FIELD_INFO[CFG_ESCAPE[1]].extract(word)
+            if v == CFG_ESCAPE[0]:
+                v = CFG_EXT_BASE + x
+            elif x:
+                return None, f"{spec.mnemonic} with {CFG_ESCAPE[1]} {x} but {f.name} {v} (not the escape)"
         if f.kind in _ENUM_NAMES:
             if v not in _ENUM_NAMES[f.kind]:
                 return None, f"{spec.mnemonic} with undefined {f.name} value {v}"

@@ -10,7 +10,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from isa.tables import CFG, ENUMS, FIELDS, INSNS, NUM_CORES, NUM_REGS, PSEUDOS
+from isa.tables import CFG, CFG_ESCAPE, CFG_EXT_BASE, ENUMS, FIELDS, INSNS, NUM_CORES, NUM_REGS, PSEUDOS
 
 ENUM_KINDS = ("dtype", "dir", "cfg")
 SIGNED_KINDS = ("simm", "pcrel")
@@ -193,7 +193,10 @@ def resolve_mnemonic(text: str) -> Resolved:
             valid = ", ".join("." + n for n in values)
             raise MnemonicError(f"unknown suffix .{s} for {base}: {f.name} is one of {valid}"
                                 f"{suggest(s, values, '.')}", offset, len(s) + 1)
-        bits |= values[s] << f.lo
+        if f.kind == "cfg" and values[s] >= CFG_EXT_BASE:
+            bits |= _escape_bits(base, s, values[s], offset)
+        else:
+            bits |= values[s] << f.lo
         if f.kind == "cfg":
             _, lo, hi, _default, _doc = CFG[s]
             alt = register_form(spec) if isinstance(spec, InsnSpec) else None
@@ -202,6 +205,18 @@ def resolve_mnemonic(text: str) -> Resolved:
             cfg_range = (lo, hi, f"{base}.{s}", hint)
         offset += len(s) + 1
     return Resolved(spec, bits, tuple(sfx), cfg_range)
+
+
+def _escape_bits(base: str, name: str, value: int, offset: int) -> int:
+    """The bits of extended cfg field `name`: the escape code in the selector and the extended
+    selector in its own field; only the escape instruction (ccfgr) has that field."""
+    if CFG_ESCAPE is None or base != CFG_ESCAPE[2]:
+        how = f"; set it from a register with {CFG_ESCAPE[2]}.{name}" if CFG_ESCAPE else ""
+        raise MnemonicError(f"{name} is an extended configuration field (code {value}), which "
+                            f"{base} cannot select{how}", offset, len(name) + 1)
+    code, field, _insn = CFG_ESCAPE
+    sel = next(f for f in SPECS[base].suffixes if f.kind == "cfg")
+    return code << sel.lo | (value - CFG_EXT_BASE) << FIELD_INFO[field].lo
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z0-9]+)\}")

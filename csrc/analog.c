@@ -14,7 +14,8 @@
 #define _NR_WV_PULSE_CAP 100000   /* pulses on one cell in one cprog */
 
 enum { _NR_TAG_WV = 1, _NR_TAG_RELAX = 2, _NR_TAG_READ = 3, _NR_TAG_SMP = 4, _NR_TAG_COLGAIN = 5,
-       _NR_TAG_COREOFS = 6 };
+       _NR_TAG_COREOFS = 6, _NR_TAG_IF = 7, _NR_TAG_OPU = 8,
+       _NR_TAG_REFRESH = 9, _NR_TAG_REFRESH_READ = 10 };
 
 /* the part of a key that does not depend on b: _nr_akey = mix64(_nr_akey_base ^ b) */
 static inline uint64_t _nr_akey_base(uint64_t seed, int core, uint64_t a, uint64_t tag)
@@ -113,7 +114,9 @@ static double _nr_time_at(const nr_machine *m, uint64_t t) { return (double)t / 
 int _nr_relax_due(const nr_machine *m, int id, uint64_t t)
 {
     const nr_core *c = &m->core[id];
-    if (m->cfg.model != NR_MODEL_ANALOG || !c->has_prog || c->pend_kind == NR_PEND_PROGRAM) return 0;
+    if (m->cfg.model != NR_MODEL_ANALOG || !c->has_prog || c->pend_kind == NR_PEND_PROGRAM ||
+        c->pend_kind == NR_PEND_REFRESH)
+        return 0;
     return _nr_epoch(_nr_time_at(m, t) - c->t_prog_s) != c->relax_epoch;
 }
 
@@ -557,4 +560,76 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     }
     const int32_t *const accp[2] = {acc[0], acc[1]};
     return _nr_analog_finish(m, c, id, &ax, sample, accp);
+
+/* Integrate-and-fire input (analog model): the noiseless pre-activation of every output lane,
+   z = Σ_phases 2^(b0·p)·(acc_p·fac + [p = 0]·offset) in output codes (b0: magnitude bits of the
+   first phase), and the read-noise σ of one phase; each time step adds z plus fresh read noise
+   (_nr_if_noise), so the charge integrates the noise over the steps as the neuron's capacitor
+   would. */
+void _nr_mvm_preact_analog(const nr_machine *m, nr_core *c, int id, int dir, double *y,
+                           double *sn, int *npass, int *b0, uint64_t *lo, uint64_t *n)
+{
+    const int32_t *k = c->cfg;
+    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
+    _nr_analog_ctx ax;
+    _nr_analog_prep(m, c, id, dir, &ax);
+    int32_t xd[2][NR_REG_LEN];
+    _nr_analog_digits(k, ax.bwd ? &c->v[col0] : &c->h[row0], ax.nin, ax.npass, ax.b0, xd);
+    int32_t acc[NR_REG_LEN];
+    for (int q = 0; q < ax.nout; q++) y[q] = ax.offset;
+    for (int p = 0; p < ax.npass; p++) {
+        if (ax.bwd) _nr_akernel_bwd(c, row0, nrows, col0, ncols, xd[p], acc);
+        else _nr_akernel_fwd(c, row0, nrows, col0, ncols, xd[p], acc);
+        const double w = p ? (double)(1 << ax.b0) : 1.0;
+        for (int q = 0; q < ax.nout; q++) y[q] += w * ((double)acc[q] * ax.fac[q]);
+    }
+    *sn = ax.sn;
+    *npass = ax.npass;
+    *b0 = ax.b0;
+    *lo = (uint64_t)ax.out_lo;
+    *n = (uint64_t)ax.nout;
+}
+
+/* the read noise of output lane `lane` in time step `step` of the n_if-th IF operation */
+double _nr_if_noise(const nr_machine *m, int id, uint64_t n_if, uint64_t step, uint64_t lane,
+                    double sn, int npass, int b0)
+{
+    double v = 0;
+    for (int p = 0; p < npass; p++)
+        v += (p ? (double)(1 << b0) : 1.0) * sn * _nr_gauss_fast(_nr_akey(m->cfg.seed, id, n_if, step << 20 | (uint64_t)p << 16 | lane, _NR_TAG_IF));
+    return v;
+}
+
+/* ---------------------------------------------------------------- in-situ update */
+
+/* One update pulse on a cell at conductance g (opu, the n-th on core id): SET moves G up by
+   k_set·(V − V_th)·(g_max − g)/(g_max − g_min), RESET down by k_reset·(V − V_th)·(g −
+   g_min)/(g_max − g_min), both factors clamped to 0…1 (soft bounds), times max(0, 1 + σ_p·ξ)
+   for the cycle-to-cycle variation (docs/analog.md, In-situ update). */
+double _nr_op_pulse_analog(const nr_machine *m, int id, uint64_t n, int r, int j, double g, int set)
+{
+    const nr_config *cfg = &m->cfg;
+    const double gmin = (double)cfg->g_min_ns, gmax = (double)cfg->op_g_max_ns;
+    double f = set ? (gmax - g) / (gmax - gmin) : (g - gmin) / (gmax - gmin);
+    f = f < 0 ? 0 : f > 1 ? 1 : f;
+    const double dv = cfg->op_v_pulse - cfg->wv_v_th;
+    double k = 1.0 + cfg->wv_pulse_sigma * _nr_gauss_fast(_nr_akey(cfg->seed, id, n, (uint64_t)r << 8 | (uint64_t)j, _NR_TAG_OPU));
+    double dg = (set ? cfg->wv_set_gain_ns : cfg->wv_reset_gain_ns) * (dv > 0 ? dv : 0) * f * (k > 0 ? k : 0);
+    g += set ? dg : -dg;
+    return g < 0 ? 0 : g > 65535 ? 65535 : g;
+}
+
+/* A noisy read of a cell (oprefresh's pair reads): g + wv_read_sigma_ns·ξ */
+double _nr_refresh_read(const nr_machine *m, int id, uint64_t n, int r, int j, double g)
+{
+    return g + m->cfg.wv_read_sigma_ns * _nr_gauss_fast(_nr_akey(m->cfg.seed, id, n, (uint64_t)r << 8 | (uint64_t)j, _NR_TAG_REFRESH_READ));
+}
+
+/* Write-verify of one cell to `target` (oprefresh), the same loop as cprog's */
+uint64_t _nr_refresh_cell(const nr_machine *m, int id, uint64_t n, int r, int j, double g, double target,
+                          double *g_out)
+{
+    int failed;
+    const uint64_t key = _nr_akey(m->cfg.seed, id, n, (uint64_t)r << 8 | (uint64_t)j, _NR_TAG_REFRESH);
+    return _nr_wv_cell(&m->cfg, key, g, target, g_out, &failed);
 }

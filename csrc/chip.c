@@ -18,6 +18,8 @@ void _nr_core_reset_regs(nr_core *c)
     memset(c->v, 0, sizeof c->v);
     memset(c->cfg, 0, sizeof c->cfg);
     memcpy(c->cfg, nr_cfg_default, sizeof nr_cfg_default);
+    memset(c->if_u, 0, sizeof c->if_u);
+    memset(c->if_cnt, 0, sizeof c->if_cnt);
 }
 
 int _nr_window_ok(const nr_core *c, int rec)
@@ -186,6 +188,42 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
     _nr_set_pending(m, c, NR_PEND_PROGRAM, end);
     _nr_trace_start(m, id, NR_TR_PROG, t, end, pulses, start - t, c->prog_codes, nrows * ncols);
     return _NR_DONE;
+}
+
+int _nr_chip_wait(nr_machine *m, uint64_t mask, uint64_t t, uint64_t until)
+{
+    return _nr_wait(m, mask, t, until);
+}
+
+void _nr_chip_set_pending(nr_machine *m, nr_core *c, uint64_t kind, uint64_t end)
+{
+    _nr_set_pending(m, c, kind, end);
+}
+
+/* mask in range, every core in it powered and (for an operation on the window) with a window
+   that fits; the first failure faults */
+int _nr_chip_check_cores(nr_machine *m, uint64_t mask, int rec)
+{
+    int r = _nr_check_mask(m, mask);
+    if (r == _NR_DONE) r = _nr_check_powered(m, mask);
+    if (r != _NR_DONE || rec < 0) return r;
+    for (int id = 0; id < NR_NUM_CORES; id++)
+        if ((mask >> id & 1) && !_nr_window_ok(&m->core[id], rec))
+            return _nr_fault(m, NR_FAULT_BAD_WINDOW, (uint64_t)id);
+    return _NR_DONE;
+}
+
+/* the input stage of one MVM-like operation: phases, input pulses per line, lines driven */
+void _nr_mvm_input_events(const nr_config *mc, nr_core *c, int dir, uint64_t *passes, uint64_t *pulses,
+                          uint64_t *lines)
+{
+    const int32_t *k = c->cfg;
+    int bits[2];
+    _nr_pass_bits(mc, k, bits);
+    *lines = dir == NR_DIR_BWD ? (uint64_t)k[NR_CFG_NCOLS] : 2 * (uint64_t)k[NR_CFG_NROWS];
+    *passes = *pulses = 0;
+    for (int p = 0; p < 2; p++)
+        if (bits[p] > 0) { (*passes)++; *pulses += mc->bit_phases * (uint64_t)k[NR_CFG_PMUL] * ((1ull << bits[p]) - 1); }
 }
 
 /* energy events of one MVM or sample whose outputs are in c->pend_buf (docs/analog.md,
@@ -433,6 +471,11 @@ int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, 
     case NR_OP_BSTRIDE:
     case NR_OP_BMVM:
     case NR_OP_BSMP: return _nr_exec_batch(m, in, t, until, cost);   /* batch.c */
+    case NR_OP_IFRUN:
+    case NR_OP_IFSTEP: return _nr_ifire(m, in, t, until);
+    case NR_OP_IFCLR: return _nr_ifclr(m, in, t, until);
+    case NR_OP_OPU: return _nr_opu(m, in, t, until);
+    case NR_OP_OPREFRESH: return _nr_oprefresh(m, in, t, until);
     case NR_OP_CAGE:
         /* a shelf period: chip time passes, cycles do not (relaxation reads the chip time) */
         m->age_s += (double)m->x[in->rs1] * 1e-3;
@@ -500,7 +543,8 @@ void _nr_complete_core(nr_machine *m, int id)
         c->n_prog_pulses += c->pend_pulses;
         break;
     }
-    default: break;
+    case NR_PEND_REFRESH: _nr_refresh_complete(m, id); break;
+    default: break;   /* NR_PEND_UPDATE: applied at issue, only the end is recorded */
     }
     if (m->trace) {
         const int scan_out = c->pend_kind == NR_PEND_SCAN_OUT;

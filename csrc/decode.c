@@ -26,11 +26,14 @@ void _nr_predecode(uint32_t w, nr_insn *in)
     case NR_OP_JAL: in->imm = (int32_t)(NR_F_OFF20(w) * 4); break;
     case NR_OP_SLLI: case NR_OP_SRLI: case NR_OP_SRAI: in->c = (uint8_t)NR_F_SHAMT(w); break;
     case NR_OP_CCFG: in->imm = (int32_t)NR_F_IMM16(w); in->a = (uint8_t)NR_F_CSEL(w); break;
-    case NR_OP_CCFGR: in->a = (uint8_t)NR_F_CSEL(w); break;
+    case NR_OP_CCFGR:
+        /* csel = NR_CFG_ESCAPE: an extended field, selected by the spare bits (isa/nr48.isa) */
+        in->a = (uint8_t)(NR_F_CSEL(w) == NR_CFG_ESCAPE ? NR_CFG_EXT_BASE + NR_F_CFG_EXT(w) : NR_F_CSEL(w));
+        break;
     case NR_OP_HIN: case NR_OP_VIN: case NR_OP_HOUT: case NR_OP_VOUT:
         in->a = (uint8_t)NR_F_VT(w); in->c = (uint8_t)NR_F_CORE(w); break;
-    case NR_OP_CPROG: case NR_OP_CREAD: case NR_OP_CSTAT: in->c = (uint8_t)NR_F_CORE(w); break;
-    case NR_OP_MVM: case NR_OP_SMP: in->b = (uint8_t)NR_F_DIR(w); break;
+    case NR_OP_CPROG: case NR_OP_CREAD: case NR_OP_CSTAT: case NR_OP_OPREFRESH: in->c = (uint8_t)NR_F_CORE(w); break;
+    case NR_OP_MVM: case NR_OP_SMP: case NR_OP_IFRUN: case NR_OP_IFSTEP: in->b = (uint8_t)NR_F_DIR(w); break;
     case NR_OP_BMVM: case NR_OP_BSMP:   /* direction in imm: b holds the output type */
         in->a = (uint8_t)NR_F_VT(w); in->b = (uint8_t)NR_F_VD(w); in->c = (uint8_t)NR_F_CORE(w);
         in->imm = (int32_t)NR_F_BDIR(w); break;

@@ -44,6 +44,8 @@ void nr_config_default(nr_config *cfg)
     cfg->relax_scale = 1.0;
     cfg->relax_wv_sigma_ns = 500;
     cfg->read_noise = 0.01;
+    cfg->op_v_pulse = 1.5;
+    cfg->op_g_max_ns = 40000;
 #define NR_X_DEF(name, def) cfg->name = def;
     NR_PARAMS(NR_X_DEF)
 #undef NR_X_DEF
@@ -85,13 +87,15 @@ int nr_config_check(const nr_config *cfg)
     const double dv[] = {cfg->wv_v_start, cfg->wv_v_step, cfg->wv_v_max, cfg->wv_v_th,
                          cfg->wv_set_gain_ns, cfg->wv_reset_gain_ns, cfg->wv_pulse_sigma,
                          cfg->wv_read_sigma_ns, cfg->relax_scale, cfg->relax_wv_sigma_ns,
-                         cfg->read_noise, cfg->col_gain_sigma, cfg->core_offset_sigma, cfg->ir_drop};
+                         cfg->read_noise, cfg->col_gain_sigma, cfg->core_offset_sigma, cfg->ir_drop,
+                         cfg->op_v_pulse};
     for (size_t i = 0; i < sizeof dv / sizeof dv[0]; i++)
         if (!(dv[i] >= 0 && dv[i] < 1e9)) return NR_ERR_CONFIG;
     if (cfg->wv_v_start > cfg->wv_v_max) return NR_ERR_CONFIG;
     /* the ramp must reach wv_v_max, or a cell that does not move would never give up */
     if (cfg->wv_v_step < 1e-3) return NR_ERR_CONFIG;
     if (cfg->g_tol_ns < 1 || cfg->g_tol_ns > 65535 || cfg->g_min_ns > 65535) return NR_ERR_CONFIG;
+    if (cfg->op_g_max_ns <= cfg->g_min_ns || cfg->op_g_max_ns > 65535) return NR_ERR_CONFIG;
     if (cfg->wv_max_iters < 1 || cfg->wv_max_iters > 1000000 || cfg->wv_max_vmax > 1000000) return NR_ERR_CONFIG;
     if (cfg->mem_size == 0 || cfg->mem_size > (1ull << 32)) return NR_ERR_CONFIG;
     /* g_lsb ≥ 3 keeps |W| within the int16 weight cache and every MVM sum within int32;
@@ -343,7 +347,7 @@ static const char *const _nr_fault_names[NR_FAULT_COUNT] = {
     "bad_window", "bad_config", "bad_cell", "cycle_limit", "check"};
 static const char *const _nr_phase_names[NR_PHASE_COUNT] = {
     "off", "idle", "waking", "scan_wait", "scan_in", "scan_out", "integrate", "readout",
-    "program_wait", "program"};
+    "program_wait", "program", "fire", "update"};
 
 const char *nr_stop_name(int s) { return s >= 0 && s < NR_STOP_COUNT ? _nr_stop_names[s] : "?"; }
 const char *nr_fault_name(int f) { return f >= 0 && f < NR_FAULT_COUNT ? _nr_fault_names[f] : "?"; }

@@ -153,3 +153,34 @@ uint64_t _nr_mvm_finish(nr_core *c, int core_id, int dir, int sample, uint64_t s
     }
     return _nr_readout(cfg, acc, nout, &c->pend_buf[out_lo]);
 }
+
+/* Integrate-and-fire input (ideal model): the unclamped pre-activation of every output lane,
+   y = ((gain·acc + 2^(gshift−1)) >> gshift) + offset, as the charge one time step adds.  The
+   values are integers (|y| < 2^47), so doubles hold them exactly. */
+void _nr_mvm_preact(nr_core *c, int dir, double *y, uint64_t *lo, uint64_t *n)
+{
+    const int32_t *cfg = c->cfg;
+    const int row0 = cfg[NR_CFG_ROW0], nrows = cfg[NR_CFG_NROWS];
+    const int col0 = cfg[NR_CFG_COL0], ncols = cfg[NR_CFG_NCOLS];
+    int16_t x[NR_REG_LEN];
+    int32_t acc[NR_REG_LEN];
+    int32_t ilo, ihi;
+    int nout;
+    _nr_input_range(cfg, &ilo, &ihi);
+    if (dir == NR_DIR_BWD) {
+        _nr_clamp_inputs(&c->v[col0], ncols, ilo, ihi, x);
+        _nr_kernel_bwd(c, row0, nrows, col0, ncols, x, acc);
+        nout = nrows;
+        *lo = (uint64_t)row0;
+    } else {
+        _nr_clamp_inputs(&c->h[row0], nrows, ilo, ihi, x);
+        _nr_kernel_fwd(c, row0, nrows, col0, ncols, x, acc);
+        nout = ncols;
+        *lo = (uint64_t)col0;
+    }
+    *n = (uint64_t)nout;
+    const int gs = cfg[NR_CFG_GSHIFT];
+    const int64_t gain = cfg[NR_CFG_GAIN], offset = cfg[NR_CFG_OFFSET];
+    const int64_t rnd = gs ? (int64_t)1 << (gs - 1) : 0;
+    for (int k = 0; k < nout; k++) y[k] = (double)(((gain * acc[k] + rnd) >> gs) + offset);
+}

@@ -118,7 +118,7 @@ typedef enum {
 typedef enum {
     NR_PHASE_OFF = 0, NR_PHASE_IDLE, NR_PHASE_WAKING, NR_PHASE_SCAN_WAIT, NR_PHASE_SCAN_IN,
     NR_PHASE_SCAN_OUT, NR_PHASE_INTEGRATE, NR_PHASE_READOUT, NR_PHASE_PROGRAM_WAIT,
-    NR_PHASE_PROGRAM, NR_PHASE_COUNT
+    NR_PHASE_PROGRAM, NR_PHASE_FIRE, NR_PHASE_UPDATE, NR_PHASE_COUNT
 } nr_phase;
 
 /* Every field is 64 bits wide so the struct has no padding (snapshots compare byte for byte). */
@@ -152,6 +152,9 @@ typedef struct {
                                results never depend on it */
     uint64_t wv_reference;  /* 1: the reference write-verify (Box–Muller draws, simulated at issue
                                and again at completion), kept to check and time the fast one */
+    /* ---- outer-product update (opu, oprefresh; docs/analog.md, In-situ update) */
+    double op_v_pulse;      /* analog: voltage of the fixed 1 µs update pulse, V */
+    uint64_t op_g_max_ns;   /* analog: upper soft bound of the update response and the refresh target, nS */
 #define NR_X_FIELD(name, def) uint64_t name;
     NR_PARAMS(NR_X_FIELD)   /* timing parameters, named as in isa/nr48.isa */
 #undef NR_X_FIELD
@@ -173,7 +176,8 @@ typedef struct {
 
 typedef enum {
     NR_PEND_NONE = 0, NR_PEND_SCAN_IN_H, NR_PEND_SCAN_IN_V, NR_PEND_SCAN_OUT, NR_PEND_MVM_H,
-    NR_PEND_MVM_V, NR_PEND_PROGRAM
+    NR_PEND_MVM_V, NR_PEND_PROGRAM, NR_PEND_REFRESH,
+    NR_PEND_UPDATE
 } nr_pending;
 
 typedef struct {
@@ -220,10 +224,25 @@ typedef struct {
     uint64_t ev_samples;          /* Σ sensing neurons × magnitude bits × bit_phases: samples of a new input level */
     uint64_t ev_shift_adds;       /* Σ sensing neurons × phases: phase results shifted and added */
     uint64_t pend_pc;             /* code address of the instruction that issued the pending operation */
+    /* integrate-and-fire mode (ifrun/ifstep/ifclr): own counters, apart from the MVM events */
+    uint64_t n_if;                /* IF operations issued: keys the analog per-step read noise */
+    uint64_t ev_if_pulses;        /* Σ time steps × input pulses × driven lines */
+    uint64_t ev_if_integ;         /* Σ time steps × input pulses × sensing neurons */
+    uint64_t ev_if_steps;         /* Σ time steps × sensing neurons (one comparison each) */
+    uint64_t ev_spikes;           /* spikes fired (each one a charge subtraction) */
+    uint64_t ev_if_cycles;        /* Σ durations of ifrun/ifstep (latency report) */
+    /* in-situ update (opu, oprefresh): own counters */
+    uint64_t n_opu;               /* opu operations issued: keys the analog pulse response */
+    uint64_t n_refresh;           /* oprefresh operations issued: keys their reads and write-verify */
+    uint64_t ev_op_pulses;        /* update pulses (one per selected cell and phase) */
+    uint64_t ev_op_phases;        /* update phases with a selected cell (selection loads) */
+    uint64_t ev_op_cycles;        /* Σ durations of opu */
     uint64_t pow_since;           /* cycle at which the core was last powered on */
     uint64_t pow_accum;           /* powered cycles before pow_since */
     uint64_t phase_at[NR_MAX_PHASES];   /* start cycle of each phase segment of the operation */
     uint64_t phase_code[NR_MAX_PHASES];
+    double if_u[NR_REG_LEN];      /* IF charge of each output lane, output codes (|u| ≤ 2^40) */
+    uint32_t if_cnt[NR_REG_LEN];  /* IF spike count of each output lane since ifclr / ifrun */
     int32_t cfg[NR_CFG_SLOTS];
     int16_t h[NR_REG_LEN];
     int16_t v[NR_REG_LEN];
@@ -236,13 +255,15 @@ typedef struct {
     uint16_t g_target[NR_CORE_ROWS][NR_CORE_COLS];       /* analog: cprog target, nS (σ(g) reads it) */
     uint64_t prog_mask[NR_CORE_ROWS][NR_CORE_COLS / 64]; /* analog: cells programmed by cprog */
     uint8_t cell_pulses[NR_CORE_ROWS][NR_CORE_COLS];     /* analog: pulses of each cell's last write-verify (saturates at 255) */
+    uint16_t op_pulses[NR_CORE_ROWS][NR_CORE_COLS];      /* update pulses each cell took (opu; endurance), saturates at 65535 */
     int32_t line_tot[NR_CORE_COLS];                      /* cached Σ G of each sensed line */
 } nr_core;
 
 /* Trace records (docs/trace-format.md): appended while tracing is on, drained in bulk. */
 typedef enum {
     NR_TR_INSN = 0, NR_TR_WAKE, NR_TR_SCAN_IN, NR_TR_SCAN_OUT, NR_TR_MVM, NR_TR_SMP, NR_TR_PROG,
-    NR_TR_END, NR_TR_POWER_OFF, NR_TR_FAULT, NR_TR_PHASE, NR_TR_BATCH, NR_TR_BVEC, NR_TR_COUNT
+    NR_TR_END, NR_TR_POWER_OFF, NR_TR_FAULT, NR_TR_PHASE, NR_TR_BATCH, NR_TR_BVEC, NR_TR_IFIRE,
+    NR_TR_UPDATE, NR_TR_REFRESH, NR_TR_COUNT
 } nr_trace_kind;
 
 typedef struct {

@@ -236,6 +236,9 @@ uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t 
 uint64_t _nr_mvm_finish(nr_core *c, int core_id, int dir, int sample, uint64_t seed, const int32_t *acc,
                         uint64_t *lo, uint64_t *n);
 
+/* the ideal unclamped pre-activation of every output lane (integrate-and-fire input) */
+void _nr_mvm_preact(nr_core *c, int dir, double *y, uint64_t *lo, uint64_t *n);
+
 /* analog.c: the analog model */
 int _nr_relax_due(const nr_machine *m, int id, uint64_t t);   /* the age epoch moved on */
 void _nr_relax_sync(nr_machine *m, int id, uint64_t t);
@@ -256,11 +259,42 @@ void _nr_analog_digits(const int32_t *k, const int16_t *src, int nin, int npass,
 uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_analog_ctx *ax, int sample,
                            const int32_t *const acc[2]);
 
+/* the analog pre-activation of every output lane without read noise (integrate-and-fire
+   input), and the per-pass read noise σ a time step adds (_nr_if_noise draws it) */
+void _nr_mvm_preact_analog(const nr_machine *m, nr_core *c, int id, int dir, double *y,
+                           double *sn, int *npass, int *b0, uint64_t *lo, uint64_t *n);
+double _nr_if_noise(const nr_machine *m, int id, uint64_t n_if, uint64_t step, uint64_t lane,
+                    double sn, int npass, int b0);
+
+/* analog in-situ update: one pulse's response, a refresh read, a refresh write-verify */
+double _nr_op_pulse_analog(const nr_machine *m, int id, uint64_t n, int r, int j, double g, int set);
+double _nr_refresh_read(const nr_machine *m, int id, uint64_t n, int r, int j, double g);
+uint64_t _nr_refresh_cell(const nr_machine *m, int id, uint64_t n, int r, int j, double g, double target,
+                          double *g_out);
+
+/* update.c: outer-product update and pair refresh */
+int _nr_opu(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until);
+int _nr_oprefresh(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until);
+void _nr_refresh_complete(nr_machine *m, int id);
+
+/* ifire.c: integrate-and-fire instructions */
+int _nr_ifire(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until);
+int _nr_ifclr(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until);
+
+/* chip.c helpers the other chip files share */
+int _nr_chip_wait(nr_machine *m, uint64_t mask, uint64_t t, uint64_t until);
+int _nr_chip_check_cores(nr_machine *m, uint64_t mask, int rec);
+void _nr_chip_set_pending(nr_machine *m, nr_core *c, uint64_t kind, uint64_t end);
+void _nr_mvm_input_events(const nr_config *mc, nr_core *c, int dir, uint64_t *passes, uint64_t *pulses,
+                          uint64_t *lines);
+
 /* timing.c */
 uint64_t _nr_scan_cycles(const nr_config *cfg, int core, int v_side);
 /* schedule of one MVM/sample issued at t: fills c->phase_at/phase_code/n_phase, returns the end */
 uint64_t _nr_mvm_schedule(const nr_config *cfg, nr_core *c, int sample, uint64_t steps, uint64_t t);
 uint64_t _nr_prog_cycles(const nr_config *cfg, const nr_core *c, uint64_t *pulses);
+/* schedule of an ifrun/ifstep of `steps` time steps issued at t: phases, returns the end */
+uint64_t _nr_if_schedule(const nr_config *cfg, nr_core *c, uint64_t steps, uint64_t t);
 uint64_t _nr_prog_cycles_pulses(const nr_config *cfg, const nr_core *c, uint64_t pulses);
 int _nr_phase_at(const nr_core *c, uint64_t t);
 void _nr_begin_op(nr_core *c, uint64_t t, uint64_t end);

@@ -2,6 +2,7 @@
    back exactly that state (the debugger's reverse steps, the tests' state comparisons).
    All fields of nr_machine are 64-bit or arrays of even length, so the struct has no padding
    and two machines in the same state give byte-identical images. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,8 @@ static int _nr_snap_core_ok(const nr_core *c, uint64_t mem_size)
     for (int f = NR_CFG_COUNT; f < NR_CFG_SLOTS; f++)
         if (c->cfg[f] != 0) return 0;
     if (c->n_phase > NR_MAX_PHASES) return 0;
+    for (int q = 0; q < NR_REG_LEN; q++)   /* IF charges: finite and inside the clamp */
+        if (!(fabs(c->if_u[q]) <= 1099511627776.0)) return 0;
     for (uint64_t i = 0; i < c->n_phase; i++)
         if (c->phase_code[i] >= NR_PHASE_COUNT || !_nr_time_ok(c->phase_at[i])) return 0;
     if (!(c->t_prog_s >= 0 && c->t_prog_s < 1e300)) return 0;   /* also refuses NaN */
@@ -94,6 +97,12 @@ static int _nr_snap_core_ok(const nr_core *c, uint64_t mem_size)
         if (lo + n > NR_LOGICAL_ROWS || c->pend_col0 + c->pend_ncols > NR_CORE_COLS) return 0;
         return c->pend_op < NR_TR_COUNT && c->pend_pulses < _NR_SNAP_TIME_MAX;
     }
+    case NR_PEND_UPDATE:
+        return n == 0 && c->pend_op < NR_TR_COUNT;
+    case NR_PEND_REFRESH:
+        /* the completion copies g_prog into the window captured at issue */
+        if (lo + n > NR_LOGICAL_ROWS || c->pend_col0 + c->pend_ncols > NR_CORE_COLS) return 0;
+        return c->pend_op < NR_TR_COUNT && c->pend_pulses < _NR_SNAP_TIME_MAX;
     default: return 0;
     }
     return lo <= NR_REG_LEN && n <= NR_REG_LEN - lo && c->pend_op < NR_TR_COUNT;

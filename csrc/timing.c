@@ -48,6 +48,26 @@ uint64_t _nr_mvm_schedule(const nr_config *cfg, nr_core *c, int sample, uint64_t
     return at;
 }
 
+/* Integrate-and-fire: one correlated double sampling, then per time step the input pulses of
+   every phase (as an MVM's input stage, without its t_cds), one comparison and one charge-
+   subtraction slot (taken every step, fired or not, so the time is data-independent):
+   neuron_div·(t_cds + steps·(Σ_phases bit_phases·pmul·(2^b − 1)·(t_sample + t_integ) + t_comp + t_step)).
+   The whole operation is one "fire" phase. */
+uint64_t _nr_if_schedule(const nr_config *cfg, nr_core *c, uint64_t steps, uint64_t t)
+{
+    const int32_t *k = c->cfg;
+    int bits[2];
+    _nr_pass_bits(cfg, k, bits);
+    const uint64_t pulse = cfg->t_sample + cfg->t_integ;
+    uint64_t step = cfg->t_comp + cfg->t_step;
+    for (int p = 0; p < 2 && bits[p] > 0; p++)
+        step += cfg->bit_phases * (uint64_t)k[NR_CFG_PMUL] * (((uint64_t)1 << bits[p]) - 1) * pulse;
+    c->n_phase = 1;
+    c->phase_at[0] = t;
+    c->phase_code[0] = NR_PHASE_FIRE;
+    return t + cfg->neuron_div * (cfg->t_cds + steps * step);
+}
+
 /* Write-verify: every cell of the window's row pairs gets one verify read, then as many
    pulse + verify rounds as ideal pulses of g_pulse need to reach the target. */
 uint64_t _nr_prog_cycles(const nr_config *cfg, const nr_core *c, uint64_t *pulses_out)

@@ -45,8 +45,11 @@ def _cfg_fields() -> dict[str, tuple[int, int, int, int]]:
     lo, hi, de = ffi.new("int32_t*"), ffi.new("int32_t*"), ffi.new("int32_t*")
     out = {}
     for i in range(lib.NR_CFG_COUNT):
+        name = ffi.string(lib.nr_cfg_field_name(i)).decode()
+        if not name:        # an unused code (the escape): no field
+            continue
         lib.nr_cfg_field_range(i, lo, hi, de)
-        out[ffi.string(lib.nr_cfg_field_name(i)).decode()] = (i, lo[0], hi[0], de[0])
+        out[name] = (i, lo[0], hi[0], de[0])
     return out
 
 

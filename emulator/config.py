@@ -38,6 +38,8 @@ _BASE_TYPES: dict[str, type] = {
     "read_noise": float, "col_gain_sigma": float, "core_offset_sigma": float, "ir_drop": float,
     # host execution: never changes results (threads) or only their draws (wv_reference)
     "threads": int, "wv_reference": int,
+    # outer-product update (opu / oprefresh), docs/analog.md
+    "op_v_pulse": float, "op_g_max_ns": int,
 }
 
 # per-event energies (pJ) of the energy report: Python only (emulator/energy.py)
@@ -45,6 +47,7 @@ ENERGY_KEYS: tuple[str, ...] = (
     "e_line_pulse_pj", "e_integ_pj", "e_compare_pj", "e_decrement_pj", "e_wl_switch_pj",
     "e_wl_phase_pj", "e_input_pulse_pj", "e_sample_pj", "e_shift_add_pj", "e_scan_shift_pj",
     "e_wv_pulse_pj", "e_wv_read_pj", "e_leak_core_cycle_pj", "e_vec_elem_pj",
+    "e_spike_pj", "e_op_pulse_pj", "e_op_phase_pj",
 ) + tuple(f"e_insn_{g}_pj" for g in GROUPS)   # one issue energy per instruction group of the table
 _BASE_TYPES.update({k: float for k in ENERGY_KEYS})
 
@@ -61,7 +64,7 @@ def profile_names() -> tuple[str, ...]:
 _P = PARAM_MAX
 _TIMING = {"t_load": 0, "t_branch": 0, "t_mul": 1, "t_div": 1, "t_vsetup": 1, "vec_lanes": 1,
            "t_wake": 0, "scan_div": 1, "neuron_div": 1, "t_cds": 0, "t_sample": 0, "t_integ": 1,
-           "t_comp": 1, "t_step": 1, "t_verify": 1, "t_pulse": 1, "t_cellread": 1}
+           "t_comp": 1, "t_step": 1, "t_verify": 1, "t_pulse": 1, "t_cellread": 1, "t_opsel": 1}
 _PHASES = {"bit_phases": (1, 2, "sample+integrate rounds per input pulse"),
            "phase_bits": (1, 8, "magnitude bits of one integration phase"),
            "phase_split": (0, 1, "0 = phase_bits LSBs first, 1 = an even split"),
@@ -81,6 +84,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "relax_scale": (0.0, 1e3, "0 = off"), "relax_wv_sigma_ns": (0.0, 1e6, "nS"),
     "read_noise": (0.0, 100.0, "of full scale"), "col_gain_sigma": (0.0, 100.0, "relative"),
     "core_offset_sigma": (0.0, 1e6, "output codes"), "ir_drop": (0.0, 1e3, "per mS"),
+    "op_v_pulse": (0.0, 100.0, "V"), "op_g_max_ns": (1, 65535, "nS, above g_min_ns"),
     "threads": (0, 1024, "0 = all host cores"), "wv_reference": (0, 1, "0 or 1"),
     **{k: (lo, _P, "cycles" if k != "vec_lanes" else "elements per cycle") for k, lo in _TIMING.items()},
     **_PHASES,
@@ -294,6 +298,9 @@ def _check_range(key: str, value: Any, where: str) -> None:
 
 def _validate(values: dict[str, Any], keys: list[str], where: str) -> None:
     """Rules between keys, then the C core's own check of the whole configuration."""
+    if values["op_g_max_ns"] <= values["g_min_ns"]:
+        raise ConfigError(f"{where}: key 'op_g_max_ns' = {values['op_g_max_ns']!r} must exceed "
+                          f"g_min_ns = {values['g_min_ns']!r}")
     if values["wv_v_start"] > values["wv_v_max"]:
         raise ConfigError(f"{where}: key 'wv_v_start' = {values['wv_v_start']!r} must not exceed "
                           f"wv_v_max = {values['wv_v_max']!r}")

@@ -31,6 +31,15 @@ CORE_EVENTS = {
     "wv_pulses": ("e_wv_pulse_pj", "program"),
     "wv_reads": ("e_wv_read_pj", "program"),
     "powered_cycles": ("e_leak_core_cycle_pj", "leakage"),
+    # integrate-and-fire mode (ifrun/ifstep): counted apart from the MVM events, same physics
+    # per input pulse, integration and comparison; a spike adds its charge subtraction
+    "if_line_pulses": ("e_line_pulse_pj", "input"),
+    "if_integrations": ("e_integ_pj", "neuron"),
+    "if_steps": ("e_compare_pj", "neuron"),
+    "spikes": ("e_spike_pj", "neuron"),
+    # in-situ update (opu): pulses and selection loads; oprefresh counts as write-verify
+    "op_pulses": ("e_op_pulse_pj", "program"),
+    "op_phases": ("e_op_phase_pj", "program"),
 }
 CATEGORIES = ("wl", "input", "neuron", "scan", "program", "leakage")
 MVM_CATEGORIES = ("wl", "input", "neuron")   # what the silicon's efficiency figures count
@@ -52,7 +61,7 @@ def report(machine) -> dict[str, Any]:
     clock = cfg.clock_hz
     cores: dict[str, Any] = {}
     cat_total = dict.fromkeys(CATEGORIES, 0.0)
-    macs = mvm_cycles = mvms = 0
+    macs = mvm_cycles = mvms = spikes = if_ops = 0
     busy_tops = 0.0
     for core in machine.cores:
         ev = core.events
@@ -67,6 +76,8 @@ def report(machine) -> dict[str, Any]:
         for k in CATEGORIES:
             cat_total[k] += e[k]
         macs += ev["macs"]
+        spikes += ev["spikes"]
+        if_ops += ev["if_ops"]
         mvm_cycles += ev["mvm_cycles"]
         if ev["mvm_cycles"]:    # this core's rate while it runs MVMs; cores run concurrently
             busy_tops += 2 * ev["macs"] / (ev["mvm_cycles"] / clock) / 1e12
@@ -98,6 +109,8 @@ def report(machine) -> dict[str, Any]:
         "cores": cores,
         "macs": macs,
         "mvms": mvms,
+        "spikes": spikes,          # integrate-and-fire spikes fired (ifrun/ifstep)
+        "if_ops": if_ops,          # ifrun/ifstep operations, one per core
         "mean_mvm_latency_s": mvm_cycles / mvms / clock if mvms else None,
         # throughput over the whole run, and the sum of each core's rate while it runs MVMs
         # (the peak of the cores used, were they kept busy with MVMs all the time)

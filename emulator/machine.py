@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from isa.tables import ENUMS, FIELDS
+from isa.tables import CFG_ESCAPE, CFG_EXT_BASE, ENUMS, FIELDS
 
 from ._native import (CFG_FIELDS, CFG_NAMES, CORE_COLS, CORE_ROWS, FAULT_NAMES, LOGICAL_ROWS,
                       NO_DETAIL, NUM_CORES, NUM_REGS, PHASE_NAMES, REG_LEN, STOP_NAMES,
@@ -214,7 +214,30 @@ class Core:
                 "wl_switches": int(c.ev_wl_switches), "wl_phases": int(c.ev_wl_phases),
                 "input_pulses": int(c.ev_input_pulses), "samples": int(c.ev_samples),
                 "shift_adds": int(c.ev_shift_adds),
+                "if_line_pulses": int(c.ev_if_pulses), "if_integrations": int(c.ev_if_integ),
+                "if_steps": int(c.ev_if_steps), "spikes": int(c.ev_spikes),
+                "if_ops": int(c.n_if), "if_cycles": int(c.ev_if_cycles),
+                "op_pulses": int(c.ev_op_pulses), "op_phases": int(c.ev_op_phases),
+                "op_ops": int(c.n_opu), "op_cycles": int(c.ev_op_cycles), "refreshes": int(c.n_refresh),
                 "powered_cycles": int(self._status().powered_cycles)}
+
+    @property
+    def spike_counts(self) -> np.ndarray:
+        """Integrate-and-fire: spikes of each output lane (V index for fwd, H index for bwd/rec)
+        since the last ifclr or ifrun."""
+        return view(self._c.if_cnt, np.uint32, (REG_LEN,), self._m._native, writeable=False)
+
+    @property
+    def update_pulses(self) -> np.ndarray:
+        """Outer-product update pulses each cell took (opu; 256 × 256, physical rows), the
+        endurance count; saturates at 65535."""
+        return view(self._c.op_pulses, np.uint16, (CORE_ROWS, CORE_COLS), self._m._native,
+                    writeable=False)
+
+    @property
+    def charges(self) -> np.ndarray:
+        """Integrate-and-fire: the charge each output lane's neuron holds, in output codes."""
+        return view(self._c.if_u, np.float64, (REG_LEN,), self._m._native, writeable=False)
 
     @property
     def cell_pulses(self) -> np.ndarray:
@@ -604,7 +627,7 @@ class Machine:
             k = self.cores[d].config
             # recurrent MVMs write column j's output into H[j], so their columns stop at 128
             hi, lo = FIELDS["dir"][:2]
-            rec = (op in ("mvm", "smp") and word is not None
+            rec = (op in ("mvm", "smp", "ifrun", "ifstep") and word is not None
                    and (word >> lo) & ((1 << (hi - lo + 1)) - 1) == ENUMS["dir"]["rec"])
             return (f"{op}{'.rec' if rec else ''} on core {d}: window rows {k['row0']}+{k['nrows']} "
                     f"(max 128), columns {k['col0']}+{k['ncols']} (max {128 if rec else 256}) does not fit")
@@ -613,7 +636,11 @@ class Machine:
                 return "vpmax group size is 0"
             hi, lo = FIELDS["csel"][:2]
             sel = None if word is None else (word >> lo) & ((1 << (hi - lo + 1)) - 1)
-            name = CFG_NAMES[sel] if sel is not None and sel < len(CFG_NAMES) else "?"
+            if sel is not None and CFG_ESCAPE and sel == CFG_ESCAPE[0] and op == CFG_ESCAPE[2]:
+                xhi, xlo = FIELDS[CFG_ESCAPE[1]][:2]
+                sel = CFG_EXT_BASE + ((word >> xlo) & ((1 << (xhi - xlo + 1)) - 1))
+            by_index = {i: n for n, (i, *_r) in CFG_FIELDS.items()}
+            name = by_index.get(sel, "?")
             _, lo, hi, _ = CFG_FIELDS.get(name, (0, 0, 0, 0))
             return f"{op}.{name} value {_signed(d)} is outside {lo}..{hi}"
         if fault == "bad_cell":

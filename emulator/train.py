@@ -208,3 +208,70 @@ def quantised_forward(model: Model, X, wbits=4, act_bits=4, amax=None, X_calib=N
         else:
             h = z
     return h
+
+
+# ---------------------------------------------------------------- chip-in-the-loop fine-tuning
+
+def measure_features(program, sym: str, width: int, hook: str, n: int, model: str = "analog",
+                     seed: int = 1, config=None) -> np.ndarray:
+    """The measured outputs of the layers already on the chip (the paper's chip-in-the-loop
+    step): run `program` (a classifier over n samples) and, each time the first instruction
+    whose disassembly starts with `hook` (e.g. "hin.u8 c1,", the scan-in of the next layer's
+    inputs) is about to issue, read `width` bytes at symbol `sym`.  Returns n × width uint8."""
+    from asm.disasm import disassemble_word
+    from emulator.machine import Machine
+
+    m = Machine(model=model, seed=seed, config=config)
+    m.load(program)
+    pcs = [4 * i for i, w in enumerate(m.program.words) if disassemble_word(int(w)).startswith(hook)]
+    if not pcs:
+        raise ValueError(f"{program}: no instruction starts with {hook!r}")
+    m.set_breakpoint(pcs[0])
+    addr = m.sym(sym)
+    out = np.zeros((n, width), np.uint8)
+    for i in range(n):
+        r = m.run()
+        if r.stop != "breakpoint":
+            raise RuntimeError(f"{program}: stopped after {i} of {n} samples: {r}")
+        out[i] = m.mem(addr, width, "u8")
+    r = m.run()
+    if not r.ok:
+        raise RuntimeError(f"{program}: run stopped: {r}")
+    return out
+
+
+def finetune_dense(W, b, F, y, epochs: int = 30, lr: float = 1e-3, batch: int = 64, seed: int = 0,
+                   l2: float = 1e-2, eta: float = 0.0, wbits: int = 4):
+    """Fine-tune a dense softmax classifier (logits F @ W + b) on features F from (W, b): Adam on
+    cross-entropy with L2 toward the start (it stays near the mapped weights) and, with η > 0,
+    the weight-noise injection of train_mlp.  Returns the new (W, b)."""
+    rng = np.random.default_rng(seed)
+    F = np.asarray(F, float)
+    y = np.asarray(y, int)
+    W, b = np.array(W, float), np.array(b, float)
+    W0, b0 = W.copy(), b.copy()
+    Y = np.eye(W.shape[1])[y]
+    m1 = [np.zeros_like(W), np.zeros_like(b)]
+    m2 = [np.zeros_like(W), np.zeros_like(b)]
+    t = 0
+    for _ in range(epochs):
+        perm = rng.permutation(len(F))
+        for i in range(0, len(F), batch):
+            idx = perm[i:i + batch]
+            Wq = fake_quant_w(W, wbits)
+            Wn = Wq + weight_noise_sample(rng, W, Wq, eta, wbits)
+            g = (_softmax(F[idx] @ Wn + b) - Y[idx]) / len(idx)
+            grads = [F[idx].T @ g + l2 * (W - W0), g.sum(0) + l2 * (b - b0)]
+            t += 1
+            for j, (p, gr) in enumerate(zip((W, b), grads)):
+                m1[j] = 0.9 * m1[j] + 0.1 * gr
+                m2[j] = 0.999 * m2[j] + 0.001 * gr * gr
+                p -= lr * (m1[j] / (1 - 0.9**t)) / (np.sqrt(m2[j] / (1 - 0.999**t)) + 1e-8)
+    return W, b
+
+
+def feature_scale(codes, features) -> float:
+    """The float activation of one code: least squares of features ≈ s·codes (both N × k)."""
+    c = np.asarray(codes, float).ravel()
+    f = np.asarray(features, float).ravel()
+    return float(c @ f / (c @ c)) if c @ c > 0 else 1.0

@@ -72,6 +72,11 @@ def gen_c_header(isa: Isa) -> str:
     out.append(f"#define NR_CFG_COUNT {max(c.value for c in isa.cfg.values()) + 1}")
     for c in isa.cfg.values():
         out.append(f"#define NR_CFG_{c.name.upper()} {c.value}")
+    esc = isa.cfg_escape
+    if esc is not None:
+        out += [f"#define NR_CFG_ESCAPE {esc.code}u     /* csel code of {esc.insn} that selects an extended field */",
+                f"#define NR_CFG_EXT_BASE {isa.cfg_base()}   /* extended field = NR_CFG_EXT_BASE + {esc.field} */",
+                f"#define NR_F_CFG_EXT(w) NR_F_{esc.field.upper()}(w)"]
     ncfg = max(c.value for c in isa.cfg.values()) + 1
     by_val = {c.value: c for c in isa.cfg.values()}
 
@@ -134,6 +139,17 @@ def gen_c_header(isa: Isa) -> str:
             else:
                 bits = sum(1 << v for v in vals)
                 conds.append(f"nr_field_in(NR_F_{name.upper()}(w), 0x{bits:x}ull)")
+        esc = isa.cfg_escape
+        if esc is not None and ins.mnemonic == esc.insn:
+            # the escape code selects an extended field through esc.field; any other code is
+            # direct and leaves that field zero
+            sel = next(n for n in ins.fields if isa.fields[n].kind == "cfg").upper()
+            xf = esc.field.upper()
+            direct = sum(1 << v for v in isa.cfg_direct())
+            ext = sum(1 << (v - isa.cfg_base()) for v in isa.cfg_extended())
+            conds = [c for c in conds if f"NR_F_{sel}(w)" not in c]
+            conds.append(f"NR_F_{sel}(w) == {esc.code}u ? nr_field_in(NR_F_{xf}(w), 0x{ext:x}ull) : "
+                         f"(nr_field_in(NR_F_{sel}(w), 0x{direct:x}ull) && NR_F_{xf}(w) == 0u)")
         if conds:
             out.append(f"    case NR_OP_{ins.mnemonic.upper()}: return ("
                        + " && ".join(f"({c})" for c in conds) + f") ? op : NR_OP_ILLEGAL;")
@@ -199,7 +215,12 @@ def gen_py_tables(isa: Isa) -> str:
     lines += ["}", "", "# name: (value, lo, hi, default, doc)", "CFG = {"]
     for c in isa.cfg.values():
         lines.append(f"    {c.name!r}: ({c.value}, {c.lo}, {c.hi}, {c.default}, {c.doc!r}),")
-    lines += ["}", "", "# name: (default, unit, doc)", "PARAMS = {"]
+    esc = isa.cfg_escape
+    lines += ["}", "", "# (csel code, selector field, instruction): that code of that instruction selects",
+              "# extended cfg field CFG_EXT_BASE + the selector field; None when the table has no escape",
+              f"CFG_ESCAPE = {(esc.code, esc.field, esc.insn) if esc else None!r}",
+              f"CFG_EXT_BASE = {isa.cfg_base()}"]
+    lines += ["", "# name: (default, unit, doc)", "PARAMS = {"]
     for p in isa.params.values():
         lines.append(f"    {p.name!r}: ({p.default}, {p.unit!r}, {p.doc!r}),")
     lines += ["}", "", f"GROUPS = {dict(isa.groups)!r}", "",
@@ -259,6 +280,9 @@ def gen_json(isa: Isa) -> str:
         "enums": {k: isa.enum_values(k) for k in ("dtype", "dir", "cfg")},
         "cfg": {c.name: {"value": c.value, "range": [c.lo, c.hi], "default": c.default, "doc": c.doc}
                 for c in isa.cfg.values()},
+        "cfg_escape": ({"code": isa.cfg_escape.code, "field": isa.cfg_escape.field,
+                        "insn": isa.cfg_escape.insn, "ext_base": isa.cfg_base(), "doc": isa.cfg_escape.doc}
+                       if isa.cfg_escape else None),
         "params": {p.name: {"default": p.default, "unit": p.unit, "doc": p.doc} for p in isa.params.values()},
         "groups": isa.groups,
         "instructions": [{"mnemonic": i.mnemonic, "opcode": i.opcode, "match": f"0x{i.match:08x}",
@@ -350,10 +374,20 @@ def gen_doc(isa: Isa) -> str:
         o.append(f"| `{c.name}` | {c.value} | {c.lo}…{c.hi} | {c.default} | {c.doc} |")
     sel = next((f for f in isa.fields.values() if f.kind == "cfg"), None)
     if sel is not None:
-        free = sorted(set(range(1 << sel.width)) - {c.value for c in isa.cfg.values()})
-        o += ["", f"The `{sel.name}` field is {sel.width} bits wide: {len(isa.cfg)} of its {1 << sel.width} "
-              f"codes are used, {len(free)} free ({', '.join(map(str, free)) or 'none'}).  See the comments "
-              "of `isa/nr48.isa` for what a field beyond the last free code needs."]
+        esc = isa.cfg_escape
+        used = {c.value for c in isa.cfg.values()} | ({esc.code} if esc else set())
+        free = sorted(set(range(1 << sel.width)) - used)
+        o += ["", f"The `{sel.name}` field is {sel.width} bits wide: {len(isa.cfg_direct())} of its "
+              f"{1 << sel.width} codes select a field directly, {len(free)} are free "
+              f"({', '.join(map(str, free)) or 'none'})."]
+        if esc:
+            xf = isa.fields[esc.field]
+            o += ["", f"Code {esc.code} is the escape: `{esc.insn}` with `{sel.name}` = {esc.code} sets "
+                  f"extended field {isa.cfg_base()} + `{esc.field}` (bits {xf.hi}:{xf.lo}), so fields "
+                  f"{isa.cfg_base()}…{isa.cfg_base() + xf.hi_val} need no new encoding; "
+                  f"{len(isa.cfg_extended())} are defined.  Only `{esc.insn}` reaches them (its "
+                  f"`{esc.field}` is zero for a direct code); the assembler writes the escape for "
+                  f"`{esc.insn}.NAME` and refuses the other forms.  See the comments of `isa/nr48.isa`."]
     o += ["", "## Timing parameters", "", "| name | default | unit | meaning |", "|---|---|---|---|"]
     for p in isa.params.values():
         o.append(f"| `{p.name}` | {p.default} | {p.unit} | {p.doc} |")

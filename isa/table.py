@@ -8,7 +8,7 @@ Any inconsistency raises `TableError` naming the line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 TABLE_PATH = Path(__file__).with_name("nr48.isa")
@@ -117,6 +117,17 @@ class Pseudo:
     line: int
 
 
+@dataclass(frozen=True)
+class CfgEscape:
+    """csel code `code` of instruction `insn` selects extended field base + the value of `field`
+    (base = 2^width of the cfg field): the way to add fields once the direct codes are used."""
+    code: int
+    field: str
+    insn: str
+    doc: str
+    line: int
+
+
 @dataclass
 class Isa:
     version: tuple[int, int] = (0, 0)
@@ -129,6 +140,20 @@ class Isa:
     groups: dict[str, str] = field(default_factory=dict)
     insns: dict[str, Insn] = field(default_factory=dict)
     pseudos: dict[str, Pseudo] = field(default_factory=dict)
+    cfg_escape: CfgEscape | None = None
+
+    def cfg_base(self) -> int:
+        """The first extended cfg value: 2^width of the cfg selector field."""
+        sel = next(f for f in self.fields.values() if f.kind == "cfg")
+        return 1 << sel.width
+
+    def cfg_direct(self) -> list[int]:
+        """The cfg values encoded directly in the selector field, sorted."""
+        return sorted(c.value for c in self.cfg.values() if c.value < self.cfg_base())
+
+    def cfg_extended(self) -> list[int]:
+        """The cfg values reached through the escape, sorted."""
+        return sorted(c.value for c in self.cfg.values() if c.value >= self.cfg_base())
 
     @property
     def version_word(self) -> int:
@@ -191,7 +216,7 @@ def _field_range(kind: str, width: int, isa: Isa, explicit: tuple[int, int] | No
     return 0, (1 << width) - 1  # enums: checked against their names
 
 
-_NCOLS = {"cfg": 2, "field": 2, "param": 2, "group": 2, "insn": 4, "pseudo": 4}
+_NCOLS = {"cfg": 2, "cfgescape": 2, "field": 2, "param": 2, "group": 2, "insn": 4, "pseudo": 4}
 
 
 def parse(text: str, source: str = "nr48.isa") -> Isa:
@@ -245,6 +270,13 @@ def parse(text: str, source: str = "nr48.isa") -> Isa:
             if name in isa.cfg or value in {c.value for c in isa.cfg.values()}:
                 raise TableError(f"{where}: duplicate cfg name or value ({name}, {value})")
             isa.cfg[name] = CfgField(name, value, lo, hi, default, cols[1])
+        elif head == "cfgescape":
+            parts = cols[0].split()
+            if len(parts) != 3 or len(cols) != 2:
+                raise TableError(f"{where}: expected 'cfgescape CODE FIELD INSN | doc'")
+            if isa.cfg_escape is not None:
+                raise TableError(f"{where}: a second cfgescape line")
+            isa.cfg_escape = CfgEscape(_int(parts[0], where), parts[1], parts[2], cols[1], lineno)
         elif head == "field":
             parts = cols[0].split()
             if len(parts) not in (3, 4) or len(cols) != 2:
@@ -291,8 +323,41 @@ def parse(text: str, source: str = "nr48.isa") -> Isa:
         _add_insn(isa, cols, f"{source}:{lineno}", lineno)
     for lineno, cols in raw_pseudos:
         _add_pseudo(isa, cols, f"{source}:{lineno}", lineno)
+    _check_cfg_escape(isa, source)
     _check_encodings(isa, source)
     return isa
+
+
+def _check_cfg_escape(isa: Isa, source: str) -> None:
+    """Extended cfg values need the escape; the escape's code, field and instruction must fit.
+    The escape instruction's selector field leaves the word's mask: its decoder checks it (zero
+    unless csel is the escape code)."""
+    ext = isa.cfg_extended()
+    esc = isa.cfg_escape
+    if esc is None:
+        if ext:
+            raise TableError(f"{source}: cfg value {ext[0]} does not fit the selector and there is "
+                             "no cfgescape line")
+        return
+    where = f"{source}:{esc.line}"
+    base = isa.cfg_base()
+    if not 0 <= esc.code < base or esc.code in {c.value for c in isa.cfg.values()}:
+        raise TableError(f"{where}: escape code {esc.code} must be a free selector code below {base}")
+    f = isa.fields.get(esc.field)
+    if f is None or f.kind != "uimm":
+        raise TableError(f"{where}: escape field {esc.field!r} must be a uimm field")
+    ins = isa.insns.get(esc.insn)
+    if ins is None or not any(isa.fields[s].kind == "cfg" for s in ins.suffixes):
+        raise TableError(f"{where}: escape instruction {esc.insn!r} must take a cfg suffix")
+    covered = 0
+    for n in ins.fields:
+        covered |= isa.fields[n].mask
+    if covered & f.mask or not ins.mask & f.mask == f.mask:
+        raise TableError(f"{where}: escape field {esc.field} overlaps a field of {esc.insn}")
+    if ext and ext[-1] - base > f.hi_val:
+        raise TableError(f"{where}: cfg value {ext[-1]} is beyond the escape's reach "
+                         f"({base}..{base + f.hi_val})")
+    isa.insns[esc.insn] = replace(ins, mask=ins.mask & ~f.mask)
 
 
 def _kind_enum_size_ok(isa: Isa, f: Field, where: str) -> None:
@@ -300,6 +365,9 @@ def _kind_enum_size_ok(isa: Isa, f: Field, where: str) -> None:
         values = isa.enum_values(f.kind)
         if not values:
             raise TableError(f"{where}: field {f.name} uses enum {f.kind}, which has no values")
+        if f.kind == "cfg":
+            # extended values are checked against the escape (_check_cfg_escape)
+            values = {n: v for n, v in values.items() if v < (1 << f.width)} or values
         if max(values.values()) >= (1 << f.width):
             raise TableError(f"{where}: enum {f.kind} does not fit field {f.name} ({f.width} bits)")
 

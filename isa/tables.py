@@ -30,12 +30,13 @@ FIELDS = {
     'vbits': (7, 0, 'uimm', 1, 32),
     'core': (5, 0, 'core', 0, 47),
     'bdir': (7, 6, 'dir', 0, 3),
+    'xsel': (11, 0, 'uimm', 0, 4095),
 }
 
 ENUMS = {
     'dtype': {'i8': 0, 'i16': 1, 'i32': 2, 'u8': 3},
     'dir': {'fwd': 0, 'bwd': 1, 'rec': 2},
-    'cfg': {'inbits': 0, 'insigned': 1, 'outbits': 2, 'outsigned': 3, 'readout': 4, 'stepmax': 5, 'pmul': 6, 'gain': 7, 'gshift': 8, 'offset': 9, 'row0': 10, 'nrows': 11, 'col0': 12, 'ncols': 13, 'noise': 14},
+    'cfg': {'inbits': 0, 'insigned': 1, 'outbits': 2, 'outsigned': 3, 'readout': 4, 'stepmax': 5, 'pmul': 6, 'gain': 7, 'gshift': 8, 'offset': 9, 'row0': 10, 'nrows': 11, 'col0': 12, 'ncols': 13, 'noise': 14, 'ifthr': 16, 'ifleak': 17, 'ifsteps': 18, 'opdev': 19},
 }
 
 # name: (value, lo, hi, default, doc)
@@ -55,7 +56,16 @@ CFG = {
     'col0': (12, 0, 255, 0, 'first column of the active window'),
     'ncols': (13, 1, 256, 256, 'number of columns in the active window'),
     'noise': (14, 0, 32767, 1, 'amplitude A of the sampling noise of smp, in output codes (noise is uniform in [-A, A])'),
+    'ifthr': (16, 1, 32767, 64, 'integrate-and-fire (ifrun/ifstep): threshold charge θ in output codes; a neuron whose charge reaches θ fires and loses θ (reset by subtraction)'),
+    'ifleak': (17, 0, 32767, 0, 'integrate-and-fire: leak, in output codes per time step, that moves the stored charge toward 0 before each step integrates'),
+    'ifsteps': (18, 1, 1023, 16, 'integrate-and-fire: time steps T of one ifrun (rate-coded output: spike counts 0..T)'),
+    'opdev': (19, 0, 1, 0, 'outer-product update (opu): device of each row pair that the pulses hit, 0: G+ (row 2i: SET raises the weight), 1: G− (row 2i+1: SET lowers it)'),
 }
+
+# (csel code, selector field, instruction): that code of that instruction selects
+# extended cfg field CFG_EXT_BASE + the selector field; None when the table has no escape
+CFG_ESCAPE = (15, 'xsel', 'ccfgr')
+CFG_EXT_BASE = 16
 
 # name: (default, unit, doc)
 PARAMS = {
@@ -80,6 +90,7 @@ PARAMS = {
     't_verify': (200, 'cycles', 'one verify read of a cell during write-verify (0.2 V read + ADC)'),
     't_pulse': (100, 'cycles', 'one SET or RESET pulse (1 µs)'),
     't_cellread': (200, 'cycles', 'a single-cell read (cread)'),
+    't_opsel': (2048, 'cycles', 'loading the row and column selection registers of one outer-product phase (opu)'),
 }
 
 GROUPS = {'control': 'Control and scalar ALU', 'memory': 'Data-memory loads and stores (byte-addressed, little-endian; accesses must be aligned)', 'branch': 'Branches, jumps and counters', 'vector': 'Vector unit: element-wise operations on data memory; rd, rs1, rs2 hold byte addresses and VL gives the element count. Results saturate to the element type.', 'chip': 'CIM cores: power, configuration, weights, scan chains, matrix-vector multiplies. Core masks are 48-bit register values, bit i = core i. Work on a core is asynchronous: the instruction issues in one cycle, the core is busy until its work ends, and a later instruction that needs a busy core (or its scan chain) waits for it.'}
@@ -165,7 +176,7 @@ INSNS = {
     'cpon': (0x60, 0x60000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1; cores busy t_wake', 'power on the cores in mask rs1; H, V and configuration start at their reset values'),
     'cpoff': (0x61, 0x61000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait for the cores to be idle)', 'power off the cores in mask rs1; conductances are kept, registers and configuration are lost'),
     'ccfg': (0x62, 0x62000000, 0xff000000, ('csel',), (('rs1', None), ('imm16', None)), ('csel', 'rs1', 'imm16'), 'chip', '1 (+ wait for the cores to be idle)', 'set configuration field csel of the cores in mask rs1 to imm16'),
-    'ccfgr': (0x63, 0x63000000, 0xff000fff, ('csel',), (('rs1', None), ('rs2', None)), ('csel', 'rs1', 'rs2'), 'chip', '1 (+ wait for the cores to be idle)', 'set configuration field csel of the cores in mask rs1 to the value of rs2'),
+    'ccfgr': (0x63, 0x63000000, 0xff000000, ('csel',), (('rs1', None), ('rs2', None)), ('csel', 'rs1', 'rs2'), 'chip', '1 (+ wait for the cores to be idle)', 'set configuration field csel of the cores in mask rs1 to the value of rs2'),
     'hin': (0x64, 0x64000000, 0xfff0f3c0, ('vt',), (('core', None), ('rs1', None)), ('rs1', 'vt', 'core'), 'chip', '1; core busy until its chain has shifted 256·shifts(core, H)·scan_div cycles', 'scan nrows elements at rs1 into H[row0 …]'),
     'vin': (0x65, 0x65000000, 0xfff0f3c0, ('vt',), (('core', None), ('rs1', None)), ('rs1', 'vt', 'core'), 'chip', '1; core busy until its chain has shifted 256·shifts(core, V)·scan_div cycles', 'scan ncols elements at rs1 into V[col0 …]'),
     'hout': (0x66, 0x66000000, 0xfff0f3c0, ('vt',), (('core', None), ('rs1', None)), ('rs1', 'vt', 'core'), 'chip', '1; core busy until its chain has shifted 256·shifts(core, H)·scan_div cycles', 'scan H[row0 …] (nrows elements) out to memory at rs1; memory is written when the scan ends'),
@@ -181,6 +192,11 @@ INSNS = {
     'bstride': (0x71, 0x71000000, 0xff000fff, (), (('rt', None), ('rs1', None), ('rs2', None)), ('rt', 'rs1', 'rs2'), 'chip', '1', 'SD ← rt, S1 ← rs1, S2 ← rs2: byte strides between the rows of the destination, first and second source of the batched and row-strided instructions'),
     'bmvm': (0x72, 0x72000000, 0xff00f000, ('bdir', 'vt', 'vd'), (('core', None), ('rd', None), ('rs1', None)), ('rd', 'rs1', 'vt', 'vd', 'bdir', 'core'), 'chip', '1; core and its chain busy Σ_b (scan + MVM of vector b, scan-in of b+1 overlapped with the readout of b and scan-out of b with the input stage of b+1: docs/machine.md, Batches)', 'batched MVM of BN vectors on one core: for b = 0 … BN−1, scan the input row at rs1 + b·S1 (type vt) into the input register (fwd/rec H, bwd V), multiply as mvm.{bdir}, scan the output register (fwd V, bwd/rec H) out to rd + b·SD (type vd); numbers, noise keys and energy exactly as BN hin/mvm/vout sequences; the output matrix is written at issue, read it after sync'),
     'bsmp': (0x73, 0x73000000, 0xff00f000, ('bdir', 'vt', 'vd'), (('core', None), ('rd', None), ('rs1', None)), ('rd', 'rs1', 'vt', 'vd', 'bdir', 'core'), 'chip', '1; as bmvm, with the one-compare readout of smp', 'batched stochastic sample: bmvm with smp instead of mvm (BN samples, keyed as BN separate smp)'),
+    'ifrun': (0x76, 0x76000000, 0xfff0fcff, ('dir',), (('rs1', None),), ('rs1', 'dir'), 'chip', "1; cores busy neuron_div·(t_cds + ifsteps·(Σ_phases bit_phases·pmul·(2^b − 1)·(t_sample + t_integ) + t_comp + t_step)), b = the phase's magnitude bits", "integrate-and-fire run on every core in mask rs1: clear the neurons' charges and spike counts, then ifsteps time steps on the same input (fwd H→V, bwd V→H, rec H→H); each step adds the pre-activation (gain·acc / 2^gshift + offset, unclamped) to the charge after the leak, fires where charge ≥ ifthr and subtracts ifthr; outputs ← spike counts (rate code)"),
+    'ifstep': (0x77, 0x77000000, 0xfff0fcff, ('dir',), (('rs1', None),), ('rs1', 'dir'), 'chip', '1; cores busy neuron_div·(t_cds + Σ_phases bit_phases·pmul·(2^b − 1)·(t_sample + t_integ) + t_comp + t_step)', "one integrate-and-fire time step on every core in mask rs1, keeping the charges: outputs ← this step's spike vector (1 fired, 0 not), usable as the next layer's binary input; spike counts accumulate"),
+    'opu': (0x79, 0x79000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1; cores busy Σ_phases with a selected cell (t_opsel + t_pulse)', 'outer-product update on every core in mask rs1, all cells of the window in parallel: x = sign(H[row0 …]), y = sign(V[col0 …]) (ternary); four phases load the selections and pulse once: SET where x = y = +1, RESET where x = +1, y = −1, SET where x = y = −1, RESET where x = −1, y = +1, on the opdev device of each pair (ideal: ±g_lsb, analog: docs/analog.md)'),
+    'oprefresh': (0x7a, 0x7a000000, 0xffffffc0, (), (('core', None),), ('core',), 'chip', '1; programmer busy 2·nrows·ncols·t_verify + Σ_cells (t_verify + pulses·(t_pulse + t_verify))', "pair refresh of the window: read each pair's Δ = G+ − G−, then write-verify the larger device to g_max and the other to g_max − |Δ| (the weight stays, both devices move away from the low bound); serialised on the programmer like cprog"),
+    'ifclr': (0x78, 0x78000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait for the cores to be idle)', 'initialise the integrate-and-fire neurons of the cores in mask rs1: charges and spike counts ← 0'),
 }
 
 OPCODES = {v[0]: k for k, v in INSNS.items()}

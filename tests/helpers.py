@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from isa.tables import ENUMS, FIELDS, INSNS
+from isa.tables import CFG_ESCAPE, CFG_EXT_BASE, ENUMS, FIELDS, INSNS
 
 
 def enc(mnemonic: str, **fields) -> int:
@@ -24,6 +24,13 @@ def enc(mnemonic: str, **fields) -> int:
             raise KeyError(f"{mnemonic} has no field {name}")
         if isinstance(value, str):
             value = ENUMS[kind][value]
+        if kind == "cfg" and value >= CFG_EXT_BASE:
+            # an extended field: the escape code here, the selector in the escape's field
+            if mnemonic != CFG_ESCAPE[2]:
+                raise KeyError(f"{mnemonic} cannot select extended field {value}")
+            xhi, xlo = FIELDS[CFG_ESCAPE[1]][:2]
+            word |= (value - CFG_EXT_BASE) << xlo
+            value = CFG_ESCAPE[0]
         width = hi - lo + 1
         word |= (value & ((1 << width) - 1)) << lo
     return word

@@ -172,3 +172,91 @@ def prog_cycles(G: np.ndarray, codes: np.ndarray, cfg: dict, p: dict, g_lsb: int
     pulses = int((-(-np.abs(gp - now_p) // g_pulse)).sum() + (-(-np.abs(gn - now_n) // g_pulse)).sum())
     cells = 2 * nr * nc
     return cells * p["t_verify"] + pulses * (p["t_pulse"] + p["t_verify"]), pulses
+
+
+# ---------------------------------------------------------------- integrate-and-fire
+
+def if_steps(y: np.ndarray, u: np.ndarray, cnt: np.ndarray, cfg: dict, nsteps: int):
+    """`nsteps` integrate-and-fire time steps of pre-activations y on charges u and counts cnt
+    (int64): leak toward 0 by ifleak (not past it), add y, clamp to ±2^40, fire where
+    u ≥ ifthr and subtract ifthr.  Returns (u, cnt, last step's spikes, spikes fired)."""
+    u, cnt = u.astype(np.int64).copy(), cnt.astype(np.int64).copy()
+    thr, leak, lim = cfg["ifthr"], cfg["ifleak"], 1 << 40
+    fired = np.zeros_like(u)
+    total = 0
+    for _ in range(nsteps):
+        u = np.where(u > 0, np.maximum(u - leak, 0), np.minimum(u + leak, 0))
+        u = np.clip(u + y, -lim, lim)
+        fired = (u >= thr).astype(np.int64)
+        u -= fired * thr
+        cnt += fired
+        total += int(fired.sum())
+    return u, cnt, fired, total
+
+
+def ifrun(W, H, V, cfg: dict, direction: str):
+    """(first output index, spike counts, charges, spikes) of an ifrun: charges and counts
+    start at 0, ifsteps steps on the same input."""
+    lo, acc = accumulate(W, H, V, cfg, direction)
+    y = preactivation(acc, cfg)
+    z = np.zeros(len(y), dtype=np.int64)
+    u, cnt, _, total = if_steps(y, z, z, cfg, cfg["ifsteps"])
+    return lo, cnt, u, total
+
+
+def if_cycles(cfg: dict, p: dict, nsteps: int) -> int:
+    """Duration of an IF operation of nsteps time steps: one t_cds, then per step every pass's
+    input pulses, one comparison and one charge-subtraction slot."""
+    step = p["t_comp"] + p["t_step"]
+    for bits in mvm_passes(cfg):
+        step += sum(2 * cfg["pmul"] * 2**b * (p["t_sample"] + p["t_integ"]) for b in range(bits))
+    return p["neuron_div"] * (p["t_cds"] + nsteps * step)
+
+
+# ---------------------------------------------------------------- in-situ update
+
+OP_PHASES = ((1, 1, True), (1, -1, False), (-1, -1, True), (-1, 1, False))   # (x, y, SET?)
+
+
+def opu(G: np.ndarray, H, V, cfg: dict, g_lsb: int, p: dict):
+    """(G after, pulses per cell, cycles) of an ideal opu: x = sign(H window), y = sign(V window);
+    per phase the cells with (x, y) of the phase on device row 2i + opdev take ±g_lsb, bounded
+    to 0 … 128·g_lsb (a SET leaves a device above the bound alone)."""
+    G = G.astype(np.int64).copy()
+    r0, nr, c0, nc = cfg["row0"], cfg["nrows"], cfg["col0"], cfg["ncols"]
+    x = np.sign(np.asarray(H[r0:r0 + nr], dtype=np.int64))
+    y = np.sign(np.asarray(V[c0:c0 + nc], dtype=np.int64))
+    cap = 128 * g_lsb
+    count = np.zeros_like(G)
+    cycles = 0
+    for px, py, is_set in OP_PHASES:
+        sel = np.outer(x == px, y == py)
+        if not sel.any():
+            continue
+        cycles += p["t_opsel"] + p["t_pulse"]
+        rows = 2 * (r0 + np.arange(nr)) + cfg["opdev"]
+        block = G[rows, c0:c0 + nc]
+        if is_set:
+            new = np.where(block >= cap, block, np.minimum(block + g_lsb, cap))
+        else:
+            new = np.where(block <= g_lsb, 0, block - g_lsb)
+        G[rows, c0:c0 + nc] = np.where(sel, new, block)
+        count[rows, c0:c0 + nc] += sel
+    return G, count, cycles
+
+
+def oprefresh(G: np.ndarray, cfg: dict, g_lsb: int, g_pulse: int, p: dict):
+    """(G after, pulses, cycles) of an ideal oprefresh: per pair Δ = G+ − G−, the device on
+    Δ's side → 128·g_lsb, the other → max(128·g_lsb − |Δ|, 0)."""
+    G = G.astype(np.int64).copy()
+    r0, nr, c0, nc = cfg["row0"], cfg["nrows"], cfg["col0"], cfg["ncols"]
+    gmax = 128 * g_lsb
+    rp = 2 * (r0 + np.arange(nr))
+    a, b = G[rp, c0:c0 + nc], G[rp + 1, c0:c0 + nc]
+    d = a - b
+    lo = np.maximum(gmax - np.abs(d), 0)
+    tp, tn = np.where(d >= 0, gmax, lo), np.where(d >= 0, lo, gmax)
+    pulses = int((-(-np.abs(tp - a) // g_pulse)).sum() + (-(-np.abs(tn - b) // g_pulse)).sum())
+    G[rp, c0:c0 + nc], G[rp + 1, c0:c0 + nc] = tp, tn
+    cells = 2 * nr * nc
+    return G, pulses, cells * p["t_verify"] + cells * p["t_verify"] + pulses * (p["t_pulse"] + p["t_verify"])

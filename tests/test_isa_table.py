@@ -57,11 +57,40 @@ def test_writes_reaches_the_c_header_json_and_docs():
 
 
 def test_every_word_bit_is_opcode_field_or_must_be_zero():
-    for ins in load().insns.values():
+    isa = load()
+    for ins in isa.insns.values():
         covered = 0xFF000000
         for f in ins.fields:
-            covered |= load().fields[f].mask
+            covered |= isa.fields[f].mask
+        if isa.cfg_escape and ins.mnemonic == isa.cfg_escape.insn:
+            # the escape's selector field: checked by the decoder (zero unless csel escapes)
+            covered |= isa.fields[isa.cfg_escape.field].mask
         assert ins.mask == (0xFFFFFFFF & ~covered) | 0xFF000000, ins.mnemonic
+
+
+def test_the_cfg_escape_reaches_the_extended_fields():
+    isa = load()
+    esc = isa.cfg_escape
+    assert esc is not None and esc.code == 15 and esc.insn == "ccfgr"
+    assert isa.cfg_direct() == list(range(15))
+    assert {c.name for c in isa.cfg.values() if c.value >= 16} == {"ifthr", "ifleak", "ifsteps", "opdev"}
+    # the direct codes keep their encoding; the escape code is no field
+    assert esc.code not in {c.value for c in isa.cfg.values()}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("cfg a 16 0..1 0 | x\n", "no cfgescape line"),
+    ("cfg a 16 0..1 0 | x\ncfgescape 0 xsel ccfgr | e\n", "free selector code"),
+    ("cfg a 4200 0..1 0 | x\ncfgescape 15 xsel ccfgr | e\n", "beyond the escape's reach"),
+    ("cfg a 16 0..1 0 | x\ncfgescape 15 rs2 ccfgr | e\n", "must be a uimm field"),
+])
+def test_cfg_escape_errors(text, message):
+    from isa.table import TABLE_PATH
+    base = TABLE_PATH.read_text(encoding="utf-8")
+    base = "\n".join(line for line in base.splitlines()
+                     if not line.startswith(("cfg if", "cfgescape")))
+    with pytest.raises(TableError, match=message):
+        parse(text + base)
 
 
 def _line_of(text: str, needle: str) -> int:

@@ -562,6 +562,18 @@ def core_detail(s: Session, i: int) -> Table:
     t.add_row("counters", " ".join(f"{k}={v}" for k, v in c.counters.items()))
     t.add_row("H[0:32]", _short(c.h[:32], 32))
     t.add_row("V[0:32]", _short(c.v[:32], 32))
+    ev = c.events
+    if ev["if_ops"]:
+        # integrate-and-fire: spikes per output lane since ifclr / ifrun, and the charges
+        t.add_row("spikes", f"{ev['spikes']} in {ev['if_ops']} ifrun/ifstep")
+        t.add_row("spike counts[0:32]", _short(c.spike_counts[:32], 32))
+        t.add_row("charges[0:32]", _short(c.charges[:32].astype(int), 32))
+    if ev["op_ops"]:
+        # in-situ update: pulses per cell (endurance)
+        p = c.update_pulses
+        r, col = divmod(int(p.argmax()), p.shape[1])
+        t.add_row("update pulses", f"{ev['op_pulses']} in {ev['op_ops']} opu, {int((p > 0).sum())} cells, "
+                  f"max {int(p.max())} at row {r} col {col}")
     return t
 
 

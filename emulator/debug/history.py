@@ -1,6 +1,6 @@
 """Reverse execution: compressed machine checkpoints with a memory bound.
 
-A checkpoint is `Machine.snapshot()` (≈30 MiB, dominated by the 48 cores' conductances)
+A checkpoint is `Machine.snapshot()` (≈36 MiB, dominated by the 48 cores' conductances)
 compressed with zlib level 1 (≈130–170 KiB for the sample programs, whose arrays are mostly zero).
 Any earlier state is rebuilt by restoring the latest checkpoint before it and running forward —
 the machine is deterministic and its state at a cycle does not depend on how it got there, so the

@@ -39,7 +39,8 @@ class TraceLimit(Exception):
 
 # records a VCD needs; instruction records are kept only as (cycle, pc, rd, value, stall)
 _VCD_KINDS = [KIND[k] for k in ("insn", "wake", "scan_in", "scan_out", "mvm", "smp", "prog",
-                                "end", "power_off", "phase", "batch")]
+                                "end", "power_off", "phase", "batch", "ifire", "update",
+                                "refresh")]
 
 
 def config_hash(machine) -> str:

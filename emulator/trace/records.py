@@ -15,6 +15,9 @@ into numpy arrays of REC_DTYPE and turns them into text, JSONL or VCD.
     phase  a core enters a phase         phase start     phase code     -                 core (VCD only: not in text traces)
     batch  bmvm / bsmp                   issue cycle     end cycle      dir | smp<<2 | BN<<8   core, pc, mlen/digest of all outputs, stall = queueing
     bvec   outputs of ≤ 4 vectors of the batch just before it   issue cycle   digests 0, 1   digests 2, 3   core, pc = first vector, word = count, mlen = bytes per vector
+    ifire  ifrun / ifstep                issue cycle     end cycle      dir | step<<8     core, pc, mlen/digest of the outputs, stall = spikes fired
+    update opu                           issue cycle     end cycle      pulses            core, pc, stall = phases with a selected cell
+    refresh  oprefresh                   issue cycle     end cycle      pulses            core, pc, stall = queueing
 """
 from __future__ import annotations
 
@@ -28,9 +31,10 @@ REC_DTYPE = np.dtype([
 assert REC_DTYPE.itemsize == 48
 
 KINDS = ("insn", "wake", "scan_in", "scan_out", "mvm", "smp", "prog", "end", "power_off",
-         "fault", "phase", "batch", "bvec")
+         "fault", "phase", "batch", "bvec", "ifire", "update",
+         "refresh")
 KIND = {name: i for i, name in enumerate(KINDS)}
-CORE_START_KINDS = ("wake", "scan_in", "scan_out", "mvm", "smp", "prog", "batch")
+CORE_START_KINDS = ("wake", "scan_in", "scan_out", "mvm", "smp", "prog", "batch", "ifire", "update", "refresh")
 DIRS = ("fwd", "bwd", "rec")
 
 

@@ -108,9 +108,10 @@ def _mem(b: int, mlen: int, digest: int) -> str:
 def _event_fields(kind: str, r: tuple, timed: bool) -> list[str]:
     cycle, a, b, pc, word, stall, mlen, digest, _, _, core = r
     out = []
-    if kind in ("wake", "scan_in", "scan_out", "mvm", "smp", "prog", "batch") and timed:
+    if kind in ("wake", "scan_in", "scan_out", "mvm", "smp", "prog", "batch", "ifire", "update",
+                "refresh") and timed:
         out.append(f"end={a:012x}")
-        if stall:
+        if stall and kind not in ("ifire", "update"):
             out.append(f"queued={stall:x}")
     if kind in ("scan_in", "scan_out"):
         out.append("mem=" + _mem(b, mlen, digest))
@@ -125,6 +126,15 @@ def _event_fields(kind: str, r: tuple, timed: bool) -> list[str]:
         # first one that differs
         digests = (a & 0xFFFFFFFF, a >> 32, b & 0xFFFFFFFF, b >> 32)
         out += [f"v{pc + i:04x}={digests[i]:08x}" for i in range(min(word, 4))]
+    elif kind == "ifire":
+        d = b & 0xFF
+        out.append(f"dir={DIRS[d] if d < len(DIRS) else d}")
+        out.append(f"{'step' if b >> 8 else 'rate'} spikes={stall:x}")
+        out.append(f"out={mlen:04x}#{digest:08x}")
+    elif kind == "update":
+        out.append(f"pulses={b:x} phases={stall:x}")
+    elif kind == "refresh":
+        out.append(f"pulses={b:x}")
     elif kind == "prog":
         out.append(f"cells={mlen:x} pulses={b:x} codes#{digest:08x}")
     elif kind == "end":
@@ -173,7 +183,7 @@ def record_json(r: tuple, disasm: Callable[[int, int], str]) -> dict:
         if kind != "phase":
             d["pc"] = pc
         if stall:
-            d["queued"] = stall
+            d[{"ifire": "spikes", "update": "phases"}.get(kind, "queued")] = stall
     if mlen:
         d.update(mlen=mlen, digest=digest)
     return d

@@ -55,9 +55,13 @@ def _changes(recs: np.ndarray) -> list[tuple[int, int, str, int]]:
         elif kind == KIND["power_off"]:
             add(t, f"core{int(r['core']):02d}.phase", PHASE_OFF)
         elif kind in (KIND["wake"], KIND["scan_in"], KIND["scan_out"], KIND["mvm"], KIND["smp"], KIND["prog"],
-                      KIND["batch"]):
+                      KIND["batch"], KIND["ifire"], KIND["update"], KIND["refresh"]):
             c = int(r["core"])
             add(t, f"core{c:02d}.busy", 1)
+            if kind == KIND["ifire"]:   # spikes the ifrun/ifstep fired, shown from its issue
+                add(t, f"core{c:02d}.spikes", int(r["stall"]))
+            if kind == KIND["update"]:  # update pulses the opu applied, shown from its issue
+                add(t, f"core{c:02d}.pulses", int(r["b"]))
             if kind == KIND["wake"]:   # waking has no completion record: it ends at `a`
                 add(int(r["a"]), f"core{c:02d}.busy", 0)
                 add(int(r["a"]), f"core{c:02d}.phase", PHASE_IDLE)
@@ -93,7 +97,7 @@ def write_vcd(out: TextIO, recs: np.ndarray, clock_hz: float, start: int = 0, st
                 var[name] = w.register_var("nr48.regs", name, "wire", size=64, init=0)
             elif name.startswith("core"):
                 core, sig = name.split(".")
-                size, init = (4, PHASE_OFF) if sig == "phase" else (1, 0)
+                size, init = {"phase": (4, PHASE_OFF), "spikes": (32, 0), "pulses": (32, 0)}.get(sig, (1, 0))
                 var[name] = w.register_var(f"nr48.{core}", sig, "wire", size=size, init=init)
             elif name.startswith("chain"):
                 chain, sig = name.split(".")

@@ -89,6 +89,17 @@ class CoreDetail(Static):
         t.append("V ", style="bold")
         t.append(sparkline(v), style="magenta")
         t.append(f"  {' '.join(str(int(x)) for x in v[:8])}\n")
+        ev = c.events
+        if ev["if_ops"]:
+            # integrate-and-fire: spike counts of the output lanes (V side first)
+            s = c.spike_counts[cfg["col0"]:cfg["col0"] + min(nv, 64)]
+            t.append("S ", style="bold")
+            t.append(sparkline(s), style="yellow")
+            t.append(f"  {' '.join(str(int(x)) for x in s[:8])}  ({ev['spikes']} spikes)\n")
+        if ev["op_ops"]:
+            p = c.update_pulses
+            t.append(f"update pulses {ev['op_pulses']} in {ev['op_ops']} opu, max {int(p.max())} per cell\n",
+                     style="bold")
         g = c.conductances
         if self.zoom == 0:
             t.append("G (max-pooled 8×8, 256×256 nS)\n", style="bold")
