@@ -560,6 +560,7 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
     }
     const int32_t *const accp[2] = {acc[0], acc[1]};
     return _nr_analog_finish(m, c, id, &ax, sample, accp);
+}
 
 /* Integrate-and-fire input (analog model): the noiseless pre-activation of every output lane,
    z = Σ_phases 2^(b0·p)·(acc_p·fac + [p = 0]·offset) in output codes (b0: magnitude bits of the

@@ -15,7 +15,7 @@ from isa import tables
 ENCODINGS = {
     (1, 0): "f964f3e84c71f5be",
     (1, 1): "1c297454cbdd7f90",   # vsigm, vtanh
-    (1, 2): "",   # outbits up to 10 (ccfg ranges join the digest); phase timing parameters; batches: bcount, bstride, bmvm, bsmp, vadd2, vmax2, vcvt2, vargmax2; cfg escape (ccfgr csel 15 + xsel), ifrun, ifstep, ifclr, opu, oprefresh
+    (1, 2): "659e51626dd5212e",   # outbits up to 10 (ccfg ranges join the digest); phase timing parameters; batches: bcount, bstride, bmvm, bsmp, vadd2, vmax2, vcvt2, vargmax2; cfg escape (ccfgr csel 15 + xsel), ifthr, ifleak, ifsteps, opdev; ifrun, ifstep, ifclr, opu, oprefresh
 }
 
 
@@ -27,7 +27,11 @@ def encoding_facts() -> dict:
         "enums": tables.ENUMS,            # dtype/dir codes and the csel code of every cfg field
         "insns": {m: (i[0], i[1], i[2], i[3], i[4]) for m, i in tables.INSNS.items()},
         "writes": tables.WRITES,
-    (1, 2): "",   # outbits up to 10 (ccfg ranges join the digest); phase timing parameters; batches: bcount, bstride, bmvm, bsmp, vadd2, vmax2, vcvt2, vargmax2; cfg escape (ccfgr csel 15 + xsel), ifrun, ifstep, ifclr, opu, oprefresh
+        # from 1.2 on, the values ccfg accepts per field: an image that sets outbits 10 needs a
+        # core that takes it (earlier versions' digests were recorded without this entry)
+        **({"cfg_ranges": {k: tuple(v[:3]) for k, v in tables.CFG.items()}} if tables.VERSION >= (1, 2) else {}),
+        # from 1.2: the cfg escape (csel code, selector field, instruction); absent before
+        **({"cfg_escape": tables.CFG_ESCAPE} if getattr(tables, "CFG_ESCAPE", None) else {}),
     }
 
 
