@@ -75,7 +75,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "clock_hz": (1e3, 1e12, "Hz"),
     "g_lsb_ns": (3, 511, "nS: int16 weight cache, uint16 conductance of code -128"),
     "g_pulse_ns": (1, 65535, "nS"),
-    "g_tol_ns": (1, 65535, "nS"), "g_min_ns": (0, 65535, "nS"),
+    "g_tol_ns": (1, 65535, "nS"), "g_min_ns": (0, 65534, "nS, below op_g_max_ns"),
     "wv_max_vmax": (0, 10**6, "pulses"), "wv_max_iters": (1, 10**6, "runs"),
     "wv_v_start": (0.0, 100.0, "V, at most wv_v_max"), "wv_v_step": (1e-3, 100.0, "V"),
     "wv_v_max": (0.0, 100.0, "V"), "wv_v_th": (0.0, 100.0, "V"),

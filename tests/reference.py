@@ -208,8 +208,8 @@ def if_cycles(cfg: dict, p: dict, nsteps: int) -> int:
     """Duration of an IF operation of nsteps time steps: one t_cds, then per step every pass's
     input pulses, one comparison and one charge-subtraction slot."""
     step = p["t_comp"] + p["t_step"]
-    for bits in mvm_passes(cfg):
-        step += sum(2 * cfg["pmul"] * 2**b * (p["t_sample"] + p["t_integ"]) for b in range(bits))
+    for bits in mvm_passes(cfg, p):
+        step += sum(p["bit_phases"] * cfg["pmul"] * 2**b * (p["t_sample"] + p["t_integ"]) for b in range(bits))
     return p["neuron_div"] * (p["t_cds"] + nsteps * step)
 
 

@@ -88,6 +88,9 @@ def test_every_subcommand_writes_a_valid_json_document(files, capsys, tmp_path):
                    "--out", str(tmp_path / "s.db")], 0),
         "sweep show": (["sweep", "show", str(tmp_path / "s.db")], 0),
         "reproduce energy": (["reproduce", "energy"], 0),
+        "snn": (["snn", "--n-test", "4", "--steps", "4"], 0),
+        "learn": (["learn", "--epochs", "1", "--n-train", "20", "--n-test", "8"], 0),
+        "finetune": (["finetune", "--seeds", "1", "--nets", "mlp", "--n-train", "40", "--n-test", "8"], 0),
     }
     seen = set()
     for name, (argv, code) in runs.items():

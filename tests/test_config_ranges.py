@@ -31,7 +31,9 @@ def test_every_key_has_exactly_one_range_and_the_defaults_are_inside():
 def test_each_key_refuses_values_outside_its_range_naming_file_key_value_range(key, tmp_path):
     lo, hi, _ = RANGES[key]
     # wv_v_start ≤ wv_v_max: the other one moves out of the way
-    both = {"wv_v_max": 100.0} if key == "wv_v_start" else {"wv_v_start": 0.0} if key == "wv_v_max" else {}
+    # (and g_min_ns < op_g_max_ns)
+    both = {"wv_v_max": 100.0} if key == "wv_v_start" else {"wv_v_start": 0.0} if key == "wv_v_max" else \
+        {"op_g_max_ns": 65535} if key == "g_min_ns" else {"g_min_ns": 0} if key == "op_g_max_ns" else {}
     for v in (lo, hi):
         assert ChipConfig.load({**both, key: v})[key] == v
     for v in _outside(key):

@@ -76,6 +76,7 @@ def test_cli_finetune(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "before" in out and "mlp" in out
     r = json.loads((tmp_path / "f.json").read_text())
-    assert set(r) == {"mlp"} and len(r["mlp"]["runs"]) == 1
+    assert r["command"] == "finetune" and r["ok"]        # the report envelope of docs/cli.md
+    assert set(r["nets"]) == {"mlp"} and len(r["nets"]["mlp"]["runs"]) == 1
     assert main(["finetune", "--nets", "rnn"]) == 2
     assert main(["finetune", "--copies", "3"]) == 2

@@ -14,11 +14,11 @@ after, mean ± sd.
 """
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-from .options import add_json_option, positive
+from .common import EXIT_CHECK, EXIT_OK, EXIT_USAGE, add_json_option, fail, report
+from .options import positive
 
 
 def register(subparsers) -> None:
@@ -59,11 +59,10 @@ def _snn(args) -> int:
     from emulator.workloads import snn
 
     if args.steps > 200:
-        print(f"neurram snn: --steps {args.steps} is above 200")
-        return 2
+        return fail(args, f"--steps {args.steps} is above 200", EXIT_USAGE, kind="usage")
     if args.n_test is not None and args.n_test < 2:
-        print("neurram snn: --n-test must be at least 2 (the first inference overlaps programming)")
-        return 2
+        return fail(args, "--n-test must be at least 2 (the first inference overlaps programming)",
+                    EXIT_USAGE, kind="usage")
     work = Path("/tmp/neurram_snn")
     res = snn.run(args.steps, args.n_test, args.model, args.seed, work)
     if args.write:
@@ -71,12 +70,7 @@ def _snn(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         for f in ["snn_digits.s", "snn_digits_x.npy", "snn_digits_w1.npy", "snn_digits_w2.npy"]:
             shutil.copy(work / f, out / f)
-    if args.json:
-        text = json.dumps(res, indent=1)
-        if args.json == "-":
-            print(text)
-            return 0
-        Path(args.json).write_text(text + "\n")
+    report(args, res)
     s, m = res["snn"], res["mlp"]
     print(f"digits, {res['n']} test digits, {res['model']} chip, seed {res['seed']}: "
           f"spiking MLP ({res['steps']} time steps, thresholds {res['thr'][0]}/{res['thr'][1]}) vs MLP")
@@ -88,22 +82,16 @@ def _snn(args) -> int:
     print(f"{'  of which scan nJ':24}{s['scan_nj']:>12.1f}{m['scan_nj']:>12.1f}")
     if "exact" in s:
         print(f"ideal chip spike counts equal the numpy reference: {'yes' if s['exact'] else 'NO'}")
-    return 0 if s.get("exact", True) else 1
+    return EXIT_OK if s.get("exact", True) else EXIT_CHECK
 
 
 def _learn(args) -> int:
     from emulator.workloads import learn
 
     if args.epochs > 50:
-        print(f"neurram learn: --epochs {args.epochs} is above 50")
-        return 2
+        return fail(args, f"--epochs {args.epochs} is above 50", EXIT_USAGE, kind="usage")
     res = learn.run(args.epochs, args.n_train, args.n_test, args.model, args.seed, both=args.both)
-    if args.json:
-        text = json.dumps(res, indent=1)
-        if args.json == "-":
-            print(text)
-            return 0
-        Path(args.json).write_text(text + "\n")
+    report(args, res)
     off = res["offline"]
     what = "both layers" if res["both"] else "last layer"
     print(f"on-chip training of the digits MLP's {what}: {res['n_train']} training digits, "
@@ -125,19 +113,13 @@ def _finetune(args) -> int:
     nets = tuple(n.strip() for n in args.nets.split(",") if n.strip())
     bad = [n for n in nets if n not in ("mlp", "cnn")]
     if bad or not nets:
-        print(f"neurram finetune: --nets takes mlp and/or cnn, got {args.nets!r}")
-        return 2
+        return fail(args, f"--nets takes mlp and/or cnn, got {args.nets!r}", EXIT_USAGE, kind="usage")
     if args.copies & (args.copies - 1) or args.copies > 16:
-        print(f"neurram finetune: --copies must be a power of two up to 16, got {args.copies}")
-        return 2
+        return fail(args, f"--copies must be a power of two up to 16, got {args.copies}", EXIT_USAGE,
+                    kind="usage")
     res = finetune.run(tuple(range(1, args.seeds + 1)), nets, args.n_train, args.n_test, args.noise_aware,
                        copies=args.copies, log=lambda s: print("  " + s))
-    if args.json:
-        text = json.dumps(res, indent=1)
-        if args.json == "-":
-            print(text)
-            return 0
-        Path(args.json).write_text(text + "\n")
+    report(args, {"nets": res})
     print(f"chip-in-the-loop fine-tuning, {args.seeds} analog seeds, {args.copies} column cop"
           f"{'y' if args.copies == 1 else 'ies'} per weight: test accuracy mean ± sd")
     print(f"{'net':6}{'before':>18}{'after':>18}{'gain':>18}")

@@ -265,7 +265,8 @@ def run(steps: int = 32, n_test: int | None = None, model: str = "ideal", seed: 
     snn["accuracy"] = float(np.mean(pred == yte))
     if model == "ideal":
         snn["exact"] = bool((counts == reference(p)).all())
-    c, _ = compile_digits(shipped_model(noise=False), p.n, name="digits_mlp_cmp")
+    c, _ = compile_digits(shipped_model(noise=False), p.n, name="digits_mlp_cmp",
+                          batched=False)   # the per-image loop, like the spiking program
     mm = Machine(model=model, seed=seed)
     mm.load(c.write(Path(workdir) / "digits_mlp_cmp.s"))
     mlp = _measure(mm, p.n)
