@@ -100,6 +100,9 @@ void _nr_trace_insn(nr_machine *m, const nr_insn *in, uint64_t pc, uint64_t t, u
     } else if (nr_op_mem_dest[op] != NR_MEM_NONE) {
         addr = m->x[in->rd];
         len = m->vl * _nr_dsize[_nr_mem_dtype(in, nr_op_mem_dest[op])];
+    } else if (op == NR_OP_RECV) {
+        addr = m->link_addr;   /* the block a receive wrote */
+        len = m->link_len;
     }
     if (len && _nr_in_mem(m, addr, len)) {
         r->b = addr;

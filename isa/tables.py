@@ -3,8 +3,8 @@
 Plain tables for the assembler, disassembler and emulator.
 """
 
-VERSION = (1, 1)
-VERSION_WORD = 0x0101
+VERSION = (1, 2)
+VERSION_WORD = 0x0102
 WORD_BITS = 32
 NUM_REGS = 16
 NUM_CORES = 48
@@ -77,7 +77,7 @@ PARAMS = {
     't_cellread': (200, 'cycles', 'a single-cell read (cread)'),
 }
 
-GROUPS = {'control': 'Control and scalar ALU', 'memory': 'Data-memory loads and stores (byte-addressed, little-endian; accesses must be aligned)', 'branch': 'Branches, jumps and counters', 'vector': 'Vector unit: element-wise operations on data memory; rd, rs1, rs2 hold byte addresses and VL gives the element count. Results saturate to the element type.', 'chip': 'CIM cores: power, configuration, weights, scan chains, matrix-vector multiplies. Core masks are 48-bit register values, bit i = core i. Work on a core is asynchronous: the instruction issues in one cycle, the core is busy until its work ends, and a later instruction that needs a busy core (or its scan chain) waits for it.'}
+GROUPS = {'control': 'Control and scalar ALU', 'memory': 'Data-memory loads and stores (byte-addressed, little-endian; accesses must be aligned)', 'branch': 'Branches, jumps and counters', 'vector': 'Vector unit: element-wise operations on data memory; rd, rs1, rs2 hold byte addresses and VL gives the element count. Results saturate to the element type.', 'chip': 'CIM cores: power, configuration, weights, scan chains, matrix-vector multiplies. Core masks are 48-bit register values, bit i = core i. Work on a core is asynchronous: the instruction issues in one cycle, the core is busy until its work ends, and a later instruction that needs a busy core (or its scan chain) waits for it.', 'link': 'Chip-to-chip links of a multi-chip system (docs/machine.md, Systems).  Transfers are blocking rendezvous: an instruction waits until its partner chip reaches the matching one, then both wait for the link; a receive or barrier that can never be matched is the fault `deadlock` on every waiting chip.  In a one-chip machine chipid is 0, nchips is 1, barrier passes and send/recv fault (there is no other chip).'}
 
 # mnemonic: (opcode, match, mask, suffix fields, operands ((field, base|None), ...),
 #            fields, group, cost, doc)
@@ -168,6 +168,11 @@ INSNS = {
     'sync': (0x6c, 0x6c000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait)', 'wait until every core in mask rs1 is idle (rs1 = x0: all cores)'),
     'cstat': (0x6d, 0x6d000000, 0xff0fffc0, (), (('rd', None), ('core', None)), ('rd', 'core'), 'chip', '1', 'rd ← core status: bit0 powered, bit1 busy, bits 8–15 phase, bits 16–63 cycles until idle'),
     'cage': (0x6e, 0x6e000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1', "let rs1 milliseconds of chip wall-clock time pass without running (a shelf period): programmed conductances relax with the chip's age in the analog model; the cycle count does not change"),
+    'send': (0x7b, 0x7b000000, 0xff000fff, (), (('rt', None), ('rs1', None), ('rs2', None)), ('rt', 'rs1', 'rs2'), 'link', '1 + wait for the partner + queue for the link + latency + transfer (link preset)', 'send the rs2 bytes at address rs1 to chip rt; it returns when the receiver has them'),
+    'recv': (0x7c, 0x7c000000, 0xff000fff, (), (('rt', None), ('rs1', None), ('rs2', None)), ('rt', 'rs1', 'rs2'), 'link', '1 + wait for the partner + queue for the link + latency + transfer (link preset)', "receive rs2 bytes from chip rt into memory at rs1 (the sender's length must equal rs2)"),
+    'barrier': (0x7d, 0x7d000000, 0xffffffff, (), (), (), 'link', '1 + wait for every chip + the link latency', 'wait until every chip of the system has reached a barrier'),
+    'chipid': (0x7e, 0x7e000000, 0xff0fffff, (), (('rd', None),), ('rd',), 'link', '1', "rd ← this chip's id (0 … nchips−1)"),
+    'nchips': (0x7f, 0x7f000000, 0xff0fffff, (), (('rd', None),), ('rd',), 'link', '1', 'rd ← the number of chips in the system'),
 }
 
 OPCODES = {v[0]: k for k, v in INSNS.items()}
@@ -217,6 +222,8 @@ WRITES = {
     'vsum': 'rd',
     'cread': 'rd',
     'cstat': 'rd',
+    'chipid': 'rd',
+    'nchips': 'rd',
 }
 
 # mnemonic: bytes a scalar load or store accesses (size= in the table)

@@ -15,6 +15,7 @@ from isa import tables
 ENCODINGS = {
     (1, 0): "f964f3e84c71f5be",
     (1, 1): "1c297454cbdd7f90",   # vsigm, vtanh
+    (1, 2): "54972ca990691301",   # send, recv, barrier, chipid, nchips (multi-chip systems)
 }
 
 
