@@ -32,7 +32,8 @@ def register(subparsers) -> None:
         description="Assemble (if needed), load and run an NR48 program; print cycles, time, "
                     "stalls, per-core utilisation and the requested memory dumps.",
         epilog="Exit codes: 0 halt, 1 bad input, 3 fault, 4 stopped at ebreak.")
-    p.add_argument("program", help="a .s source or an .img image (with its .map if present)")
+    p.add_argument("program", help="a .s source or an .img image (with its .map if present), "
+                   "or a system .toml with one program per chip (docs/machine.md, Systems)")
     add_machine_options(p, model_help="numeric model: ideal or analog (default from the configuration: ideal)",
                         seed_help="seed of every random draw (default 0)")
     p.add_argument("--report", action="store_true",
@@ -40,6 +41,8 @@ def register(subparsers) -> None:
                         "calibration program)")
     p.add_argument("--max-cycles", type=int, default=DEFAULT_MAX_CYCLES, metavar="N",
                    help="stop with fault cycle_limit after N cycles (default %(default)s)")
+    p.add_argument("--link", choices=("host", "c2c"),
+                   help="a system's link preset (overrides the system file's `link`)")
     add_json_option(p)
     add_dump_option(p)
     t = p.add_argument_group("traces (docs/trace-format.md)")
@@ -108,6 +111,9 @@ def main(args: argparse.Namespace) -> int:
     from emulator._native import CoreError
     from emulator.config import ConfigError
 
+    if Path(args.program).suffix == ".toml":
+        from .run_system import main as run_system
+        return run_system(args)
     try:
         machine = _load(args)
         dumps = [parse_dump(s, machine) for s in args.dump]
