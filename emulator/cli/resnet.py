@@ -1,0 +1,64 @@
+"""`neurram resnet`: the ResNet-20-shaped network at CIFAR-10 geometry spilled over two chips
+(docs/workloads.md, ResNet-20 on two chips): the map per chip next to the authors' 45 + 19
+cores, bit-exactness against the integer reference, and per link preset the link bytes,
+latency and energy per inference.
+
+    neurram resnet [--inputs 2] [--link c2c] [--link host] [--map] [--json FILE] [--write DIR]
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("resnet", help="ResNet-20-shaped network (CIFAR-10 geometry, random "
+                              "weights) on two chips: map, bit-exactness, link traffic per preset")
+    p.add_argument("--inputs", type=int, default=2, help="random images to run (default 2)")
+    p.add_argument("--seed", type=int, default=0, help="weights and images seed (default 0)")
+    p.add_argument("--link", action="append", choices=("c2c", "host"),
+                   help="link preset to run (repeatable; default both)")
+    p.add_argument("--map", action="store_true", help="print the core map of every chip")
+    p.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    p.add_argument("--write", metavar="DIR", help="keep the chip programs and system files in DIR")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from emulator.workloads.resnet import run_resnet
+
+    if args.inputs < 1:
+        Console(stderr=True).print(f"neurram resnet: error: --inputs must be ≥ 1, got {args.inputs}")
+        return 1
+    links = tuple(args.link or ("c2c", "host"))
+    r = run_resnet(n_inputs=args.inputs, seed=args.seed, links=links, workdir=args.write)
+    con = Console(highlight=False)
+    if args.map:
+        con.print(r["map"], soft_wrap=True)
+    a = r["authors_cores"]
+    con.print(f"ResNet-20-shaped, 32×32×3, 16/32/64 channels: cores per chip "
+              f"{' + '.join(map(str, r['cores']))} = {sum(r['cores'])} "
+              f"(authors' mapping: {a[0]} + {a[1]} = {sum(a)})", soft_wrap=True)
+    for t in r["transfers"]:
+        con.print(f"chip {t['src']} → chip {t['dst']}: {t['bytes']} bytes per inference "
+                  f"(input codes of {t['layer']})")
+    t = Table(title=f"per inference ({args.inputs} random images, ideal model)", title_justify="left")
+    for col in ("link", "bit-exact", "link bytes", "wire bytes", "link latency", "link energy",
+                "chip energy (0 + 1, programming included)", "run cycles"):
+        t.add_column(col, justify="right")
+    for name, v in r["links"].items():
+        t.add_row(name, "yes" if v["bit_exact"] else "NO", f"{v['link_bytes_per_inference']:,.0f}",
+                  f"{v['wire_bytes_per_inference']:,.0f}",
+                  f"{v['link_latency_s_per_inference'] * 1e6:.3g} µs",
+                  f"{v['link_energy_j_per_inference'] * 1e6:.3g} µJ",
+                  " + ".join(f"{e / args.inputs * 1e3:.3g} mJ" for e in v["chip_energy_j"]),
+                  f"{v['cycles']:,}")
+    con.print(t)
+    for name, v in r["links"].items():
+        con.print(f"{name}: {v['source']}", soft_wrap=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    return 0 if all(v["bit_exact"] for v in r["links"].values()) else 3
