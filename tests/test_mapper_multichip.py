@@ -97,3 +97,11 @@ def test_resnet20_on_two_chips_bit_exact_both_links():
     for link in ("c2c", "host"):
         assert r["links"][link]["bit_exact"]
         assert r["links"][link]["link_bytes_per_inference"] == 4096
+    # the figures docs/mapper.md quotes: c2c 128 packets × 5 ns + 5 ns flight, 4096·8 bits ×
+    # 203.125 pJ; host 2 × ceil((100 µs + 256 blocks × 47.059 ns) / 10 ns) cycles, 8192·8 × 100 pJ
+    c2c, host = r["links"]["c2c"], r["links"]["host"]
+    assert c2c["link_latency_s_per_inference"] == pytest.approx(0.65e-6)
+    assert c2c["link_energy_j_per_inference"] == pytest.approx(6.656e-6)
+    assert host["link_latency_s_per_inference"] == pytest.approx(224.1e-6)
+    assert host["link_energy_j_per_inference"] == pytest.approx(6.5536e-6)
+    assert host["wire_bytes_per_inference"] == 8192
