@@ -105,3 +105,24 @@ def test_resnet20_on_two_chips_bit_exact_both_links():
     assert host["link_latency_s_per_inference"] == pytest.approx(224.1e-6)
     assert host["link_energy_j_per_inference"] == pytest.approx(6.5536e-6)
     assert host["wire_bytes_per_inference"] == 8192
+
+
+@pytest.mark.slow
+def test_neurram_compile_writes_a_two_chip_system_that_neurram_run_executes(tmp_path, capsys):
+    import json
+
+    from emulator.cli import main
+    from emulator.mapper import load_model, save_model
+
+    save_model(resnet20(0), tmp_path / "resnet.npz")
+    X = np.random.default_rng(5).random((2, 32 * 32 * 3))
+    np.save(tmp_path / "x.npy", X)
+    assert main(["compile", str(tmp_path / "resnet.npz"), "-o", str(tmp_path / "out" / "resnet.s"),
+                 "--inputs", str(tmp_path / "x.npy")]) == 0
+    text = capsys.readouterr().out
+    assert "chip 0: layers stem … s3b1a, 33 cores" in text and "chip 1: layers s3b1b … fc, 26 cores" in text
+    toml = tmp_path / "out" / "resnet.toml"
+    assert main(["run", str(toml), "--dump", "1/out::i16", "--json", str(tmp_path / "r.json")]) == 0
+    rep = json.loads((tmp_path / "r.json").read_text())
+    q = quantise(load_model(tmp_path / "resnet.npz"), X)
+    assert rep["dumps"]["1/out"] == reference(q, q.encode(X)).ravel().tolist()

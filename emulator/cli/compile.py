@@ -119,6 +119,9 @@ def _compile(args) -> int:
                 c = compile_rnn(q, q.encode(X), name=name, age_ms=args.age_ms)
             else:
                 q = quantise(m, C, copies=args.copies)
+                from emulator.mapper.multichip import compile_system, cores_of
+                if sum(cores_of(L) for L in q.layers) > 48 and args.replicate == 1 and not args.age_ms:
+                    return _write_system(con, compile_system(q, q.encode(X), name=name), args.output)
                 c = compile_model(q, q.encode(X), name=name, age_ms=args.age_ms,
                                   **({"replicate": args.replicate} if args.replicate != 1 else {}))
             hint = "--dump out::i16 --dump pred"
@@ -137,4 +140,19 @@ def _compile(args) -> int:
         return 1
     print(f"wrote {path} and {', '.join(c.data)}")
     print(f"run:  neurram run {path} {hint}")
+    return 0
+
+
+def _write_system(con, sc, output) -> int:
+    """A model over more than 48 cores: one program per chip and the system file that runs them."""
+    from rich.text import Text
+
+    try:
+        toml = sc.write(output)
+    except OSError as e:
+        con.print(Text(f"neurram compile: cannot write {output}: {e.strerror or e}", style="red"))
+        return 1
+    print(sc.map_text())
+    print(f"wrote {toml} ({len(sc.chips)} chips: {', '.join(p.name for p in sorted(toml.parent.glob(toml.stem + '_chip*.s')))})")
+    print(f"run:  neurram run {toml} --dump {len(sc.chips) - 1}/out::i16 --dump {len(sc.chips) - 1}/pred")
     return 0
