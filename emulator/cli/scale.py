@@ -1,9 +1,12 @@
-"""`neurram resnet`: the ResNet-20-shaped network at CIFAR-10 geometry spilled over two chips
-(docs/workloads.md, ResNet-20 on two chips): the map per chip next to the authors' 45 + 19
-cores, bit-exactness against the integer reference, and per link preset the link bytes,
-latency and energy per inference.
+"""The authors' large mappings on the command line (docs/workloads.md):
 
     neurram resnet [--inputs 2] [--link c2c] [--link host] [--map] [--json FILE] [--write DIR]
+    neurram rbm794 [--n 8] [--steps 16] [--keep 8] [--map]
+
+`resnet`: the ResNet-20-shaped network at CIFAR-10 geometry spilled over two chips — the map per
+chip next to the authors' 45 + 19 cores, bit-exactness against the integer reference, and per
+link preset the link bytes, latency and energy per inference.  `rbm794`: the MNIST-size RBM
+(794 × 120) in 8 row blocks × 2 cores — map, bit-exactness, pixel errors before and after.
 """
 from __future__ import annotations
 
@@ -22,6 +25,13 @@ def register(subparsers) -> None:
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
     p.add_argument("--write", metavar="DIR", help="keep the chip programs and system files in DIR")
     p.set_defaults(func=main)
+    r = subparsers.add_parser("rbm794", help="MNIST-size RBM (794 visible × 120 hidden) on 16 cores: "
+                              "map, bit-exactness, recovery of corrupted images")
+    r.add_argument("--n", type=int, default=8, help="test images to corrupt and recover (default 8)")
+    r.add_argument("--steps", type=int, default=16, help="Gibbs steps (default 16)")
+    r.add_argument("--keep", type=int, default=8, help="last samples counted (default 8)")
+    r.add_argument("--map", action="store_true", help="print the block/core map")
+    r.set_defaults(func=rbm794)
 
 
 def main(args) -> int:
@@ -62,3 +72,27 @@ def main(args) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
     return 0 if all(v["bit_exact"] for v in r["links"].values()) else 3
+
+
+def rbm794(args) -> int:
+    from rich.console import Console
+
+    from emulator.mapper import MapError
+    from emulator.workloads.rbm_mnist import run
+
+    con = Console(highlight=False)
+    if args.n < 1:
+        Console(stderr=True).print(f"neurram rbm794: error: --n must be ≥ 1, got {args.n}")
+        return 1
+    try:
+        r = run(n=args.n, steps=args.steps, keep=args.keep)
+    except MapError as e:
+        Console(stderr=True).print(f"neurram rbm794: error: {e}")
+        return 1
+    if args.map:
+        con.print(r["map"])
+    con.print(f"RBM 794 × 120 in {r['blocks']} blocks on {r['cores']} cores (authors: 8 blocks × 2 cores); "
+              f"bit-exact against the integer reference: {'yes' if r['bit_exact'] else 'NO'}", soft_wrap=True)
+    con.print(f"wrong pixels of {args.n} images ({r['pixels']:,} units): corrupted {r['errors_corrupted']}, "
+              f"recovered {r['errors_recovered']} ({r['cycles']:,} cycles, ideal model)", soft_wrap=True)
+    return 0 if r["bit_exact"] else 3
