@@ -41,3 +41,12 @@ def test_mnist_size_rbm_on_16_cores(tmp_path):
     r = run(n=2, steps=4, keep=2, workdir=str(tmp_path), epochs=1)
     assert r["cores"] == 16 and r["blocks"] == 8 and r["bit_exact"]
     assert r["errors_recovered"] < r["errors_corrupted"]
+
+
+@pytest.mark.slow
+def test_mnist_size_rbm_figures_of_the_docs(tmp_path):
+    from emulator.workloads.rbm_mnist import run
+
+    r = run(n=8, steps=16, keep=8, workdir=str(tmp_path))   # what `neurram rbm794` runs
+    assert r["bit_exact"] and r["cores"] == 16
+    assert (r["errors_corrupted"], r["errors_recovered"], r["pixels"]) == (642, 118, 6352)

@@ -65,8 +65,19 @@ def _recorder(args, machine):
     """The trace/VCD recorder the arguments ask for, or None."""
     if not args.trace and not args.vcd:
         return None
-    from emulator.trace.records import KINDS
     from emulator.trace.capture import TraceRecorder
+
+    filters = trace_filters(args)
+    try:
+        return TraceRecorder(machine, args.trace, args.trace_format, filters, args.vcd,
+                             (args.t_from, args.t_to))
+    except OSError as e:
+        raise UsageError(f"cannot write {e.filename}: {e.strerror or e}") from None
+
+
+def trace_filters(args):
+    """The --from/--to/--trace-core/--trace-kind filters (UsageError on a bad one)."""
+    from emulator.trace.records import KINDS
     from emulator.trace.textfmt import Filters
 
     kinds = None
@@ -81,12 +92,7 @@ def _recorder(args, machine):
         raise UsageError("--trace-core: core ids are 0–47")
     if args.t_to is not None and args.t_to <= args.t_from:
         raise UsageError(f"--to {args.t_to} must be after --from {args.t_from}")
-    filters = Filters(args.t_from, args.t_to, cores, kinds)
-    try:
-        return TraceRecorder(machine, args.trace, args.trace_format, filters, args.vcd,
-                             (args.t_from, args.t_to))
-    except OSError as e:
-        raise UsageError(f"cannot write {e.filename}: {e.strerror or e}") from None
+    return Filters(args.t_from, args.t_to, cores, kinds)
 
 
 def _load(args):

@@ -84,10 +84,10 @@ def main(args) -> int:
         recorder = None
         if args.trace or args.vcd:
             from emulator.trace.system_capture import SystemTraceRecorder
-            from emulator.trace.textfmt import Filters
-            recorder = SystemTraceRecorder(system, args.trace, args.trace_format,
-                                           Filters(args.t_from, args.t_to), args.vcd,
-                                           (args.t_from, args.t_to), name=str(args.program))
+
+            from .run import trace_filters
+            recorder = SystemTraceRecorder(system, args.trace, args.trace_format, trace_filters(args),
+                                           args.vcd, (args.t_from, args.t_to), name=str(args.program))
     except AsmError as e:
         print(str(e), file=sys.stderr)
         return EXIT_INPUT
