@@ -231,6 +231,10 @@ int nr_sys_run(nr_system *s, uint64_t until, int64_t step_chip, uint64_t step_ta
             final = NR_STOP_STEP;
             s->stop_chip = (uint64_t)step_chip;
         }
+        if (stepping && s->chip[step_chip]->halted) {   /* it will never issue again */
+            s->stop_chip = (uint64_t)step_chip;
+            return NR_STOP_HALT;
+        }
         const int r = _nr_links(s);
         if (r != NR_STOP_NONE) return r;
         uint64_t lo = UINT64_MAX;

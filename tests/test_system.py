@@ -281,3 +281,12 @@ def test_bad_system_files_are_named_errors(tmp_path, capsys, text, msg):
     assert main(["run", str(f)]) == 1
     err = capsys.readouterr().err
     assert msg in err and "Traceback" not in err
+
+
+def test_stepping_a_halted_chip_returns_while_another_spins():
+    from emulator.system import System
+
+    s = System(2, config=SMALL).load([program(I.halt()), program(I.jal(rd=0, off20=0))])
+    assert s.step(1, chip=0).stop == "step"
+    r = s.step(5, chip=0)          # chip 0 has halted: no hang although chip 1 never halts
+    assert r.stop == "halt" and s.chips[0].halted and not s.chips[1].halted
