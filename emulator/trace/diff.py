@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from .textfmt import Trace, TraceFormatError, TraceLine
 
 # header keys that say what produced a trace; a difference is worth a note, not a divergence
-_PROVENANCE = ("isa", "emulator", "model", "seed", "config", "program", "filters")
+_PROVENANCE = ("isa", "emulator", "model", "seed", "config", "program", "filters", "chips", "link")
 
 
 @dataclass
