@@ -6,16 +6,19 @@ Every chip runs the same program: ITERS times, an MVM on 8 cores and a sync, the
 token passes once round the ring of chips (chip 0 sends first; a one-chip system skips the
 ring), over the c2c link preset.  Figures: wall-clock of one System.run() (best of REPEATS),
 the system's simulated cycles, cycles per second (system cycles / s) and chip-cycles per second
-(chips × cycles / s: the work the scheduler steps).
+(chips × cycles / s: the work the scheduler steps).  A second table runs the same program with
+the MVM taken out ("link-bound": every few cycles a transfer, so it measures the scheduler's
+rounds rather than the cores).
 """
 from __future__ import annotations
 
 import time
 
-ITERS = 2000
+ITERS = 2000          # iterations with an MVM
+LINK_ITERS = 100_000  # iterations of the link-bound variant
 REPEATS = 3
 
-PROGRAM = f"""
+PROGRAM = """
         .data
 tok:    .zero   256
         .text
@@ -34,8 +37,7 @@ go:     li      x10, 0xFF
         li      x6, 256
         li      x7, {ITERS}
         li      x9, 1
-iter:   mvm.fwd x10
-        sync    x10
+iter:   {MVM}
         beq     x2, x9, next       # one chip: no ring
         bnez    x1, relay
         send    x3, x5, x6
@@ -49,11 +51,13 @@ next:   addi    x7, x7, -1
 """
 
 
-def run(n: int) -> dict:
+def run(n: int, mvm: bool = True) -> dict:
     from asm import assemble
     from emulator.system import System
 
-    prog = assemble(PROGRAM, "system_bench.s")
+    body = "mvm.fwd x10\n        sync    x10" if mvm else "nop"
+    iters = ITERS if mvm else LINK_ITERS
+    prog = assemble(PROGRAM.replace("{MVM}", body).replace("{ITERS}", str(iters)), "system_bench.s")
     best, cycles = float("inf"), 0
     for _ in range(REPEATS):
         s = System(n, link="c2c").load([prog] * n)
@@ -62,16 +66,19 @@ def run(n: int) -> dict:
         best = min(best, time.perf_counter() - t0)
         assert r.ok, r.message
         cycles = r.cycles
-    return {"chips": n, "seconds": best, "cycles": cycles, "cycles_per_s": cycles / best,
+    return {"chips": n, "iterations": iters, "seconds": best, "cycles": cycles, "cycles_per_s": cycles / best,
             "chip_cycles_per_s": n * cycles / best}
 
 
 def main() -> None:
-    print(f"{'chips':>5} {'wall s':>8} {'sim cycles':>12} {'cycles/s':>12} {'chip-cycles/s':>14}")
-    for n in (1, 2, 4):
-        r = run(n)
-        print(f"{r['chips']:5d} {r['seconds']:8.3f} {r['cycles']:12,d} {r['cycles_per_s']:12.3g} "
-              f"{r['chip_cycles_per_s']:14.3g}")
+    for mvm in (True, False):
+        print("MVM + ring per iteration" if mvm else "link-bound (ring only)")
+        print(f"{'chips':>5} {'wall s':>8} {'sim cycles':>12} {'cycles/s':>12} {'chip-cycles/s':>14} "
+              f"{'iterations/s':>13}")
+        for n in (1, 2, 4):
+            r = run(n, mvm)
+            print(f"{r['chips']:5d} {r['seconds']:8.3f} {r['cycles']:12,d} {r['cycles_per_s']:12.3g} "
+                  f"{r['chip_cycles_per_s']:14.3g} {r['iterations'] / r['seconds']:13.3g}")
 
 
 if __name__ == "__main__":
