@@ -44,7 +44,7 @@ def main(args) -> int:
         Console(stderr=True).print(f"neurram resnet: error: --inputs must be ≥ 1, got {args.inputs}")
         return 1
     links = tuple(args.link or ("c2c", "host"))
-    r = run_resnet(n_inputs=args.inputs, seed=args.seed, links=links, workdir=args.write)
+    r = run_resnet(n_inputs=args.inputs, seed=args.seed, links=links, workdir=args.write, marginal=True)
     con = Console(highlight=False)
     if args.map:
         con.print(r["map"], soft_wrap=True)
@@ -57,16 +57,20 @@ def main(args) -> int:
                   f"(input codes of {t['layer']})")
     t = Table(title=f"per inference ({args.inputs} random images, ideal model)", title_justify="left")
     for col in ("link", "bit-exact", "link bytes", "wire bytes", "link latency", "link energy",
-                "chip energy (0 + 1, programming included)", "run cycles"):
+                "interval", "chip energy (0 + 1)", "run cycles"):
         t.add_column(col, justify="right")
     for name, v in r["links"].items():
         t.add_row(name, "yes" if v["bit_exact"] else "NO", f"{v['link_bytes_per_inference']:,.0f}",
                   f"{v['wire_bytes_per_inference']:,.0f}",
                   f"{v['link_latency_s_per_inference'] * 1e6:.3g} µs",
                   f"{v['link_energy_j_per_inference'] * 1e6:.3g} µJ",
-                  " + ".join(f"{e / args.inputs * 1e3:.3g} mJ" for e in v["chip_energy_j"]),
+                  f"{v['cycles_per_inference'] / 1e8:.4g} s",
+                  " + ".join(f"{e * 1e3:.3g} mJ" for e in v["chip_energy_j_per_inference"]),
                   f"{v['cycles']:,}")
     con.print(t)
+    con.print("interval: the cycles one more image adds (the two chips work as a pipeline) at 100 MHz; "
+              "chip energy: what one more image adds (programming excluded); run cycles: the whole run, "
+              "programming included", soft_wrap=True)
     for name, v in r["links"].items():
         con.print(f"{name}: {v['source']}", soft_wrap=True)
     if args.json:

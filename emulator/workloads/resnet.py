@@ -49,10 +49,13 @@ def resnet20(seed: int = 0, in_hw: int = 32, widths=(16, 32, 64), blocks: int = 
 
 
 def run_resnet(n_inputs: int = 2, seed: int = 0, links=("c2c", "host"), workdir=None,
-               in_hw: int = 32, widths=(16, 32, 64), blocks: int = 3, model: str = "ideal") -> dict:
+               in_hw: int = 32, widths=(16, 32, 64), blocks: int = 3, model: str = "ideal",
+               marginal: bool = False) -> dict:
     """Quantise (calibrated on 16 random images), compile over chips, run every link preset on
     `n_inputs` random images; returns the map, per-chip cores, bit-exactness against the integer
-    reference and, per link, cycles, link bytes, latency and energy per inference."""
+    reference and, per link, cycles, link bytes, latency and energy per inference.  With
+    `marginal`, each preset also runs n_inputs + 1 images: the differences are one more
+    inference's cycles (the pipeline's interval) and the chips' energy without programming."""
     import tempfile
     from pathlib import Path
 
@@ -87,6 +90,15 @@ def run_resnet(n_inputs: int = 2, seed: int = 0, links=("c2c", "host"), workdir=
                 "source": rep["source"],
             }
             out["logits"] = logits.tolist()
+            if marginal:
+                X1 = np.concatenate([X, rng.random((1, X.shape[1]))])
+                sc1 = compile_system(q, q.encode(X1), name="resnet")
+                _l, _p, r1, s1 = run_system_compiled(sc1, base / link / "plus1" / "resnet", model=model,
+                                                     seed=seed, link=link)
+                e1 = s1.energy_report()
+                out["links"][link]["cycles_per_inference"] = r1.cycles - r.cycles
+                out["links"][link]["chip_energy_j_per_inference"] = [
+                    (a["total_pj"] - b["total_pj"]) * 1e-12 for a, b in zip(e1["chips"], e["chips"])]
     finally:
         if tmp is not None:
             tmp.cleanup()
