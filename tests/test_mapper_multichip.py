@@ -126,3 +126,16 @@ def test_neurram_compile_writes_a_two_chip_system_that_neurram_run_executes(tmp_
     rep = json.loads((tmp_path / "r.json").read_text())
     q = quantise(load_model(tmp_path / "resnet.npz"), X)
     assert rep["dumps"]["1/out"] == reference(q, q.encode(X)).ravel().tolist()
+
+
+@pytest.mark.slow
+def test_neurram_resnet_command(tmp_path, capsys):
+    import json
+
+    from emulator.cli import main
+
+    assert main(["resnet", "--inputs", "1", "--link", "c2c", "--json", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "cores per chip 33 + 26 = 59 (authors' mapping: 45 + 19 = 64)" in out
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert r["links"]["c2c"]["bit_exact"] and r["links"]["c2c"]["cycles_per_inference"] > 0

@@ -52,11 +52,12 @@ def train(epochs: int = 4, lr: float = 0.01, seed: int = 0, batch: int = 32) -> 
 
 
 def run(n: int = 4, steps: int = 8, keep: int = 4, frac: float = 0.2, seed: int = 0,
-        workdir: str = "/tmp/neurram_rbm794", epochs: int = 4) -> dict:
-    """Map, run on the ideal model, compare with the reference; pixel errors before and after."""
+        workdir: str = "/tmp/neurram_rbm794", epochs: int = 4, rbm: RBM | None = None) -> dict:
+    """Map, run on the ideal model, compare with the reference; pixel errors before and after.
+    `rbm`: use this 794 × 120 RBM instead of training one."""
     from emulator.machine import Machine
 
-    q = quantise_rbm_blocks(train(epochs, seed=seed))
+    q = quantise_rbm_blocks(rbm if rbm is not None else train(epochs, seed=seed))
     clean = images(1)[:n]
     C, corrupted = corrupt_random(clean, frac, seed)
     known = ~corrupted.astype(bool)
