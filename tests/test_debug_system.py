@@ -85,3 +85,26 @@ def test_bad_commands_are_errors_not_tracebacks(tmp_path, capsys):
     assert "error: chip 0 has retired only 0 instructions" in out
     assert "error: unknown command 'frobnicate'" in out
     assert "Traceback" not in out
+
+
+def test_debugging_a_compiled_two_chip_resnet(tmp_path, capsys):
+    """The mapper's two-chip system (a small ResNet cut with at most 4 cores per chip) under
+    the debugger: a breakpoint on chip 1's batch loop, steps through its first receive, reverse
+    steps, and the run to the end with the link counters."""
+    from emulator.cli import main
+    from emulator.mapper import quantise
+    from emulator.mapper.multichip import compile_system
+    from emulator.workloads.resnet import resnet20
+
+    rng = np.random.default_rng(1)
+    q = quantise(resnet20(0, in_hw=8, widths=(4, 8, 8), blocks=1), rng.random((12, 192)))
+    sc = compile_system(q, q.encode(rng.random((2, 192))), name="r", max_cores=4)
+    toml = sc.write(tmp_path / "r.toml")
+    cmds = tmp_path / "cmds.txt"
+    cmds.write_text("break chip 1 loop\ncontinue\nchip 1\nstep 4\nrstep 2\ndelete 1\ncontinue\nchips\nlinks\n")
+    assert main(["debug", str(toml), "--batch", str(cmds)]) == 0
+    out = capsys.readouterr().out
+    assert "breakpoint: chip 1 cycle 149 pc 0xcc" in out
+    assert "back on chip 1: chip 1 cycle 151 pc 0xd4" in out
+    assert "halt: chip 1" in out and out.count(" halted ") >= 2
+    assert "links: 2 transfers, 256 bytes" in out
