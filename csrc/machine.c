@@ -133,6 +133,9 @@ static void _nr_reset(nr_machine *m)
     memset(m->chain_free, 0, sizeof m->chain_free);
     m->programmer_free = 0;
     m->age_s = 0;
+    /* the chip keeps its place in a system (chip_id, n_chips); its link operation is gone */
+    m->link_state = m->link_op = m->link_peer = m->link_addr = m->link_len = 0;
+    m->link_post = m->link_end = 0;
     memset(m->op_count, 0, sizeof m->op_count);
     m->ev_vec_elems = 0;
     memset(&m->result, 0, sizeof m->result);
@@ -149,6 +152,8 @@ static int _nr_setup(nr_machine *m, const nr_config *cfg)
     int err = nr_config_check(cfg);
     if (err != NR_OK) return err;
     m->cfg = *cfg;
+    m->chip_id = 0;
+    m->n_chips = 1;   /* a machine on its own is a one-chip system */
     m->mem = calloc(1, cfg->mem_size);
     if (!m->mem) return NR_ERR_NOMEM;
     _nr_reset(m);
@@ -341,10 +346,11 @@ void nr_bp_clear_all(nr_machine *m)
 /* ---------------------------------------------------------------- names */
 
 static const char *const _nr_stop_names[NR_STOP_COUNT] = {
-    "none", "cycle", "step", "halt", "ebreak", "breakpoint", "fault", "trace_full"};
+    "none", "cycle", "step", "halt", "ebreak", "breakpoint", "fault", "trace_full", "link",
+    "deadlock"};
 static const char *const _nr_fault_names[NR_FAULT_COUNT] = {
     "none", "illegal", "pc_bounds", "mem_bounds", "mem_align", "core_off", "bad_mask",
-    "bad_window", "bad_config", "bad_cell", "cycle_limit", "check"};
+    "bad_window", "bad_config", "bad_cell", "cycle_limit", "check", "bad_chip", "deadlock", "link_size"};
 static const char *const _nr_phase_names[NR_PHASE_COUNT] = {
     "off", "idle", "waking", "scan_wait", "scan_in", "scan_out", "integrate", "readout",
     "program_wait", "program", "fire", "update"};

@@ -96,6 +96,10 @@ typedef enum {
     NR_STOP_BREAKPOINT,     /* a debugger breakpoint (nr_bp_set), before the instruction issues */
     NR_STOP_FAULT,
     NR_STOP_TRACE_FULL,     /* the trace buffer needs draining (nr_trace_drain), then run on */
+    NR_STOP_LINK,           /* a link instruction waits for another chip (system.c resolves it);
+                               a machine outside a system never stops so */
+    NR_STOP_DEADLOCK,       /* nr_sys_run: the waiting chips can never be matched (each has
+                               the fault NR_FAULT_DEADLOCK) */
     NR_STOP_COUNT
 } nr_stop;
 
@@ -112,6 +116,10 @@ typedef enum {
     NR_FAULT_BAD_CELL,      /* detail: the rejected row or column */
     NR_FAULT_CYCLE_LIMIT,   /* raised by the driver when a run passes its cycle limit */
     NR_FAULT_CHECK,         /* strict checker: a diagnostic (detail: the address, 0 for sync) */
+    NR_FAULT_BAD_CHIP,      /* send/recv names no other chip of the system; detail: the chip id */
+    NR_FAULT_DEADLOCK,      /* a link instruction can never be matched; detail: the awaited chip
+                               (nchips for a barrier) */
+    NR_FAULT_LINK_SIZE,     /* send and recv lengths differ; detail: the partner's length */
     NR_FAULT_COUNT
 } nr_fault;
 
@@ -334,6 +342,14 @@ typedef struct {
     uint64_t chain_free[NR_NUM_CHAINS];
     uint64_t programmer_free;
     double age_s;           /* chip wall-clock time added by cage / nr_age (s) */
+    /* multi-chip systems (link.c, system.c): this chip's place and its one link operation */
+    uint64_t chip_id;
+    uint64_t n_chips;       /* 1 outside a system */
+    uint64_t link_state;    /* nr_link_state */
+    uint64_t link_op;       /* NR_OP_SEND / _RECV / _BARRIER of the waiting instruction */
+    uint64_t link_peer, link_addr, link_len;
+    uint64_t link_post;     /* cycle the instruction first tried to issue */
+    uint64_t link_end;      /* granted: cycle the transfer (or barrier) ends */
     uint64_t op_count[NR_OP_COUNT + (NR_OP_COUNT & 1)];  /* retired instructions per opcode */
     uint64_t ev_vec_elems;  /* vector element operations */
     nr_result result;
@@ -372,6 +388,11 @@ typedef enum {
     NR_PF_WV_PULSES, NR_PF_WV_READS, NR_PF_VEC_ELEMS,
     NR_PF_COUNT
 } nr_prof_counter;
+/* A link instruction's progress (link.c): posted when it first tries to issue, granted by the
+   system scheduler with an end cycle, done when the data has been delivered at that cycle. */
+typedef enum {
+    NR_LINK_NONE = 0, NR_LINK_POSTED, NR_LINK_GRANTED, NR_LINK_DONE, NR_LINK_STATE_COUNT
+} nr_link_state;
 
 /* Status of one core at the machine's current cycle. */
 typedef struct {
@@ -465,6 +486,71 @@ uint64_t nr_check_dropped(const nr_machine *m);   /* first occurrences past the 
 uint64_t nr_snapshot_size(const nr_machine *m);
 int nr_snapshot_save(const nr_machine *m, void *buf, uint64_t size);
 int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size);
+
+/* ---- multi-chip systems (system.c; docs/machine.md, Systems) ----
+   An nr_system steps n independent machines, one per chip, in cycle order.  Chips share
+   nothing but the links: each machine runs on its own until a link instruction stops it, and
+   the scheduler matches requests (a send with the receive that names it, a barrier with every
+   chip's barrier), grants them in the order of the cycle they matched at (then sender, then
+   receiver id), and delivers the data at the end cycle.  A grant is made only once no chip
+   can still post a request that matches earlier, so the schedule does not depend on how runs
+   are sliced.  Chips are stepped one after the other on the calling thread; each may use its
+   own worker threads for core operations, which never change results.
+
+     nr_machine *chips[2] = {a, b};                 // loaded machines, owned by the caller
+     nr_system s;
+     nr_link_cfg link = {...};                       // a preset: host or c2c (docs/machine.md)
+     nr_sys_init(&s, chips, 2, &link, 10000);        // 10 000 ps cycles (100 MHz)
+     while (nr_sys_run(&s, UINT64_MAX, -1, 0) == NR_STOP_TRACE_FULL) drain_traces();
+*/
+#define NR_MAX_CHIPS 16
+
+typedef struct {
+    uint64_t packet_bytes;  /* a transfer is padded to whole packets of this many bytes */
+    uint64_t packet_ps;     /* wire time of one packet, ps */
+    uint64_t setup_ps;      /* fixed time of each crossing (a host transaction), ps */
+    uint64_t latency_ps;    /* flight time after the last packet, ps (does not hold the link) */
+    uint64_t crossings;     /* link crossings of one transfer, one after the other (host: 2) */
+    uint64_t shared;        /* 1: one link carries every transfer; 0: one per ordered chip pair */
+} nr_link_cfg;
+
+typedef struct {
+    uint64_t transfers;
+    uint64_t bytes;         /* payload bytes */
+    uint64_t wire_bytes;    /* bytes on the wire: padded to packets, times crossings */
+    uint64_t busy_cycles;   /* cycles the link was occupied */
+    uint64_t queue_cycles;  /* cycles matched transfers waited for the link (contention) */
+    uint64_t latency_cycles;/* Σ over transfers of end − match cycle (queueing included) */
+    uint64_t free_at;       /* first cycle the link is free */
+} nr_link_stat;
+
+typedef struct {
+    uint64_t n_chips;
+    uint64_t cycle_ps;
+    nr_link_cfg link;
+    uint64_t barriers;      /* barriers completed */
+    uint64_t stop_chip;     /* the chip whose stop ended the last nr_sys_run */
+    nr_link_stat links[NR_MAX_CHIPS * NR_MAX_CHIPS];   /* shared: links[0]; else src·n + dst */
+    nr_machine *chip[NR_MAX_CHIPS];                    /* not owned; not part of the state */
+} nr_system;
+
+/* chip k's seed: chip 0 keeps `seed`, so a one-chip system is the single machine; the others
+   depend on (seed, k) only, never on the number of chips */
+uint64_t nr_chip_seed(uint64_t seed, uint64_t chip);
+int nr_sys_init(nr_system *s, nr_machine **chips, uint64_t n, const nr_link_cfg *link,
+                uint64_t cycle_ps);
+/* run every chip to `until`, stopping early when all have halted, on a breakpoint, ebreak,
+   fault or full trace buffer of any chip (s->stop_chip names it), on a deadlock, or — with
+   step_chip ≥ 0 — when that chip's instret reaches step_target (the others are then
+   brought to its cycle).  With breakpoints set or a step, chips advance together one issue
+   cycle at a time, so a stop leaves every chip at the same cycle. */
+int nr_sys_run(nr_system *s, uint64_t until, int64_t step_chip, uint64_t step_target);
+/* cycles of one transfer of `bytes` on an idle link: the time it holds the link and its end */
+uint64_t nr_sys_transfer_cycles(const nr_system *s, uint64_t bytes, uint64_t *occupancy);
+/* the scheduler's own state (link counters and times) as a flat image; machines snapshot apart */
+uint64_t nr_sys_state_size(void);
+int nr_sys_state_save(const nr_system *s, void *buf, uint64_t size);
+int nr_sys_state_load(nr_system *s, const void *buf, uint64_t size);
 
 /* names, for messages and the Python layer */
 const char *nr_stop_name(int stop);

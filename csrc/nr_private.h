@@ -10,6 +10,7 @@
 #define _NR_DONE 0     /* executed; *cost holds its cycles */
 #define _NR_STALL 1    /* waits for a busy core: m->next_issue moved to the retry cycle */
 #define _NR_FAULTED 2  /* nothing changed; the fault is in m->result */
+#define _NR_BLOCK 3    /* a link instruction waits for the system scheduler (NR_STOP_LINK) */
 
 /* bytes per element of each dtype code (NR_DTYPE_I8, _I16, _I32, _U8) */
 static const uint64_t _nr_dsize[4] = {1, 2, 4, 1};
@@ -189,6 +190,9 @@ int _nr_chk_event(nr_machine *m, uint64_t pc, uint64_t t, int kind, uint64_t add
 /* run.c */
 void _nr_complete_through(nr_machine *m, uint64_t t);
 void _nr_update_next_event(nr_machine *m);
+
+/* link.c: send, recv, barrier, chipid, nchips */
+int _nr_exec_link(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost);
 
 /* vector.c */
 int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost);

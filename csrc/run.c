@@ -255,9 +255,19 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
             m->pc = pc;
             m->next_issue = t;
             m->instret = instret;
-            int r = nr_op_group[in->op] == NR_GROUP_VECTOR ? _nr_exec_vector(m, in, &slow_cost)
-                                                          : _nr_exec_chip(m, in, t, until, &slow_cost);
+            const int grp = nr_op_group[in->op];
+            int r = grp == NR_GROUP_VECTOR ? _nr_exec_vector(m, in, &slow_cost)
+                  : grp == NR_GROUP_LINK ? _nr_exec_link(m, in, t, until, &slow_cost)
+                                         : _nr_exec_chip(m, in, t, until, &slow_cost);
             if (r == _NR_FAULTED) goto faulted;
+            if (r == _NR_BLOCK) {
+                /* waits for another chip: the machine stops at t, before the instruction,
+                   and the system scheduler runs it again once the link has moved on */
+                stop = NR_STOP_LINK;
+                m->bp_skip = instret + 1;
+                until = t;
+                goto link_wait;   /* out of the switch and the loop */
+            }
             if (r == _NR_STALL) {
                 /* retried at m->next_issue; its breakpoint (if any) already had its chance */
                 t = m->next_issue;
@@ -297,6 +307,7 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
             limit = 0;
         }
     }
+link_wait:
 #undef _NR_LIMIT
     /* t ≥ until (or a breakpoint at t = until): complete what ends by then */
     _nr_complete_through(m, until);

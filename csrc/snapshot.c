@@ -117,6 +117,15 @@ static int _nr_snap_ok(const nr_machine *s, uint64_t mem_size, uint64_t code_n)
         if (!_nr_time_ok(s->chain_free[k])) return 0;
     if (s->bn < 1 || s->bn > 65535) return 0;   /* bcount's range */
     if (s->stall_mark > s->stall_cycles || !(s->age_s >= 0 && s->age_s < 1e300)) return 0;
+    /* a chip's place in a system and its link request (link.c) */
+    if (s->n_chips < 1 || s->n_chips > NR_MAX_CHIPS || s->chip_id >= s->n_chips ||
+        s->link_state >= NR_LINK_STATE_COUNT || s->link_peer >= s->n_chips ||
+        !_nr_time_ok(s->link_post) || !_nr_time_ok(s->link_end))
+        return 0;
+    if (s->link_state != NR_LINK_NONE &&
+        ((s->link_op != NR_OP_SEND && s->link_op != NR_OP_RECV && s->link_op != NR_OP_BARRIER) ||
+         !(s->link_addr <= mem_size && s->link_len <= mem_size - s->link_addr)))
+        return 0;
     /* every retired instruction is counted once under its opcode */
     uint64_t ops = 0;
     for (int i = 0; i < NR_OP_COUNT; i++) {

@@ -104,6 +104,9 @@ void _nr_trace_insn(nr_machine *m, const nr_insn *in, uint64_t pc, uint64_t t, u
         len = m->vl * _nr_dsize[_nr_mem_dtype(in, nr_op_mem_dest[op])];
         const uint64_t rows = _nr_rows_dest_len(m, in);   /* the row-strided ops span BN rows */
         if (rows != UINT64_MAX) len = rows;
+    } else if (op == NR_OP_RECV) {
+        addr = m->link_addr;   /* the block a receive wrote */
+        len = m->link_len;
     }
     if (len && _nr_in_mem(m, addr, len)) {
         r->b = addr;

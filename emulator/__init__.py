@@ -1,11 +1,13 @@
 """NeuRRAM-48 emulator: the Python driver of the C core.
 
-`from emulator import Machine` gives the chip (see emulator.machine).  The names are resolved
+`from emulator import Machine` gives the chip (see emulator.machine); `System` several chips
+(emulator.system).  The names are resolved
 lazily so that commands which never touch the C core (e.g. `neurram asm`) import nothing of it.
 """
 from __future__ import annotations
 
-__all__ = ["Machine", "RunResult", "Snapshot", "Core", "ChipConfig", "ConfigError", "CoreError"]
+__all__ = ["Machine", "RunResult", "Snapshot", "Core", "ChipConfig", "ConfigError", "CoreError",
+           "System"]
 
 
 def __getattr__(name: str):
@@ -15,6 +17,9 @@ def __getattr__(name: str):
     if name in ("ChipConfig", "ConfigError"):
         from . import config
         return getattr(config, name)
+    if name == "System":
+        from .system import System
+        return System
     if name == "CoreError":
         from ._native import CoreError
         return CoreError

@@ -645,6 +645,13 @@ class Machine:
             return f"{op}.{name} value {_signed(d)} is outside {lo}..{hi}"
         if fault == "bad_cell":
             return f"cread cell index {_signed(d)} is outside 0..255"
+        if fault == "bad_chip":
+            n = int(self._native.m.n_chips)
+            return f"{op} names chip {d}: the system has chips 0..{n - 1}, and not this chip itself"
+        if fault == "deadlock":
+            return f"{op} can never be matched ({'a barrier' if op == 'barrier' else f'chip {d}'})"
+        if fault == "link_size":
+            return f"{op} length differs from its partner's {d} bytes"
         if fault == "cycle_limit":
             return f"still running after {d} cycles (raise --max-cycles if this is expected)"
         if fault == "check":

@@ -93,7 +93,7 @@ PARAMS = {
     't_opsel': (2048, 'cycles', 'loading the row and column selection registers of one outer-product phase (opu)'),
 }
 
-GROUPS = {'control': 'Control and scalar ALU', 'memory': 'Data-memory loads and stores (byte-addressed, little-endian; accesses must be aligned)', 'branch': 'Branches, jumps and counters', 'vector': 'Vector unit: element-wise operations on data memory; rd, rs1, rs2 hold byte addresses and VL gives the element count. Results saturate to the element type.', 'chip': 'CIM cores: power, configuration, weights, scan chains, matrix-vector multiplies. Core masks are 48-bit register values, bit i = core i. Work on a core is asynchronous: the instruction issues in one cycle, the core is busy until its work ends, and a later instruction that needs a busy core (or its scan chain) waits for it.'}
+GROUPS = {'control': 'Control and scalar ALU', 'memory': 'Data-memory loads and stores (byte-addressed, little-endian; accesses must be aligned)', 'branch': 'Branches, jumps and counters', 'vector': 'Vector unit: element-wise operations on data memory; rd, rs1, rs2 hold byte addresses and VL gives the element count. Results saturate to the element type.', 'chip': 'CIM cores: power, configuration, weights, scan chains, matrix-vector multiplies. Core masks are 48-bit register values, bit i = core i. Work on a core is asynchronous: the instruction issues in one cycle, the core is busy until its work ends, and a later instruction that needs a busy core (or its scan chain) waits for it.', 'link': 'Chip-to-chip links.  They connect the chips of a multi-chip system (Systems in the machine reference).  Transfers are blocking rendezvous: an instruction waits until its partner chip reaches the matching one, then both wait for the link; a receive or barrier that can never be matched is the fault `deadlock` on every waiting chip.  In a one-chip machine chipid is 0, nchips is 1, barrier passes and send/recv fault (there is no other chip).'}
 
 # mnemonic: (opcode, match, mask, suffix fields, operands ((field, base|None), ...),
 #            fields, group, cost, doc)
@@ -197,6 +197,11 @@ INSNS = {
     'opu': (0x79, 0x79000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1; cores busy Σ_phases with a selected cell (t_opsel + t_pulse)', 'outer-product update on every core in mask rs1, all cells of the window in parallel: x = sign(H[row0 …]), y = sign(V[col0 …]) (ternary); four phases load the selections and pulse once: SET where x = y = +1, RESET where x = +1, y = −1, SET where x = y = −1, RESET where x = −1, y = +1, on the opdev device of each pair (ideal: ±g_lsb, analog: docs/analog.md)'),
     'oprefresh': (0x7a, 0x7a000000, 0xffffffc0, (), (('core', None),), ('core',), 'chip', '1; programmer busy 2·nrows·ncols·t_verify + Σ_cells (t_verify + pulses·(t_pulse + t_verify))', "pair refresh of the window: read each pair's Δ = G+ − G−, then write-verify the larger device to g_max and the other to g_max − |Δ| (the weight stays, both devices move away from the low bound); serialised on the programmer like cprog"),
     'ifclr': (0x78, 0x78000000, 0xfff0ffff, (), (('rs1', None),), ('rs1',), 'chip', '1 (+ wait for the cores to be idle)', 'initialise the integrate-and-fire neurons of the cores in mask rs1: charges and spike counts ← 0'),
+    'send': (0x7b, 0x7b000000, 0xff000fff, (), (('rt', None), ('rs1', None), ('rs2', None)), ('rt', 'rs1', 'rs2'), 'link', '1 + wait for the partner + queue for the link + latency + transfer (link preset)', 'send the rs2 bytes at address rs1 to chip rt; it returns when the receiver has them'),
+    'recv': (0x7c, 0x7c000000, 0xff000fff, (), (('rt', None), ('rs1', None), ('rs2', None)), ('rt', 'rs1', 'rs2'), 'link', '1 + wait for the partner + queue for the link + latency + transfer (link preset)', "receive rs2 bytes from chip rt into memory at rs1 (the sender's length must equal rs2)"),
+    'barrier': (0x7d, 0x7d000000, 0xffffffff, (), (), (), 'link', '1 + wait for every chip + the link latency', 'wait until every chip of the system has reached a barrier'),
+    'chipid': (0x7e, 0x7e000000, 0xff0fffff, (), (('rd', None),), ('rd',), 'link', '1', "rd ← this chip's id (0 … nchips−1)"),
+    'nchips': (0x7f, 0x7f000000, 0xff0fffff, (), (('rd', None),), ('rd',), 'link', '1', 'rd ← the number of chips in the system'),
 }
 
 OPCODES = {v[0]: k for k, v in INSNS.items()}
@@ -246,6 +251,8 @@ WRITES = {
     'vsum': 'rd',
     'cread': 'rd',
     'cstat': 'rd',
+    'chipid': 'rd',
+    'nchips': 'rd',
 }
 
 # mnemonic: bytes a scalar load or store accesses (size= in the table)

@@ -148,6 +148,12 @@ SPEC = [
     ("opu x5", W(0x79, rs1=5)),
     ("oprefresh c47", W(0x7A, core=47)),
     ("ccfgr.opdev x1, x2", W(0x63, csel=15, rs1=1, rs2=2) | 3),
+    # links (multi-chip systems)
+    ("send x3, x4, x5", W(0x7B, rt=3, rs1=4, rs2=5)),
+    ("recv x15, x1, x2", W(0x7C, rt=15, rs1=1, rs2=2)),
+    ("barrier", W(0x7D)),
+    ("chipid x7", W(0x7E, rd=7)),
+    ("nchips x12", W(0x7F, rd=12)),
     # case does not matter for mnemonics and suffixes
     ("VADD.I16 x1, x2, x3", W(0x40, rd=1, rs1=2, rs2=3, vt=I16)),
 ]

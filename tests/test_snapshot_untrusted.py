@@ -55,6 +55,12 @@ CRAFTED = [
     ("op counters disagree with instret", lambda: _offset("op_count"), "<Q", 12345),
     ("chain time about to wrap", lambda: _offset("chain_free") + 8, "<Q", (1 << 64) - 2),
     ("chip time NaN", lambda: _offset("age_s"), "<d", float("nan")),
+    # a chip's place in a system and its link request (csrc/link.c, system.c)
+    ("chip count zero", lambda: _offset("n_chips"), "<Q", 0),
+    ("chip id past the count", lambda: _offset("chip_id"), "<Q", 3),
+    ("link state unknown", lambda: _offset("link_state"), "<Q", 9),
+    ("link peer past the count", lambda: _offset("link_peer"), "<Q", 5),
+    ("link end about to wrap", lambda: _offset("link_end"), "<Q", (1 << 64) - 2),
 ]
 
 
@@ -90,3 +96,18 @@ def test_load_resets_counters_chip_time_and_vector_elements():
     m.load(prog)
     assert m.op_counts == {} and m.chip_time == 0 and int(m._native.m.ev_vec_elems) == 0
     assert m.snapshot() == fresh
+
+
+def test_a_waiting_link_request_outside_memory_is_refused():
+    m, good = _busy_machine()
+    data = _patched(good, _offset("link_state"), "<Q", lib.NR_LINK_POSTED)
+    data = _patched(data, _offset("link_op"), "<Q", _op("recv"))
+    data = _patched(data, _offset("link_addr"), "<Q", (1 << 64) - 8)
+    data = _patched(data, _offset("link_len"), "<Q", 64)
+    with pytest.raises(CoreError, match="corrupted"):
+        m.restore(Snapshot(data, m.program))
+
+
+def _op(name: str) -> int:
+    from emulator._native import OP_NAMES
+    return OP_NAMES.index(name)

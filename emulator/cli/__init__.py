@@ -15,7 +15,8 @@ from rich.console import Console
 # module paths whose register() adds subcommands, in the order `neurram --help` lists them
 # (asm.cli stays in the assembler package so that `asm` works without the emulator)
 COMMAND_MODULES = ["asm.cli", "emulator.cli.run", "emulator.cli.debug", "emulator.cli.trace",
-                   "emulator.cli.compile", "emulator.cli.workloads", "emulator.cli.modes", "emulator.cli.sweep",
+                   "emulator.cli.compile", "emulator.cli.workloads", "emulator.cli.modes", "emulator.cli.scale",
+                   "emulator.cli.sweep",
                    "emulator.cli.reproduce"]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import EXIT_OK, record_error, report
+from .common import EXIT_OK, fail, record_error, report
 from .options import show_pictures, slot_cores
 
 
@@ -123,8 +123,12 @@ def _compile(args) -> int:
                 c = compile_rnn(q, q.encode(X), name=name, age_ms=args.age_ms)
             else:
                 q = quantise(m, C, copies=args.copies)
+                from emulator.mapper.multichip import compile_system, cores_of
                 if args.batched and args.replicate != 1:
                     raise MapError("--batched and --replicate: a batch already keeps each core busy; choose one")
+                if sum(cores_of(L) for L in q.layers) > 48 and args.replicate == 1 and not args.age_ms \
+                        and not args.batched:
+                    return _write_system(args, con, compile_system(q, q.encode(X), name=name), args.output)
                 if args.batched:
                     c = compile_batched(q, q.encode(X), name=name, age_ms=args.age_ms)
                 else:
@@ -149,4 +153,20 @@ def _compile(args) -> int:
     report(args, {"model": str(args.model), "program": str(path), "data": [str(d) for d in c.data],
                   "cores": sorted({int(core) for core, *_r in slot_cores(c.slots)}),
                   "run": f"neurram run {path} {hint}"})
+    return EXIT_OK
+
+
+def _write_system(args, con, sc, output) -> int:
+    """A model over more than 48 cores: one program per chip and the system file that runs them."""
+    try:
+        toml = sc.write(output)
+    except OSError as e:
+        return fail(args, f"cannot write {output}: {e.strerror or e}")
+    print(sc.map_text())
+    progs = sorted(toml.parent.glob(toml.stem + '_chip*.s'))
+    print(f"wrote {toml} ({len(sc.chips)} chips: {', '.join(p.name for p in progs)})")
+    hint = f"neurram run {toml} --dump {len(sc.chips) - 1}/out::i16 --dump {len(sc.chips) - 1}/pred"
+    print(f"run:  {hint}")
+    report(args, {"model": str(args.model), "system": str(toml), "programs": [str(p) for p in progs],
+                  "chips": len(sc.chips), "run": hint})
     return EXIT_OK

@@ -27,7 +27,8 @@ def register(subparsers) -> None:
         "debug", help="step-debug a program (TUI, batch or line mode)",
         description="Debug an NR48 program: breakpoints, watchpoints, log points, reverse "
                     "execution, core and conductance views.  See docs/debugger.md.")
-    p.add_argument("program", help="a .s source or an .img image (with its .map if present)")
+    p.add_argument("program", help="a .s source or an .img image (with its .map if present), or a "
+                   "system .toml (batch and line modes; docs/debugger.md, Systems)")
     p.add_argument("--batch", metavar="FILE", help="run debugger commands from FILE ('-' = stdin) and exit")
     p.add_argument("--line", action="store_true", help="interactive line mode instead of the TUI")
     add_machine_options(p, model_help="numeric model (default from the configuration: ideal)",
@@ -68,6 +69,9 @@ def main(args) -> int:
             line = text_line(e.object, e.start)
             return bad(f"{name}: the batch file is not UTF-8 text (byte {e.object[e.start]:#04x} "
                         f"at offset {e.start}, line {line})")
+    if str(args.program).endswith(".toml"):      # a multi-chip system: batch or line mode
+        from .debug_system import main as debug_system
+        return debug_system(args, text.splitlines() if args.batch is not None else None)
     try:
         session = _session(args)
     except Exception as e:  # noqa: BLE001 - assembler, file and configuration errors alike

@@ -37,7 +37,8 @@ def register(subparsers) -> None:
                     "stalls, per-core utilisation and the requested memory dumps.",
         epilog="Exit codes: 0 halt, 1 bad input, 2 usage, 3 fault, 4 stopped at ebreak, "
                "130 interrupted (docs/cli.md).")
-    p.add_argument("program", help="a .s source or an .img image (with its .map if present)")
+    p.add_argument("program", help="a .s source or an .img image (with its .map if present), "
+                   "or a system .toml with one program per chip (docs/machine.md, Systems)")
     add_machine_options(p, model_help="numeric model: ideal or analog (default from the configuration: ideal)",
                         seed_help="seed of every random draw (default 0)")
     p.add_argument("--report", action="store_true",
@@ -49,6 +50,8 @@ def register(subparsers) -> None:
     p.add_argument("--max-cycles", type=cycles, default=DEFAULT_MAX_CYCLES, metavar="N",
                    help="stop with fault cycle_limit after N cycles (1..2^62, default %(default)s)")
     add_check_options(p)
+    p.add_argument("--link", choices=("host", "c2c"),
+                   help="a system's link preset (overrides the system file's `link`)")
     add_json_option(p)
     add_dump_option(p)
     t = p.add_argument_group("traces (docs/trace-format.md)")
@@ -73,8 +76,19 @@ def _recorder(args, machine):
     """The trace/VCD recorder the arguments ask for, or None."""
     if not args.trace and not args.vcd:
         return None
-    from emulator.trace.records import KINDS
     from emulator.trace.capture import MAX_RECORDS, TraceRecorder
+
+    filters = trace_filters(args)
+    try:
+        return TraceRecorder(machine, args.trace, args.trace_format, filters, args.vcd,
+                             (args.t_from, args.t_to), max_records=args.trace_limit or MAX_RECORDS)
+    except OSError as e:
+        raise UsageError(f"cannot write {e.filename}: {e.strerror or e}") from None
+
+
+def trace_filters(args):
+    """The --from/--to/--trace-core/--trace-kind filters (UsageError on a bad one)."""
+    from emulator.trace.records import KINDS
     from emulator.trace.textfmt import Filters
 
     kinds = None
@@ -89,12 +103,7 @@ def _recorder(args, machine):
         raise UsageError("--trace-core: core ids are 0–47")
     if args.t_to is not None and args.t_to <= args.t_from:
         raise UsageError(f"--to {args.t_to} must be after --from {args.t_from}")
-    filters = Filters(args.t_from, args.t_to, cores, kinds)
-    try:
-        return TraceRecorder(machine, args.trace, args.trace_format, filters, args.vcd,
-                             (args.t_from, args.t_to), max_records=args.trace_limit or MAX_RECORDS)
-    except OSError as e:
-        raise UsageError(f"cannot write {e.filename}: {e.strerror or e}") from None
+    return Filters(args.t_from, args.t_to, cores, kinds)
 
 
 def _load(args):
@@ -120,6 +129,9 @@ def main(args: argparse.Namespace) -> int:
     from emulator._native import CoreError
     from emulator.config import ConfigError
 
+    if Path(args.program).suffix == ".toml":
+        from .run_system import main as run_system
+        return run_system(args)
     try:
         machine = _load(args)
         dumps = [parse_dump(s, machine) for s in args.dump]

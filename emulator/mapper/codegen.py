@@ -10,6 +10,7 @@ import numpy as np
 
 from emulator.config import ChipConfig
 
+from .gap import QGap
 from .model import MAX_COLS, MAX_ROWS, MapError, QConv, QDense, QModel, QPool, has_weights
 
 N_CORES = 48
@@ -169,8 +170,8 @@ def _describe(q: QModel) -> str:
     kinds = {type(L) for L in q.layers}
     if kinds == {QDense}:
         return f"{len(q.layers)} dense layers"
-    return " → ".join("pool" if isinstance(L, QPool) else "conv" if isinstance(L, QConv) else "dense"
-                      for L in q.layers)
+    return " → ".join("pool" if isinstance(L, QPool) else "conv" if isinstance(L, QConv) else
+                      "avgpool" if isinstance(L, QGap) else "dense" for L in q.layers)
 
 
 def _check_limits(A: list, equ: dict, npy_bytes: int, mem_size=None) -> None:
@@ -310,6 +311,11 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
               f"i … i+{R - 1}, one per replica", f"# (batch padded to {n_run}); their scans and "
               "MVMs overlap.  Replica r's buffers are prefixed r<r>_.", "#"]
     for k, L in enumerate(q.layers):
+        if isinstance(L, QGap):
+            H, W, C = L.in_shape
+            A.append(f"# {L.name}: global average pool of the {H}×{W}×{C} codes → {C} ({L.name}_fmap): "
+                     f"i16 sums over the positions, vsra {L.shift}")
+            continue
         if isinstance(L, QPool):
             (H, W, C), (Ho, Wo, _) = L.in_shape, L.out_shape
             A.append(f"# {L.name}: {L.size}×{L.size} max-pool of the {H}×{W}×{C} codes → {Ho}×{Wo}×{C} "
@@ -371,6 +377,10 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
         A += in_buffers(0, 0, f"{L0.name} patch rows")
     for r in range(R):
       for k, L in enumerate(q.layers):
+        if isinstance(L, QGap):
+            A += [f"{L.name}_acc: .zero {2 * L.n_out}     # {L.name} channel sums (i16)",
+                  f"{L.name}_cv: .zero {2 * L.n_out}      # one position's codes as i16",
+                  f"{L.name}_fmap: .zero {L.n_out}     # {L.name} output codes"]
         if isinstance(L, (QConv, QPool)):
             if isinstance(L, QConv) and L.pad:
                 Hp, Wp, C = L.padded_shape
@@ -424,6 +434,14 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
 
     def residual(L, r):
         src = q.layers[L.residual]
+        if isinstance(L, QConv):
+            # the source's codes at this output position: same offset in its (equal-shaped) fmap
+            return [f"        # + residual: {src.name} codes at this position × {L.res_mul} / 2^{L.res_shift}",
+                    f"        la      x7, {L.name}_fmap", "        sub     x7, x1, x7",
+                    f"        la      x8, {src.name}_fmap", "        add     x7, x7, x8",
+                    f"        la      x8, {L.name}_res", "        vcvt.i16.u8 x8, x7",
+                    f"        li      x9, {L.res_mul}", "        vmuls.i16 x8, x8, x9",
+                    f"        vsra.i16 x8, x8, {L.res_shift}", "        vadd.i16 x6, x6, x8    # saturating add"]
         return [f"        # + residual: {src.name} output codes × {L.res_mul} / 2^{L.res_shift}",
                 f"        la      x7, {nm(r, src.name)}_sum", f"        li      x9, {L.res_mul}",
                 f"        la      x8, {nm(r, L.name)}_res", "        vmuls.i16 x8, x7, x9",
@@ -527,7 +545,21 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
             src = dst
         return B
 
+    def gap_stage(k, L):
+        H, W, C = L.in_shape
+        return [f"        # ---- {L.name}: global average pool over {H}×{W} positions",
+                f"        setvli  {C}", f"        la      x6, {L.name}_acc", "        vfill.i16 x6, x0",
+                la("x5", fmap_of(k), "the positions' codes"), f"        la      x8, {L.name}_cv",
+                f"        li      x7, {H * W}",
+                f"{L.name}_pos:", "        vcvt.i16.u8 x8, x5", "        vadd.i16 x6, x6, x8",
+                f"        addi    x5, x5, {C}", "        addi    x7, x7, -1", f"        bnez    x7, {L.name}_pos",
+                f"        vsra.i16 x6, x6, {L.shift}", f"        la      x7, {L.name}_fmap",
+                "        vcvt.u8.i16 x7, x6          # the mean codes"]
+
     for k, L in enumerate(q.layers):
+        if isinstance(L, QGap):
+            A += gap_stage(k, L)
+            continue
         if isinstance(L, QPool):
             A += pool_stage(k, L)
             continue

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .gap import GlobalAvgPool2D, QGap, gap_check, gap_codes
+
 MAX_ROWS = 128      # logical rows of a core
 MAX_COLS = 256      # columns of a core
 PART_BITS = 8       # signed neuron readout of the per-core partial sums (±127)
@@ -68,6 +70,8 @@ class Conv2D:
     padding: int = 0                # zero padding on every side
     relu: bool = True
     name: str = ""
+    residual: int | None = None     # an earlier conv layer with this layer's output shape, added
+    residual_at: str = "pre"        # before the ReLU ("pre") or after it ("post")
 
     def out_shape(self, shape) -> tuple:
         H, W, _ = shape
@@ -75,11 +79,14 @@ class Conv2D:
         return ((H + 2 * self.padding - kh) // self.stride + 1,
                 (W + 2 * self.padding - kw) // self.stride + 1, self.W.shape[3])
 
-    def forward(self, x):
+    def forward(self, x, res=None):
         kh, kw, ci, co = self.W.shape
         p = patches(x, kh, kw, self.stride, self.padding)
         y = p @ self.W.reshape(kh * kw * ci, co) + (0 if self.b is None else self.b)
-        return np.maximum(y, 0) if self.relu else y
+        if res is not None and self.residual_at == "pre":
+            y = y + res
+        y = np.maximum(y, 0) if self.relu else y
+        return y + res if res is not None and self.residual_at == "post" else y
 
 
 @dataclass
@@ -244,6 +251,11 @@ class Model:
                 if shape[0] % s or shape[1] % s:
                     raise MapError(f"{name}: a {s}×{s} max-pool needs H and W divisible by {s}, "
                                    f"the input is {shape[0]}×{shape[1]}")
+                shape = L.out_shape(shape)
+            elif isinstance(L, GlobalAvgPool2D):
+                gap_check(shape, name, MapError)
+                if k == 0 or k == len(self.layers) - 1:
+                    raise MapError(f"{name}: global average pooling goes between layers (not first or last)")
                 shape = L.out_shape(shape)
             elif isinstance(L, Dense):
                 W = np.asarray(L.W)
@@ -450,18 +462,30 @@ def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9, copies=1
             xs.append((x, s_x, bits_in))
             shape = shapes[k]
             continue
+        if isinstance(L, GlobalAvgPool2D):
+            g = QGap(name, shape)
+            x = gap_codes(np.round(x / s_x), g).astype(float) * s_x
+            out.append(g)
+            xs.append((x, s_x, bits_in))
+            shape = shapes[k]
+            continue
         if isinstance(L, Conv2D):
             kh, kw, ci, co = L.W.shape
             xin = patches(x.reshape(N, *shape), kh, kw, L.stride, L.padding).reshape(-1, kh * kw * ci)
             Wm = np.asarray(L.W, float).reshape(kh * kw * ci, co)
-            rj = None
+            rj = L.residual
         else:
             xin, Wm, rj = x, np.asarray(L.W, float), L.residual
         if rj is not None:
             if not (0 <= rj < k) or rj >= len(xs):
                 raise MapError(f"{name}: residual source {rj} must be an earlier hidden layer")
-            if type(out[rj]) is not QDense:
-                raise MapError(f"{name}: residual source {out[rj].name} must be a dense layer")
+            want = QConv if isinstance(L, Conv2D) else QDense
+            if type(out[rj]) is not want:
+                raise MapError(f"{name}: residual source {out[rj].name} must be a "
+                               f"{'conv2d' if want is QConv else 'dense'} layer like this one")
+            if want is QConv and out[rj].out_shape != L.out_shape(shape):
+                raise MapError(f"{name}: residual from {out[rj].name} has shape {out[rj].out_shape}, "
+                               f"this layer produces {L.out_shape(shape)} (they must match)")
             if out[rj].n_out != Wm.shape[1]:
                 raise MapError(f"{name}: residual from {out[rj].name} has width {out[rj].n_out}, "
                                f"this layer has {Wm.shape[1]} outputs (they must match)")
@@ -497,7 +521,7 @@ def quantise(model: Model, X_calib, wbits=4, code_scale=None, pct=99.9, copies=1
         # float reference of this quantised layer (for the next layer's range calibration)
         xq = np.concatenate([xin / s_x, np.tile(np.array(bias_in, float), (len(xin), 1))], 1)
         pre = xq @ codes.astype(float) * (s_w * s_x / code_scale)
-        res = xs[rj][0] if rj is not None else 0
+        res = xs[rj][0].reshape(len(xin), -1) if rj is not None else 0
         if rj is not None and L.residual_at == "pre":
             pre = pre + res
         if last:
@@ -556,54 +580,5 @@ def _round_shift(v, s):
     return v if s == 0 else (v + (1 << (s - 1))) >> s
 
 
-def layer_reference(L: QDense, rows: np.ndarray, res=None) -> np.ndarray:
-    """Integer result of one layer on input rows (N × n_rows codes), as the program computes it;
-    `res`: the residual source layer's output codes (when L.residual is set)."""
-    rows = np.clip(rows.astype(np.int64), 0, 2**L.in_bits - 1)
-    W = L.codes.astype(np.int64)
-    total = 0
-    for s, n in L.segments:
-        acc = rows[:, s:s + n] @ W[s:s + n]
-        total = total + L.rep * np.clip(_round_shift(L.gain * acc, L.gshift), -127, 127)
-    r = None
-    if L.residual is not None:
-        if res is None:
-            raise ValueError(f"{L.name}: residual layer needs the source layer's output")
-        r = _round_shift(np.clip(np.asarray(res, np.int64) * L.res_mul, -32768, 32767), L.res_shift)
-        if L.residual_at == "pre":
-            total = np.clip(np.clip(total, -32768, 32767) + r, -32768, 32767)
-    if L.out_bits == 16:
-        return np.clip(total, -32768, 32767)
-    y = np.maximum(total, 0) if L.relu else total
-    y = _round_shift(y, L.part_shift + L.rep_shift)
-    if r is not None and L.residual_at == "post":
-        y = np.clip(y + r, -32768, 32767)
-    return np.clip(y, 0, 2**L.out_bits - 1)
-
-
-def conv_rows(L: QConv, x) -> np.ndarray:
-    """A conv layer's input rows: the im2col patches of the N × (H·W·C) codes x, then the bias
-    inputs — (N·Ho·Wo) × n_rows, in the program's position order (row-major y, x)."""
-    n = len(x)
-    p = patches(np.asarray(x, np.int64).reshape(n, *L.in_shape), L.kh, L.kw, L.stride, L.pad)
-    p = p.reshape(-1, L.n_in)
-    return np.concatenate([p, np.tile(np.array(L.bias_input, np.int64), (len(p), 1))], 1)
-
-
-def reference(q: QModel, rows0: np.ndarray) -> np.ndarray:
-    """The numpy integer reference of the whole quantised network (N × n_out int64 logits);
-    rows0 is QModel.encode's output."""
-    x, ys = np.asarray(rows0, np.int64), []
-    n = len(x)
-    for k, L in enumerate(q.layers):
-        if isinstance(L, QPool):
-            y = max_pool(x.reshape(n, *L.in_shape), L.size).reshape(n, -1)
-        elif isinstance(L, QConv):
-            y = layer_reference(L, conv_rows(L, x)).reshape(n, -1)
-        else:
-            rows = x if k == 0 else np.concatenate([x, np.tile(np.array(L.bias_input, np.int64), (n, 1))], 1)
-            res = ys[L.residual] if L.residual is not None else None
-            y = layer_reference(L, rows, res) if res is not None else layer_reference(L, rows)
-        ys.append(y)
-        x = y
-    return y
+# the integer references live in reference.py (re-exported here)
+from .reference import conv_rows, layer_reference, reference  # noqa: E402,F401

@@ -4,7 +4,7 @@
     <i>.<field> the float arrays of layer i (e.g. "0.W", "0.b", "2.Wh")
 
 `save_model(model, path)` writes one, `load_model(path)` reads one back into the Python classes
-(`Model` of Dense / Conv2D / MaxPool2D / SimpleRNN layers, or an `RBM`).  An `.npz` without
+(`Model` of Dense / Conv2D / MaxPool2D / GlobalAvgPool2D / SimpleRNN layers, or an `RBM`).  An `.npz` without
 `__model__` is read in the original plain form: W0, b0, W1, b1, … dense layers, ReLU on all but
 the last.  Every problem is reported as a ModelFileError naming the file and the layer or key.
 """
@@ -29,9 +29,11 @@ class ModelFileError(MapError):
 
 
 def _layer_types() -> dict:
+    from .gap import GlobalAvgPool2D
     from .rnn import SimpleRNN
 
-    return {"dense": Dense, "conv2d": Conv2D, "maxpool2d": MaxPool2D, "rnn": SimpleRNN}
+    return {"dense": Dense, "conv2d": Conv2D, "maxpool2d": MaxPool2D, "rnn": SimpleRNN,
+            "globalavgpool2d": GlobalAvgPool2D}
 
 
 def _rbm_type():

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from .textfmt import Trace, TraceFormatError, TraceLine
 
 # header keys that say what produced a trace; a difference is worth a note, not a divergence
-_PROVENANCE = ("isa", "emulator", "model", "seed", "config", "program", "filters")
+_PROVENANCE = ("isa", "emulator", "model", "seed", "config", "program", "filters", "chips", "link")
 
 
 @dataclass
@@ -114,6 +114,16 @@ def render(res: DiffResult, context: int = 3) -> list[str]:
     where_a = f"{a.path}:{d.a.number}" if d.a else f"{a.path}: end"
     where_b = f"{b.path}:{d.b.number}" if d.b else f"{b.path}: end"
     out.append(f"traces differ at record {d.index + 1} ({where_a}, {where_b})")
+    first = d.a or d.b
+    if first is not None and first.chip is not None:
+        cyc = first.fields.get("cycle")
+        pc = first.fields.get("pc")
+        if pc is None:   # a core event: the chip's last instruction before it issued it
+            side = a if d.a is not None else b
+            pc = next((ln.fields["pc"] for ln in reversed(side.lines[:d.index])
+                       if ln.chip == first.chip and ln.kind == "I"), None)
+        out.append(f"  at chip {first.chip}" + (f", cycle {int(cyc, 16)}" if cyc else "")
+                   + (f", pc {int(pc, 16):#x}" if pc else ""))
     lo = max(0, d.index - context)
     if lo < d.index:
         out.append("  context (identical in both):")

@@ -259,6 +259,7 @@ class TraceLine:
     kind: str                      # "I" or "E"
     fields: dict[str, str]         # field name → text
     raw: str
+    chip: int | None = None        # a system trace's chip (the `@K ` prefix), None for one chip
 
 
 @dataclass
@@ -286,7 +287,15 @@ def _kv(tokens: Iterable[str], start: int = 0) -> dict[str, str]:
 
 
 def parse_line(number: int, raw: str, timed: bool) -> TraceLine:
-    """Split a trace line into named fields (raises ValueError on a malformed line)."""
+    """Split a trace line into named fields (raises ValueError on a malformed line).  A system
+    trace prefixes each line with `@K ` (chip K); the chip becomes a field like any other."""
+    if raw.startswith("@"):
+        tag, _, rest = raw.partition(" ")
+        line = parse_line(number, rest, timed)
+        line.chip = int(tag[1:])
+        line.fields = {"chip": tag[1:], **line.fields}
+        line.raw = raw
+        return line
     if raw.startswith("I "):
         rest = raw[2:]
         f: dict[str, str] = {}

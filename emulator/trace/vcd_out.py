@@ -28,14 +28,16 @@ def _timescale(clock_hz: float) -> tuple[str, int]:
     return "1 fs", max(2, 2 * round(1e15 / clock_hz / 2))
 
 
-def _changes(recs: np.ndarray) -> list[tuple[int, int, str, int]]:
-    """(time, order, signal, value) for every change the records imply, before windowing."""
+def _changes(recs: np.ndarray, prefix: str = "", order: int = 0) -> list[tuple[int, int, str, int]]:
+    """(time, order, signal, value) for every change the records imply, before windowing.
+    A system's chips give their signals a `chipK.` prefix and `order` K·2^40, so that changes
+    at the same time sort by chip, then in record order."""
     ch: list[tuple[int, int, str, int]] = []
-    seq = 0
+    seq = order
 
     def add(t, name, value):
         nonlocal seq
-        ch.append((int(t), seq, name, int(value)))
+        ch.append((int(t), seq, prefix + name, int(value)))
         seq += 1
     for r in recs:
         kind, t = int(r["kind"]), int(r["cycle"])
@@ -78,7 +80,11 @@ def write_vcd(out: TextIO, recs: np.ndarray, clock_hz: float, start: int = 0, st
     """Write the waveforms of `recs` for cycles [start, stop); returns the number of changes."""
     from vcd import VCDWriter   # pyvcd: an approved dependency, imported only when VCD is asked for
 
-    changes = _changes(recs)
+    if isinstance(recs, list):   # a system: one record array per chip, a scope per chip
+        changes = sorted(c for k, r in enumerate(recs) for c in _changes(r, f"chip{k}.", k << 40))
+        chip_names = [f"chip{k}." for k in range(len(recs))]
+    else:
+        changes, chip_names = _changes(recs), [""]
     last = max([c[0] for c in changes] + [end_cycle or 0, start])
     stop = last + 1 if stop is None else stop
     timescale, period = _timescale(clock_hz)
@@ -90,18 +96,23 @@ def write_vcd(out: TextIO, recs: np.ndarray, clock_hz: float, start: int = 0, st
         var = {}
         with_clock = stop - start <= CLOCK_LIMIT
         clk = w.register_var("nr48", "clk", "wire", size=1, init=0) if with_clock else None
-        var["pc"] = w.register_var("nr48", "pc", "wire", size=32, init=0)
-        var["stall"] = w.register_var("nr48", "stall", "wire", size=1, init=0)
-        for name in names:
+        for chip in chip_names:
+            top = "nr48" + ("." + chip[:-1] if chip else "")
+            var[chip + "pc"] = w.register_var(top, "pc", "wire", size=32, init=0)
+            var[chip + "stall"] = w.register_var(top, "stall", "wire", size=1, init=0)
+        for full in names:
+            chip, name = (full.split(".", 1) if full.startswith("chip") and "." in full
+                          and full.split(".", 1)[0][4:].isdigit() else ("", full))
+            top = "nr48" + ("." + chip if chip else "")
             if name.startswith("x"):
-                var[name] = w.register_var("nr48.regs", name, "wire", size=64, init=0)
+                var[full] = w.register_var(f"{top}.regs", name, "wire", size=64, init=0)
             elif name.startswith("core"):
                 core, sig = name.split(".")
                 size, init = {"phase": (4, PHASE_OFF), "spikes": (32, 0), "pulses": (32, 0)}.get(sig, (1, 0))
-                var[name] = w.register_var(f"nr48.{core}", sig, "wire", size=size, init=init)
+                var[full] = w.register_var(f"{top}.{core}", sig, "wire", size=size, init=init)
             elif name.startswith("chain"):
                 chain, sig = name.split(".")
-                var[name] = w.register_var(f"nr48.{chain}", sig, "wire", size=1, init=0)
+                var[full] = w.register_var(f"{top}.{chain}", sig, "wire", size=1, init=0)
         # values before the window become the initial values at its start
         state: dict[str, int] = {}
         i = 0

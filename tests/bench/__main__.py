@@ -10,7 +10,7 @@ import sys
 import time
 
 BENCHES = ["tests.bench.asm_bench", "tests.bench.core_bench", "tests.bench.trace_bench", "tests.bench.batch_bench",
-           "tests.bench.scale_bench", "tests.bench.sweep_bench"]
+           "tests.bench.scale_bench", "tests.bench.sweep_bench", "tests.bench.system_bench"]
 
 
 def main() -> int:

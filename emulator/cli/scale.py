@@ -1,0 +1,97 @@
+"""The authors' large mappings on the command line (docs/workloads.md):
+
+    neurram resnet [--inputs 2] [--link c2c] [--link host] [--map] [--json FILE] [--write DIR]
+    neurram rbm794 [--n 8] [--steps 16] [--keep 8] [--map]
+
+`resnet`: the ResNet-20-shaped network at CIFAR-10 geometry spilled over two chips — the map per
+chip next to the authors' 45 + 19 cores, bit-exactness against the integer reference, and per
+link preset the link bytes, latency and energy per inference.  `rbm794`: the MNIST-size RBM
+(794 × 120) in 8 row blocks × 2 cores — map, bit-exactness, pixel errors before and after.
+"""
+from __future__ import annotations
+
+from .common import EXIT_CHECK, EXIT_OK, EXIT_USAGE, fail, report
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("resnet", help="ResNet-20-shaped network (CIFAR-10 geometry, random "
+                              "weights) on two chips: map, bit-exactness, link traffic per preset")
+    p.add_argument("--inputs", type=int, default=2, help="random images to run (default 2)")
+    p.add_argument("--seed", type=int, default=0, help="weights and images seed (default 0)")
+    p.add_argument("--link", action="append", choices=("c2c", "host"),
+                   help="link preset to run (repeatable; default both)")
+    p.add_argument("--map", action="store_true", help="print the core map of every chip")
+    p.add_argument("--write", metavar="DIR", help="keep the chip programs and system files in DIR")
+    p.set_defaults(func=main)
+    r = subparsers.add_parser("rbm794", help="MNIST-size RBM (794 visible × 120 hidden) on 16 cores: "
+                              "map, bit-exactness, recovery of corrupted images")
+    r.add_argument("--n", type=int, default=8, help="test images to corrupt and recover (default 8)")
+    r.add_argument("--steps", type=int, default=16, help="Gibbs steps (default 16)")
+    r.add_argument("--keep", type=int, default=8, help="last samples counted (default 8)")
+    r.add_argument("--map", action="store_true", help="print the block/core map")
+    r.set_defaults(func=rbm794)
+
+
+def main(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from emulator.workloads.resnet import run_resnet
+
+    if args.inputs < 1:
+        return fail(args, f"--inputs must be ≥ 1, got {args.inputs}", EXIT_USAGE, kind="usage")
+    links = tuple(args.link or ("c2c", "host"))
+    r = run_resnet(n_inputs=args.inputs, seed=args.seed, links=links, workdir=args.write, marginal=True)
+    con = Console(highlight=False)
+    if args.map:
+        con.print(r["map"], soft_wrap=True)
+    a = r["authors_cores"]
+    con.print(f"ResNet-20-shaped, 32×32×3, 16/32/64 channels: cores per chip "
+              f"{' + '.join(map(str, r['cores']))} = {sum(r['cores'])} "
+              f"(authors' mapping: {a[0]} + {a[1]} = {sum(a)})", soft_wrap=True)
+    for t in r["transfers"]:
+        con.print(f"chip {t['src']} → chip {t['dst']}: {t['bytes']} bytes per inference "
+                  f"(input codes of {t['layer']})")
+    t = Table(title=f"per inference ({args.inputs} random images, ideal model)", title_justify="left")
+    for col in ("link", "bit-exact", "link bytes", "wire bytes", "link latency", "link energy",
+                "interval", "chip energy (0 + 1)", "run cycles"):
+        t.add_column(col, justify="right")
+    for name, v in r["links"].items():
+        t.add_row(name, "yes" if v["bit_exact"] else "NO", f"{v['link_bytes_per_inference']:,.0f}",
+                  f"{v['wire_bytes_per_inference']:,.0f}",
+                  f"{v['link_latency_s_per_inference'] * 1e6:.3g} µs",
+                  f"{v['link_energy_j_per_inference'] * 1e6:.3g} µJ",
+                  f"{v['cycles_per_inference'] / 1e8:.4g} s",
+                  " + ".join(f"{e * 1e3:.3g} mJ" for e in v["chip_energy_j_per_inference"]),
+                  f"{v['cycles']:,}")
+    con.print(t)
+    con.print("interval: the cycles one more image adds (the two chips work as a pipeline) at 100 MHz; "
+              "chip energy: what one more image adds (programming excluded); run cycles: the whole run, "
+              "programming included", soft_wrap=True)
+    for name, v in r["links"].items():
+        con.print(f"{name}: {v['source']}", soft_wrap=True)
+    report(args, r)
+    return EXIT_OK if all(v["bit_exact"] for v in r["links"].values()) else EXIT_CHECK
+
+
+def rbm794(args) -> int:
+    from rich.console import Console
+
+    from emulator.mapper import MapError
+    from emulator.workloads.rbm_mnist import run
+
+    con = Console(highlight=False)
+    if args.n < 1:
+        return fail(args, f"--n must be ≥ 1, got {args.n}", EXIT_USAGE, kind="usage")
+    try:
+        r = run(n=args.n, steps=args.steps, keep=args.keep)
+    except MapError as e:
+        return fail(args, str(e))
+    if args.map:
+        con.print(r["map"])
+    con.print(f"RBM 794 × 120 in {r['blocks']} blocks on {r['cores']} cores (authors: 8 blocks × 2 cores); "
+              f"bit-exact against the integer reference: {'yes' if r['bit_exact'] else 'NO'}", soft_wrap=True)
+    con.print(f"wrong pixels of {args.n} images ({r['pixels']:,} units): corrupted {r['errors_corrupted']}, "
+              f"recovered {r['errors_recovered']} ({r['cycles']:,} cycles, ideal model)", soft_wrap=True)
+    report(args, {k: v for k, v in r.items() if k != "map"})
+    return EXIT_OK if r["bit_exact"] else EXIT_CHECK
