@@ -91,6 +91,8 @@ def test_every_subcommand_writes_a_valid_json_document(files, capsys, tmp_path):
         "snn": (["snn", "--n-test", "4", "--steps", "4"], 0),
         "learn": (["learn", "--epochs", "1", "--n-train", "20", "--n-test", "8"], 0),
         "finetune": (["finetune", "--seeds", "1", "--nets", "mlp", "--n-train", "40", "--n-test", "8"], 0),
+        "resnet": (["resnet", "--inputs", "1", "--link", "c2c"], 0),
+        "rbm794": (["rbm794", "--n", "1", "--steps", "2", "--keep", "1"], 0),
     }
     seen = set()
     for name, (argv, code) in runs.items():

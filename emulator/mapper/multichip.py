@@ -135,7 +135,7 @@ def compile_system(q: QModel, inputs, name: str = "net", max_cores: int = N_CORE
                           balance=balance, mem_size=mem_size)
         A = c.asm.split("\n")
         if k > 0:
-            i = A.index("loop:")
+            i = next(j for j, line in enumerate(A) if line.startswith("loop:"))   # the loop's label line
             A[i + 1:i + 1] = [f"        li      x3, {k - 1}",
                               "        li      x4, XROW",
                               f"        recv    x3, x10, x4          # this sample's input codes from chip {k - 1}"]
