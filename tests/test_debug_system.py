@@ -104,7 +104,7 @@ def test_debugging_a_compiled_two_chip_resnet(tmp_path, capsys):
     cmds.write_text("break chip 1 loop\ncontinue\nchip 1\nstep 4\nrstep 2\ndelete 1\ncontinue\nchips\nlinks\n")
     assert main(["debug", str(toml), "--batch", str(cmds)]) == 0
     out = capsys.readouterr().out
-    assert "breakpoint: chip 1 cycle 149 pc 0xcc" in out
-    assert "back on chip 1: chip 1 cycle 151 pc 0xd4" in out
+    assert "breakpoint: chip 1 cycle 3968618 pc 0xd0" in out   # after programming (the sync before the loop)
+    assert "back on chip 1: chip 1 cycle 3968620 pc 0xd8" in out
     assert "halt: chip 1" in out and out.count(" halted ") >= 2
     assert "links: 2 transfers, 256 bytes" in out
