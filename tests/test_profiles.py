@@ -17,9 +17,13 @@ BOARD = json.loads((ROOT / "tests" / "board_cycles.json").read_text())
 PROGS = sorted(k for k in BOARD if not k.startswith("_"))
 
 
+# programs added with ISA 1.2 (they use its instructions, so they have no 1.1 timing to keep)
+NEW_IN_1_2 = {"programs/cnn_digits_batched.s", "programs/digits_mlp_noise_batched.s", "programs/if_neurons.s"}
+
+
 def test_the_baseline_covers_every_program_that_existed():
     top = {f"programs/{p.name}" for p in (ROOT / "programs").glob("*.s")}
-    assert top <= set(PROGS)
+    assert top - NEW_IN_1_2 <= set(PROGS) and not NEW_IN_1_2 & set(PROGS)
 
 
 @pytest.mark.parametrize("model", ["ideal", "analog"])
