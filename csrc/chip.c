@@ -48,11 +48,14 @@ static int _nr_check_powered(nr_machine *m, uint64_t mask)
 int _nr_wait(nr_machine *m, uint64_t mask, uint64_t t, uint64_t until)
 {
     uint64_t ready = 0;
+    int last = -1;
     for (int c = 0; c < NR_NUM_CORES; c++)
-        if (mask >> c & 1) ready = _nr_max(ready, m->core[c].busy_until);
+        if ((mask >> c & 1) && m->core[c].busy_until > ready) { ready = m->core[c].busy_until; last = c; }
     if (ready <= t) return _NR_DONE;
     uint64_t next = _nr_min(ready, until);
     m->stall_cycles += next - t;
+    /* a wait for weight programming is one-time work, whichever instruction it delays */
+    if (m->prof && m->core[last].pend_kind == NR_PEND_PROGRAM) _nr_prof(m, m->pc, NR_PF_PROG_WAIT, next - t);
     m->next_issue = next;
     return _NR_STALL;
 }

@@ -399,6 +399,6 @@ const char *nr_prof_counter_name(int k)
     static const char *const names[NR_PF_COUNT] = {
         "insns", "cycles", "stall_cycles", "mvms", "macs", "mvm_cycles", "line_pulses",
         "integrations", "compares", "decrements", "wl_switches", "wl_phases", "input_pulses",
-        "samples", "shift_adds", "scan_shifts", "wv_pulses", "wv_reads", "vec_elems"};
+        "samples", "shift_adds", "scan_shifts", "wv_pulses", "wv_reads", "vec_elems", "prog_wait"};
     return k >= 0 && k < NR_PF_COUNT ? names[k] : NULL;
 }

@@ -386,6 +386,7 @@ typedef enum {
     NR_PF_LINE_PULSES, NR_PF_INTEG, NR_PF_COMPARE, NR_PF_DECREMENT, NR_PF_WL_SWITCHES,
     NR_PF_WL_PHASES, NR_PF_INPUT_PULSES, NR_PF_SAMPLES, NR_PF_SHIFT_ADDS, NR_PF_SCAN_SHIFTS,
     NR_PF_WV_PULSES, NR_PF_WV_READS, NR_PF_VEC_ELEMS,
+    NR_PF_PROG_WAIT,        /* of the stall, cycles waiting for a core that is being programmed */
     NR_PF_COUNT
 } nr_prof_counter;
 /* A link instruction's progress (link.c): posted when it first tries to issue, granted by the

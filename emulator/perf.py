@@ -9,7 +9,8 @@ The C core counts per code word (nr_profile_enable); this module drains the coun
 groups them in bulk.  A pc belongs to the nearest text label at or before it; a label with a dot
 folds into the part before it (`conv.y` → `conv`), so a mapper layer's inner loops stay with the
 layer.  Groups that issue `cprog` are one-time work (weight programming) and are kept out of the
-per-inference figures.  Leakage (powered core-cycles) belongs to no instruction: it is reported
+per-inference figures, and so are the cycles any instruction stalls waiting for a core that is
+being programmed (`prog_wait`: e.g. the first scan-in after an asynchronous cprog).  Leakage (powered core-cycles) belongs to no instruction: it is reported
 as a whole-run estimate, and per inference as its share of the run's cycles.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .energy import CATEGORIES, CORE_EVENTS
 
 # profile counter → energy key (core events; the names match emulator.energy.CORE_EVENTS)
 _EVENTS = tuple(k for k in PROFILE_COUNTERS if k in CORE_EVENTS)
-_COUNTS = ("insns", "cycles", "stall_cycles", "mvms", "macs", "mvm_cycles")
+_COUNTS = ("insns", "cycles", "stall_cycles", "prog_wait", "mvms", "macs", "mvm_cycles")
 ENERGY_KEYS = tuple(c for c in CATEGORIES if c != "leakage") + ("controller",)
 START = "<start>"      # code before the first label
 
@@ -105,6 +106,12 @@ def profile(machine, inferences: int | None = None) -> dict[str, Any]:
     for g in groups.values():
         g.setdefault("entries", 0)
         _add(one if g["one_time"] else run, g)
+        if not g["one_time"]:   # waits for programming in run code: one-time work all the same
+            for k in ("cycles", "stall_cycles"):
+                run[k] -= g["prog_wait"]
+                one[k] += g["prog_wait"]
+            run["prog_wait"] -= g["prog_wait"]
+            one["prog_wait"] += g["prog_wait"]
     leak = sum(core.events["powered_cycles"] for core in machine.cores) * cfg["e_leak_core_cycle_pj"]
     rep: dict[str, Any] = {
         "profile": cfg.profile, "cycles": machine.cycle, "clock_hz": cfg.clock_hz,

@@ -349,7 +349,9 @@ def gen_doc(isa: Isa) -> str:
          f"wide and x0 always reads zero.  Code memory holds {isa.code_words} instructions.  Costs are",
          "controller cycles at the configured clock (100 MHz by",
          "default); the named parameters are listed under *Timing parameters* and can be changed in the",
-         "chip configuration.", "", "## Operand fields", "",
+         "chip configuration.  Their defaults below are the `board` profile's (the FPGA test system);",
+         "the default `chip` profile sets the MVM parameters from the silicon (configuration.md).", "",
+         "## Operand fields", "",
          "| field | bits | kind | values | meaning |", "|---|---|---|---|---|"]
     for f in isa.fields.values():
         if f.kind in ENUM_KINDS:

@@ -85,3 +85,10 @@ def test_docs_table_is_what_the_command_measures():
                 f"{f['input']:.1f} / {g['input']:.1f} | {s['wl']:.0f}/{s['neuron']:.0f}/{s['input']:.0f} vs "
                 f"{q['wl']:.0f}/{q['neuron']:.0f}/{q['input']:.0f} |")
         assert line in text, line
+
+
+def test_png_curves_with_matplotlib(tmp_path):
+    pytest.importorskip("matplotlib")
+    assert main(["reproduce", "energy", "--png", str(tmp_path)]) == 0
+    for name in ("energy_efficiency.png", "energy_breakdown.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

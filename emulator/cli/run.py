@@ -331,14 +331,16 @@ def _print_profile(prof: dict, to_stderr: bool = False) -> None:
     total = prof["cycles"] or 1
     t = Table(title=f"profile by label (profile {prof['profile']}; * = one-time weight programming; "
                     f"MVM = WL + input + neuron)", title_justify="left", box=box.SIMPLE, padding=(0, 1))
-    for col in ("label", "entries", "insns", "cycles", "%", "stall", "MVMs", "MACs", "MVM", "scan",
-                "program", "control", "energy"):
+    wait = any(g["prog_wait"] for g in prof["groups"])    # stalls on programming, shown when any
+    for col in ("label", "entries", "insns", "cycles", "%", "stall", *(("prog wait",) if wait else ()),
+                "MVMs", "MACs", "MVM", "scan", "program", "control", "energy"):
         t.add_column(col, justify="left" if col == "label" else "right")
 
     def row(name, g, style=None):
         e = g["energy_pj"]
         t.add_row(name, f"{g['entries']:,}" if "entries" in g else "", f"{g['insns']:,}",
                   f"{g['cycles']:,}", f"{100 * g['cycles'] / total:.1f}", f"{g['stall_cycles']:,}",
+                  *((f"{g['prog_wait']:,}",) if wait else ()),
                   f"{g['mvms']:,}", f"{g['macs']:,}", _eng(e["wl"] + e["input"] + e["neuron"]),
                   _eng(e["scan"]), _eng(e["program"]), _eng(e["controller"]), _eng(g["total_pj"]),
                   style=style)
@@ -347,5 +349,8 @@ def _print_profile(prof: dict, to_stderr: bool = False) -> None:
     row("one-time", prof["one_time"], "bold")
     row("run", prof["run"], "bold")
     con.print(t)
+    if wait:
+        con.print("prog wait: cycles stalled on a core still being programmed; the one-time and run "
+                  "totals count them as one-time work", soft_wrap=True)
     con.print(f"leakage (powered cores, not attributed to code): {_eng(prof['leakage_pj'])}; "
               f"energies per docs/analog.md (profile {prof['profile']})", soft_wrap=True)

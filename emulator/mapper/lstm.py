@@ -468,9 +468,8 @@ def compile_lstm(q: QLSTMModel, codes, name="lstm", age_ms=0) -> Compiled:
                   _ins(f"ccfg.gain x1, {L.gain}"), _ins(f"ccfg.gshift x1, {L.gshift}"),
                   _ins(f"la      x2, {L.name}_w + {o}"), _ins(f"cprog   c{s.core}, x2")]
             o += (s.rows + P) * s.cols * s.rep
-    A.append(_ins("sync    x0", "programming done: one-time work"))
     if age_ms:
-        A += [_ins(f"li      x2, {int(age_ms)}"),
+        A += [_ins("sync    x0", "programming done …"), _ins(f"li      x2, {int(age_ms)}"),
               _ins("cage    x2", f"… let the conductances relax for {age_ms / 1000:g} s")]
     A += [_ins("la      x10, x", "x10: the next step's input codes"), _ins("la      x11, out"),
           _ins("la      x12, pred"), _ins("li      x13, N", "x13: samples left"), "loop:",

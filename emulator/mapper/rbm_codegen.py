@@ -159,11 +159,10 @@ def _single(q, C, known, smp, steps, keep, name, age_ms, cores, origin):
 
 
 def _age(age_ms):
-    # the wait for programming belongs to the one-time work, not to the first image (the profile)
-    A = ["        sync    x0                    # programming done (cprog is asynchronous)"]
     if not age_ms:
-        return A
-    return A + [f"        li      x7, {int(age_ms)}",
+        return []
+    return ["        sync    x0                    # programming done (cprog is asynchronous) …",
+            f"        li      x7, {int(age_ms)}",
             f"        cage    x7                    # let the conductances relax for {age_ms / 1000:g} s"]
 
 
@@ -188,8 +187,8 @@ def _pointers(known, lam) -> list:
 
 def _count_tail(known, lam):
     """Count the last KEEP samples (VL = VR, the visible vector at x5) and step the loops."""
-    A = ["        li      x6, KEEP", "        blt     x6, x15, step.skip    # count only the last KEEP samples",
-         "        vadd.u8 x13, x13, x5", "step.skip:", "        addi    x15, x15, -1", "        bnez    x15, step",
+    A = ["        li      x6, KEEP", "        blt     x6, x15, skip         # count only the last KEEP samples",
+         "        vadd.u8 x13, x13, x5", "skip:   addi    x15, x15, -1", "        bnez    x15, step",
          "        addi    x10, x10, VR"]
     if known is not None:
         A += ["        addi    x11, x11, VR", "        addi    x12, x12, VR"]

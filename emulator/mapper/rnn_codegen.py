@@ -128,9 +128,9 @@ def compile_rnn(q: QRNNModel, codes, name="rnn", age_ms=0, core=0) -> Compiled:
          _ins("ccfg.ncols x1, HH"),
          _ins("la      x2, wrec"),
          _ins(f"cprog   {c}, x2")]
-    A.append(_ins("sync    x0", "programming done (cprog is asynchronous): one-time work"))
     if age_ms:
-        A += [_ins(f"li      x2, {int(age_ms)}"),
+        A += [_ins("sync    x0", "programming done (cprog is asynchronous) …"),
+              _ins(f"li      x2, {int(age_ms)}"),
               _ins("cage    x2", f"… let the conductances relax for {age_ms / 1000:g} s before inference")]
     A += [_ins("la      x10, x", "x10: the next step's input codes"),
           _ins("la      x11, out", "x11: this sample's logits"),
