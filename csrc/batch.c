@@ -151,6 +151,7 @@ int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost)
     }
     const uint64_t lanes = m->cfg.vec_lanes;
     m->ev_vec_elems += rows * vl;
+    _nr_prof(m, m->pc, NR_PF_VEC_ELEMS, rows * vl);
     *cost = m->cfg.t_vsetup + rows * ((vl + lanes - 1) / lanes);
     return _NR_DONE;
 }
@@ -313,6 +314,7 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
         const uint64_t release = same ? end : c->phase_at[c->n_phase - 1];
         const uint64_t rd_ofs = c->phase_at[1] - start;
         c->ev_mvm_cycles += end - start;
+        _nr_prof(m, m->pc, NR_PF_MVM_CYCLES, end - start);
         if (sample) c->n_smp++;
         else c->n_mvm++;
         memcpy(&(out_v ? c->v : c->h)[lo], &c->pend_buf[lo], n * sizeof(int16_t));
@@ -325,6 +327,7 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
             total = _nr_fnv_more(total, dst, out_n * eso);
         }
         c->ev_scan_shifts += shifts;
+        _nr_prof(m, m->pc, NR_PF_SCAN_SHIFTS, shifts);
 
         /* the chain: scan-in of b+1 (as soon as the input register is free), then scan-out of
            b; recurrent batches share H, so there the scan-in waits for the scan-out */

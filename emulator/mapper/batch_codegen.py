@@ -139,6 +139,7 @@ def compile_batched(q: QModel, inputs, name="net", cores=None, age_ms=0, balance
     if kd:
         A += ["        .align 8", "left:   .zero 8                  # samples left in this chunk (the sample loop's counter)"]
     A += ["out:    .zero N * NOUT * 2", "pred:   .zero N", "", "        .text", "_start:",
+          "program:                            # one-time work: configure and program every layer's cores",
           f"        li      x1, {_mask([s.core for s in slots])}",
           "        cpon    x1                  # the used cores; the rest stay off"]
     for k, L in enumerate(q.layers):
@@ -269,7 +270,7 @@ def compile_batched(q: QModel, inputs, name="net", cores=None, age_ms=0, balance
               "        la      x15, left", "        sd      x2, 0(x15)           # samples left in the chunk",
               "sample:"]
         for k, L in enumerate(q.layers[:kd]):
-            A += conv_stage(k, L) if isinstance(L, QConv) else pool_stage(k, L)
+            A += [f"{L.name}:"] + (conv_stage(k, L) if isinstance(L, QConv) else pool_stage(k, L))
         D = q.layers[kd]
         A.append(f"        # ---- the flat features → row x1 of {D.name}'s input rows")
         for si, (r0, nr) in enumerate(D.segments):
@@ -286,7 +287,7 @@ def compile_batched(q: QModel, inputs, name="net", cores=None, age_ms=0, balance
     A += ["        li      x2, C", "        bcount  x2                  # BN = C: the dense layers over the chunk"]
     for k in range(kd, len(q.layers)):
         L = q.layers[k]
-        A.append(f"        # ---- {L.name}: one bmvm per core over the chunk")
+        A += [f"{L.name}:", f"        # ---- {L.name}: one bmvm per core over the chunk"]
         A += bmvm_combine(k, L, "C")
         if k < len(q.layers) - 1:
             A += requant(L)
