@@ -16,7 +16,8 @@ import numpy as np
 
 from emulator.config import ChipConfig
 
-from .codegen import Compiled, _check_limits, _copy_u8, _describe, _mask, _pool_passes, balance_rows, core_map_text, place
+from .codegen import (Compiled, _check_limits, _copy_u8, _describe, _mask, _pool_passes, _stage_label, balance_rows,
+                      core_map_text, place)
 from .model import MapError, QConv, QDense, QModel, QPool
 
 BN_MAX = 65535          # bcount's range
@@ -270,7 +271,7 @@ def compile_batched(q: QModel, inputs, name="net", cores=None, age_ms=0, balance
               "        la      x15, left", "        sd      x2, 0(x15)           # samples left in the chunk",
               "sample:"]
         for k, L in enumerate(q.layers[:kd]):
-            A += [f"{L.name}:"] + (conv_stage(k, L) if isinstance(L, QConv) else pool_stage(k, L))
+            A += [f"{_stage_label(L.name)}:"] + (conv_stage(k, L) if isinstance(L, QConv) else pool_stage(k, L))
         D = q.layers[kd]
         A.append(f"        # ---- the flat features → row x1 of {D.name}'s input rows")
         for si, (r0, nr) in enumerate(D.segments):
@@ -287,7 +288,7 @@ def compile_batched(q: QModel, inputs, name="net", cores=None, age_ms=0, balance
     A += ["        li      x2, C", "        bcount  x2                  # BN = C: the dense layers over the chunk"]
     for k in range(kd, len(q.layers)):
         L = q.layers[k]
-        A += [f"{L.name}:", f"        # ---- {L.name}: one bmvm per core over the chunk"]
+        A += [f"{_stage_label(L.name)}:", f"        # ---- {L.name}: one bmvm per core over the chunk"]
         A += bmvm_combine(k, L, "C")
         if k < len(q.layers) - 1:
             A += requant(L)

@@ -230,7 +230,7 @@ def _copy_u8(dst: str, src: str, comment: str) -> str:
     return f"        vsra.u8 {dst}, {src}, 0          # {comment}"
 
 
-_RESERVED = {"x", "out", "pred", "loop", "program", "_start", "N", "XROW", "NOUT", "R"}
+_RESERVED = {"x", "out", "pred", "loop", "program", "_start", "N", "XROW", "NOUT", "R", "C", "chunk", "sample", "left"}
 
 
 def _stage_label(name: str) -> str:
