@@ -14,7 +14,6 @@ carries all of them at the end.
 """
 from __future__ import annotations
 
-import bisect
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from .limits import (CODE_BYTES, DATA_ADDR_END, MAX_DATA_BYTES, MAX_EXPANDED_LIN
 from .macros import Macro, expand, extract, split_args
 from .nodes import Assign, BinOp, Call, Directive, Here, Instr, Label, Mem, Num, Reg, Sym, UnOp
 from .parser import MAX_SYNTAX_ERRORS, parse
-from .program import Program, Row
+from .program import Program, Row, data_extents
 from .specs import (ALL_MNEMONICS, SPECS, MnemonicError, PseudoSpec, Resolved, resolve_mnemonic,
                     suggest, template_text)
 
@@ -694,45 +693,6 @@ class Assembler:
                             self.items)
         return Program(image, source_map, symbols, tuple(rows), tuple(self.globals), self.main_file,
                        data)
-
-
-# the element type a data directive declares for the label in front of it
-_DIRECTIVE_DTYPES = {"byte": "i8", "half": "i16", "short": "i16", "word": "i32", "dword": "i64",
-                     "quad": "i64", "zero": "i8", "space": "i8", "ascii": "u8", "asciz": "u8",
-                     "string": "u8"}
-_PADDING = {"align", "balign", "p2align"}         # bytes that belong to no symbol
-
-
-def data_extents(symbols: dict, items) -> dict[str, tuple[int, str]]:
-    """Each data label's extent and element type (docs/image-format.md, `data`): the bytes the
-    data directives after it place (alignment padding not counted) up to the next data label
-    at a higher address, and the type of the first data directive at its address (.npy: the
-    array's dtype; a label with nothing after it has extent 0)."""
-    first: dict[int, str] = {}
-    placed = []                                   # (start, end) of every data directive
-    for it in items:
-        st = it.stmt
-        if not it.size or it.chunk is None or it.chunk.section != DATA or not isinstance(st, Directive):
-            continue
-        if st.name in _PADDING:
-            continue
-        placed.append((it.addr, it.addr + it.size))
-        if it.addr not in first:
-            first[it.addr] = it.extra if st.name == "npy" else _DIRECTIVE_DTYPES.get(st.name, "i8")
-    placed.sort()
-    starts = [a for a, _e in placed]
-    addrs = sorted({v for s, v in symbols.values() if s == DATA})
-    out = {}
-    for name, (section, value) in symbols.items():
-        if section != DATA:
-            continue
-        i = bisect.bisect_right(addrs, value)
-        limit = addrs[i] if i < len(addrs) else DATA_ADDR_END
-        end = value
-        for k in range(bisect.bisect_left(starts, value), bisect.bisect_left(starts, limit)):
-            end = max(end, min(placed[k][1], limit))
-        out[name] = (end - value, first.get(value, "i8"))
-    return out
 
 
 class _TooManyErrors(Exception):

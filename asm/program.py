@@ -1,11 +1,14 @@
 """The result of assembling: image, source map, symbols and the listing."""
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from .image import Image, SourceMap, map_path_for
+from .limits import DATA_ADDR_END
+from .nodes import Directive
 
 # rows of data longer than this many lines are cut short in the listing
 _MAX_DATA_ROWS = 4
@@ -104,3 +107,42 @@ def _hex_chunks(data: bytes, section: str) -> list[str]:
     if section == "text":
         return [f"{int.from_bytes(data[i:i + 4], 'little'):08x}" for i in range(0, len(data), 4)]
     return [data[i:i + _BYTES_PER_ROW].hex(" ") for i in range(0, len(data), _BYTES_PER_ROW)]
+
+
+# the element type a data directive declares for the label in front of it
+_DIRECTIVE_DTYPES = {"byte": "i8", "half": "i16", "short": "i16", "word": "i32", "dword": "i64",
+                     "quad": "i64", "zero": "i8", "space": "i8", "ascii": "u8", "asciz": "u8",
+                     "string": "u8"}
+_PADDING = {"align", "balign", "p2align"}         # bytes that belong to no symbol
+
+
+def data_extents(symbols: dict, items) -> dict[str, tuple[int, str]]:
+    """Each data label's extent and element type (docs/image-format.md, `data`): the bytes the
+    data directives after it place (alignment padding not counted) up to the next data label
+    at a higher address, and the type of the first data directive at its address (.npy: the
+    array's dtype; a label with nothing after it has extent 0)."""
+    first: dict[int, str] = {}
+    placed = []                                   # (start, end) of every data directive
+    for it in items:
+        st = it.stmt
+        if not it.size or it.chunk is None or it.chunk.section != "data" or not isinstance(st, Directive):
+            continue
+        if st.name in _PADDING:
+            continue
+        placed.append((it.addr, it.addr + it.size))
+        if it.addr not in first:
+            first[it.addr] = it.extra if st.name == "npy" else _DIRECTIVE_DTYPES.get(st.name, "i8")
+    placed.sort()
+    starts = [a for a, _e in placed]
+    addrs = sorted({v for s, v in symbols.values() if s == "data"})
+    out = {}
+    for name, (section, value) in symbols.items():
+        if section != "data":
+            continue
+        i = bisect.bisect_right(addrs, value)
+        limit = addrs[i] if i < len(addrs) else DATA_ADDR_END
+        end = value
+        for k in range(bisect.bisect_left(starts, value), bisect.bisect_left(starts, limit)):
+            end = max(end, min(placed[k][1], limit))
+        out[name] = (end - value, first.get(value, "i8"))
+    return out

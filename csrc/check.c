@@ -2,9 +2,9 @@
    the end of the data symbol they start in, reads of bytes nothing ever wrote, and `sync` on an
    empty core mask.
 
-   The checker is off unless nr_check_enable attached one (m->check != NULL): the run loop then
-   pays one predictable branch per load and store, and the chip and vector handlers one per
-   memory operand, so benchmarks with the checker off are unchanged.  When on, every byte of data
+   The checker is off unless nr_check_enable attached one (m->check != NULL): nr_run then runs a
+   copy of its loop compiled without the load/store checks (run.c), and the chip and vector
+   handlers pay one branch per instruction, so benchmarks with the checker off are unchanged.  When on, every byte of data
    memory has a "written" bit (the image's data segments, stores, scan-outs at completion, vector
    results and host writes set it) and every access is looked up among the symbol extents the
    driver passed (sorted, disjoint [lo, hi) ranges).  Each (pc, kind) is recorded once, with the

@@ -479,17 +479,13 @@ int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, 
     case NR_OP_IFCLR: return _nr_ifclr(m, in, t, until);
     case NR_OP_OPU: return _nr_opu(m, in, t, until);
     case NR_OP_OPREFRESH: return _nr_oprefresh(m, in, t, until);
+    case NR_OP_HALT: return _nr_wait(m, _NR_ALL_CORES, t, until);   /* its drain (run.c) */
     case NR_OP_CAGE:
         /* a shelf period: chip time passes, cycles do not (relaxation reads the chip time) */
         m->age_s += (double)m->x[in->rs1] * 1e-3;
         return _NR_DONE;
     default: return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
     }
-}
-
-int _nr_drain_wait(nr_machine *m, uint64_t t, uint64_t until)
-{
-    return _nr_wait(m, _NR_ALL_CORES, t, until);
 }
 
 void _nr_complete_core(nr_machine *m, int id)

@@ -200,8 +200,6 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost);
 /* chip.c */
 int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost);
 void _nr_complete_core(nr_machine *m, int core);
-/* halt's drain: waits like `sync x0` (_NR_DONE or _NR_STALL with m->next_issue moved) */
-int _nr_drain_wait(nr_machine *m, uint64_t t, uint64_t until);
 void _nr_core_reset_regs(nr_core *c);
 int _nr_wait(nr_machine *m, uint64_t mask, uint64_t t, uint64_t until);
 int _nr_window_ok(const nr_core *c, int rec);

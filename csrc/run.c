@@ -69,7 +69,7 @@ static inline int _nr_bp_hit(const nr_machine *m, uint64_t pc)
         uint64_t a_ = x[in->rs1] + (uint64_t)(int64_t)in->imm;                    \
         if (!_nr_in_mem(m, a_, sizeof(type))) { fcode = NR_FAULT_MEM_BOUNDS; fdet = a_; goto fault; } \
         if (a_ & (sizeof(type) - 1)) { fcode = NR_FAULT_MEM_ALIGN; fdet = a_; goto fault; }      \
-        if (ck && _nr_chk_access(m, pc, t, 0, a_, sizeof(type))) { fcode = NR_FAULT_CHECK; fdet = a_; goto fault; } \
+        if (checking && _nr_chk_access(m, pc, t, 0, a_, sizeof(type))) { fcode = NR_FAULT_CHECK; fdet = a_; goto fault; } \
         type v_;                                                                  \
         memcpy(&v_, mem + a_, sizeof(type));                                      \
         x[in->rd] = (uint64_t)(conv)v_;                                           \
@@ -81,10 +81,10 @@ static inline int _nr_bp_hit(const nr_machine *m, uint64_t pc)
         uint64_t a_ = x[in->rs1] + (uint64_t)(int64_t)in->imm;                    \
         if (!_nr_in_mem(m, a_, sizeof(type))) { fcode = NR_FAULT_MEM_BOUNDS; fdet = a_; goto fault; } \
         if (a_ & (sizeof(type) - 1)) { fcode = NR_FAULT_MEM_ALIGN; fdet = a_; goto fault; }      \
-        if (ck && _nr_chk_access(m, pc, t, 1, a_, sizeof(type))) { fcode = NR_FAULT_CHECK; fdet = a_; goto fault; } \
+        if (checking && _nr_chk_access(m, pc, t, 1, a_, sizeof(type))) { fcode = NR_FAULT_CHECK; fdet = a_; goto fault; } \
         type v_ = (type)x[in->rt];                                                \
         memcpy(mem + a_, &v_, sizeof(type));                                      \
-        if (ck) _nr_chk_written(ck, a_, sizeof(type));                            \
+        if (checking) _nr_chk_written(m->check, a_, sizeof(type));                \
     } while (0)
 
 #define BRANCH(cond)                                                              \
@@ -92,7 +92,10 @@ static inline int _nr_bp_hit(const nr_machine *m, uint64_t pc)
         if (cond) { next_pc = pc + (uint64_t)(int64_t)in->imm; cost = 1 + t_branch; } \
     } while (0)
 
-int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
+/* The loop is compiled twice: `checking` is a constant in each copy, so the copy without the
+   program checker has no trace of it (the same code as before the checker existed). */
+static inline __attribute__((always_inline)) int _nr_run_loop(nr_machine *m, uint64_t until,
+                                                              uint64_t max_insns, const int checking)
 {
     m->result.stop = NR_STOP_NONE;
     m->result.fault = NR_FAULT_NONE;
@@ -119,7 +122,6 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
     const int bp_any = m->bp_count != 0;
     uint64_t *const opc = m->op_count;
     nr_trace *const tr = m->trace;
-    nr_check *const ck = m->check;   /* NULL unless the program checker is on */
     uint64_t t = m->next_issue, pc = m->pc, prev_pc = m->prev_pc, instret = m->instret;
     uint64_t stop_at = max_insns ? instret + max_insns : UINT64_MAX;
 #define _NR_LIMIT() (bp_any ? 0 : _nr_min(until, m->next_event))
@@ -148,27 +150,8 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
         uint64_t insn_stall = 0;
         switch ((nr_op)in->op) {
         case NR_OP_NOP: break;
-        case NR_OP_HALT:
-            /* halt drains: like `sync x0` it waits until every core operation has ended, so
-               results still in flight when a program halts land in memory (docs/machine.md) */
-            if (m->next_event != UINT64_MAX) {
-                m->pc = pc;
-                m->next_issue = t;
-                m->instret = instret;
-                if (_nr_drain_wait(m, t, until) == _NR_STALL) {
-                    t = m->next_issue;
-                    m->bp_skip = instret + 1;
-                    limit = 0;
-                    continue;
-                }
-                insn_stall = m->stall_cycles - m->stall_mark;
-                m->stall_mark = m->stall_cycles;
-            }
-            stop = NR_STOP_HALT;
-            m->halted = 1;
-            next_pc = pc;              /* a halted machine stays on its halt */
-            stop_at = instret + 1;     /* ends the run after this instruction */
-            break;
+        /* halt goes the chip instructions' way (default below): it drains pending core work
+           first, like `sync x0` (docs/machine.md), and a rare instruction stays off this path */
         case NR_OP_EBREAK: stop = NR_STOP_EBREAK; stop_at = instret + 1; break;
         case NR_OP_ADD: x[in->rd] = x[in->rs1] + x[in->rs2]; break;
         case NR_OP_SUB: x[in->rd] = x[in->rs1] - x[in->rs2]; break;
@@ -251,7 +234,7 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
         case NR_OP_SETVLI: m->vl = (uint64_t)(uint32_t)in->imm; break;
         case NR_OP_ILLEGAL: fcode = NR_FAULT_ILLEGAL; fdet = in->word; goto fault;
         default: {
-            /* vector and chip instructions: the handlers see a consistent machine */
+            /* vector and chip instructions and halt: the handlers see a consistent machine */
             m->pc = pc;
             m->next_issue = t;
             m->instret = instret;
@@ -276,6 +259,12 @@ int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
                 continue;
             }
             cost = slow_cost;
+            if (in->op == NR_OP_HALT) {     /* every core is idle: now it halts */
+                stop = NR_STOP_HALT;
+                m->halted = 1;
+                next_pc = pc;
+                stop_at = instret + 1;
+            }
             insn_stall = m->stall_cycles - m->stall_mark;
             m->stall_mark = m->stall_cycles;
             limit = _NR_LIMIT();
@@ -331,4 +320,9 @@ faulted:
     m->instret = instret;
     m->result.stop = NR_STOP_FAULT;
     return NR_STOP_FAULT;
+}
+
+int nr_run(nr_machine *m, uint64_t until, uint64_t max_insns)
+{
+    return m->check ? _nr_run_loop(m, until, max_insns, 1) : _nr_run_loop(m, until, max_insns, 0);
 }

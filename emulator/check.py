@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._native import NO_DETAIL, check, decode_op, ffi, lib
+from ._native import check, decode_op, ffi, lib
 
 KINDS = ("cross_read", "cross_write", "unwritten", "sync_empty")
 MODES = ("off", "warn", "strict")
 _CAPACITY = 4096            # first occurrences kept per run (one per instruction and kind)
+_NONE = 2**64 - 1           # "no symbol" in a record
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class Checker:
         by_addr: dict[int, tuple[str, int]] = {}
         for name, (size, _t) in data_extents(prog).items():
             addr = prog.symbols[name][1]
-            if size > 0 and addr not in by_addr:
+            if size > 0 and addr not in by_addr and addr < self._m.memory.size:
                 by_addr[addr] = (name, size)
         lo, hi, names, end = [], [], [], -1
         for addr in sorted(by_addr):
@@ -125,6 +126,18 @@ class Checker:
         self.diagnostics.extend(new)
         return new
 
+    def findings(self) -> list[Diagnostic]:
+        """Every finding since the load (drains the C core first)."""
+        self.drain()
+        return list(self.diagnostics)
+
+    def explain(self, pc: int, op: str, addr: int | None) -> str:
+        """The detail of a strict fault `check` at pc: its finding's message."""
+        found = [g for g in self.findings() if g.pc == pc]
+        if found:
+            return found[-1].message.split(": ", 1)[-1]
+        return f"{op}: program checker finding at address {addr or 0:#x}"
+
     @property
     def total(self) -> int:
         """Every finding, repeats of the same instruction included."""
@@ -143,7 +156,7 @@ class Checker:
         m = self._m
         kind = KINDS[int(ev.kind)]
         pc, addr, length, at = int(ev.pc), int(ev.addr), int(ev.len), int(ev.at)
-        sym = None if int(ev.sym) in (NO_DETAIL, 2**64 - 1) else self._names[int(ev.sym)]
+        sym = None if int(ev.sym) == _NONE else self._names[int(ev.sym)]
         loc = m.source_location(pc)
         word = m._word(pc)
         op = decode_op(word) if word is not None else "?"

@@ -291,6 +291,8 @@ def _check_range(key: str, value: Any, where: str) -> None:
         if value not in CHOICES[key]:
             raise ConfigError(f"{where}: key '{key}' must be {range_text(key)}, got {value!r}")
         return
+    if key not in RANGES:   # a key added without its range: the C check below still applies
+        return                # (tests/test_config_ranges.py fails until RANGES has it)
     lo, hi, _why = RANGES[key]
     if not lo <= value <= hi:
         raise ConfigError(f"{where}: key '{key}' = {value!r} is out of range {range_text(key)}")

@@ -389,8 +389,7 @@ class Machine:
     @property
     def diagnostics(self) -> list:
         """The program checker's findings since the load (emulator.check.Diagnostic)."""
-        self.checker.drain()
-        return list(self.checker.diagnostics)
+        return self.checker.findings()
 
     def _require_program(self) -> None:
         if self.program is None:
@@ -655,11 +654,7 @@ class Machine:
         if fault == "cycle_limit":
             return f"still running after {d} cycles (raise --max-cycles if this is expected)"
         if fault == "check":
-            self.checker.drain()
-            found = [g for g in self.checker.diagnostics if g.pc == pc]
-            if found:
-                return found[-1].message.split(": ", 1)[-1]
-            return f"{op}: program checker finding at address {d:#x}"
+            return self.checker.explain(pc, op, d)
         return f"detail {d}"
 
 

@@ -71,6 +71,15 @@ def test_a_scan_out_wider_than_its_buffer_is_reported_and_strict_stops_it():
     assert m.mem("canary", 4, "u8").tolist() == [0x55] * 4       # stopped before it wrote
 
 
+def test_a_register_scan_out_wider_than_its_buffer_too():
+    src = _HEAD + "        sync x1\n        ccfg.nrows x1, 6\n        hout.i8 c0, x4\n        sync x1\n        halt\n"
+    m, r = _run(src)
+    (d,) = m.diagnostics
+    assert (d.kind, d.symbol, d.length, d.location) == ("cross_write", "y", 6, "prog.s:20")
+    assert "hout writes 6 bytes" in d.message and "into 'canary'" in d.message
+    assert _run(src, "strict")[1].fault == "check"
+
+
 @pytest.mark.parametrize("what, line, sym", [
     ("hin", "ccfg.nrows x1, 2\n        ccfg.nrows x1, 3", "x"),       # hin reads 3 of x's 2 bytes
     ("cprog", "la      x2, w", "w"),                                 # cprog reads 12 of w's 8
@@ -193,6 +202,12 @@ def test_run_warns_by_default_strict_faults_no_check_is_silent(tmp_path, capsys)
 
 def test_run_has_a_default_cycle_limit_and_refuses_limits_past_2_62(tmp_path, capsys):
     assert inspect.signature(Machine.run).parameters["max_cycles"].default == DEFAULT_MAX_CYCLES
+    # a runaway loop stops at the default limit (each jump costs 2^24 cycles: ~600 of them)
+    m = Machine(config={"t_branch": 2**24 - 1})
+    m.load("_start: j _start\n")
+    r = m.run()
+    assert r.fault == "cycle_limit" and r.fault_detail == DEFAULT_MAX_CYCLES
+    assert DEFAULT_MAX_CYCLES <= r.cycles < DEFAULT_MAX_CYCLES + 2**24
     m = Machine()
     m.load("_start: j _start\n")
     for bad in (2**64, 2**63, 0, -1, 1.5):
