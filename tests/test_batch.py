@@ -235,3 +235,22 @@ def test_portable_and_vectorised_paths_agree(tmp_path):
     first = outs["plain", "simd"]
     for key, v in outs.items():
         np.testing.assert_array_equal(v, first, err_msg=str(key))
+
+
+@pytest.mark.parametrize("wmax", [40, 127])
+@pytest.mark.parametrize("direction", ["fwd", "bwd"])
+def test_analog_batch_kernel_both_packings(wmax, direction):
+    """Weights within ±40 codes keep every G⁺ − G⁻ inside int16 (the batch kernel pairs two rows
+    of differences); ±127 do not (it pairs G⁺ with G⁻): both equal the per-vector MVMs."""
+    rng = np.random.default_rng(wmax)
+    w = rng.integers(-wmax, wmax + 1, size=(50, 90))
+    w[0, 0] = wmax                                     # the extreme code is there
+    nin = 90 if direction == "bwd" else 50
+    x = rng.integers(0, 16, size=(7, nin))
+    plain, batched = pair(w, x, direction=direction, cfg=[("insigned", 0), ("gshift", 7)])
+    n = 7 * (90 if direction == "fwd" else 50)
+    a, b = run_src(plain, "analog", 9), run_src(batched, "analog", 9)
+    np.testing.assert_array_equal(outputs(a, n), outputs(b, n))
+    g = a.cores[0].conductances.astype(np.int32)
+    d = np.abs(g[0:100:2, :90] - g[1:100:2, :90]).max()
+    assert (d <= 32767) == (wmax == 40)
