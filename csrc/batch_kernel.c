@@ -14,8 +14,8 @@
                     G⁺, G⁻ of logical row p (bwd: of column p) stored as G − 32768 (int16), x
                     pair (d, −d): (G⁺ − 32768)·d − (G⁻ − 32768)·d = (G⁺ − G⁻)·d;
                     either way |acc| ≤ 256·65535·15 < 2^31
-   On x86-64 glibc builds with gcc, an AVX-512 or AVX2 version is picked at run time when the
-   host has it; the portable loop computes the same integers. */
+   On x86-64 glibc builds with gcc, an AVX-512 (VNNI) or AVX2 version is picked at run time when
+   the host has it; the portable loop computes the same integers. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,20 +202,56 @@ static void _nr_bk_avx512(const _nr_bk *k, const int32_t *x2, int32_t *acc)
         _mm512_storeu_si512((void *)&acc[3 * n16 + q + 16], d1);
     }
 }
+
+/* AVX-512 VNNI: the multiply-add and the accumulation in one instruction (vpdpwssd) */
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static void _nr_bk_vnni(const _nr_bk *k, const int32_t *x2, int32_t *acc)
+{
+    const int P = k->P, n16 = k->n16;
+    for (int q = 0; q < n16; q += 32) {
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        const int16_t *w = &k->w2[2 * q];
+        for (int p = 0; p < P; p++, w += 2 * n16) {
+            const __m512i w0 = _mm512_loadu_si512((const void *)w);
+            const __m512i w1 = _mm512_loadu_si512((const void *)(w + 32));
+            __m512i x = _mm512_set1_epi32(x2[p]);
+            a0 = _mm512_dpwssd_epi32(a0, w0, x);
+            a1 = _mm512_dpwssd_epi32(a1, w1, x);
+            x = _mm512_set1_epi32(x2[P + p]);
+            b0 = _mm512_dpwssd_epi32(b0, w0, x);
+            b1 = _mm512_dpwssd_epi32(b1, w1, x);
+            x = _mm512_set1_epi32(x2[2 * P + p]);
+            c0 = _mm512_dpwssd_epi32(c0, w0, x);
+            c1 = _mm512_dpwssd_epi32(c1, w1, x);
+            x = _mm512_set1_epi32(x2[3 * P + p]);
+            d0 = _mm512_dpwssd_epi32(d0, w0, x);
+            d1 = _mm512_dpwssd_epi32(d1, w1, x);
+        }
+        _mm512_storeu_si512((void *)&acc[q], a0);
+        _mm512_storeu_si512((void *)&acc[q + 16], a1);
+        _mm512_storeu_si512((void *)&acc[n16 + q], b0);
+        _mm512_storeu_si512((void *)&acc[n16 + q + 16], b1);
+        _mm512_storeu_si512((void *)&acc[2 * n16 + q], c0);
+        _mm512_storeu_si512((void *)&acc[2 * n16 + q + 16], c1);
+        _mm512_storeu_si512((void *)&acc[3 * n16 + q], d0);
+        _mm512_storeu_si512((void *)&acc[3 * n16 + q + 16], d1);
+    }
+}
 #endif
 
 void _nr_bk_run(const _nr_bk *k, const int32_t *x2, int32_t *acc)
 {
 #ifdef _NR_BK_AVX2
-    if (!_nr_simd_on()) {
-        _nr_bk_portable(k, x2, acc);
+    const int level = _nr_simd_level();
+    if (level >= 3 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) {
+        _nr_bk_vnni(k, x2, acc);
         return;
     }
-    if (__builtin_cpu_supports("avx512bw")) {
+    if (level >= 2 && __builtin_cpu_supports("avx512bw")) {
         _nr_bk_avx512(k, x2, acc);
         return;
     }
-    if (__builtin_cpu_supports("avx2")) {
+    if (level >= 1 && __builtin_cpu_supports("avx2")) {
         _nr_bk_avx2(k, x2, acc);
         return;
     }
