@@ -8,11 +8,14 @@
      ideal fwd/rec: pair p = logical rows 2p and 2p+1 of the window, x pair (x[2p], x[2p+1]);
                     |w| ≤ 21845 and |x| ≤ 255, ≤ 128 terms: |acc| < 2^31 (mvm.c)
      ideal bwd:     pair p = columns 2p and 2p+1 of each logical row
-     analog:        pair p = the cells G⁺, G⁻ of logical row p (bwd: of column p) stored as
-                    G − 32768 (int16), x pair (d, −d) with d a pass digit |d| ≤ 15:
-                    (G⁺ − 32768)·d − (G⁻ − 32768)·d = (G⁺ − G⁻)·d, |acc| ≤ 256·65535·15 < 2^31
-   On x86-64 glibc builds with gcc, an AVX-512 or AVX2 version is picked at run time when the
-   host has it; the portable loop computes the same integers. */
+     analog:        when every G⁺ − G⁻ of the window fits int16 (conductances below 32.8 µS
+                    apart, as programmed weights are), the differences paired like the ideal
+                    weights, x pair two pass digits d (|d| ≤ 15); otherwise pair p = the cells
+                    G⁺, G⁻ of logical row p (bwd: of column p) stored as G − 32768 (int16), x
+                    pair (d, −d): (G⁺ − 32768)·d − (G⁻ − 32768)·d = (G⁺ − G⁻)·d;
+                    either way |acc| ≤ 256·65535·15 < 2^31
+   On x86-64 glibc builds with gcc, an AVX-512 (VNNI) or AVX2 version is picked at run time when
+   the host has it; the portable loop computes the same integers. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +36,16 @@ int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
     const int col0 = cfg[NR_CFG_COL0], ncols = cfg[NR_CFG_NCOLS];
     const int bwd = dir == NR_DIR_BWD;
     const int nin = bwd ? ncols : nrows, nout = bwd ? nrows : ncols;
-    const int P = analog ? nin : (nin + 1) / 2, n16 = _nr_round16(nout);
+    if (analog) {   /* do the differences fit int16? (then two logical rows per pair) */
+        int32_t big = 0;
+        for (int i = 0; i < nrows && !big; i++)
+            for (int j = 0; j < ncols; j++) {
+                const int32_t d = (int32_t)c->g[2 * (row0 + i)][col0 + j] - (int32_t)c->g[2 * (row0 + i) + 1][col0 + j];
+                if (d > INT16_MAX || d < -INT16_MAX) { big = 1; break; }
+            }
+        analog = big ? 1 : 2;
+    }
+    const int P = analog == 1 ? nin : (nin + 1) / 2, n16 = _nr_round16(nout);
     if (!k->w2 || k->cap < (size_t)P * 2 * n16) {
         free(k->w2);
         k->cap = (size_t)P * 2 * n16;
@@ -50,7 +62,16 @@ int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
         int16_t *d = &k->w2[(size_t)p * 2 * n16];
         for (int q = 0; q < nout; q++) {
             int16_t a, b;
-            if (analog) {
+            if (analog == 2) {
+                /* G⁺ − G⁻ of the inputs 2p and 2p+1 feeding output q */
+                const int i0 = bwd ? q : 2 * p, j0 = bwd ? 2 * p : q;
+                a = (int16_t)((int32_t)c->g[2 * (row0 + i0)][col0 + j0] - (int32_t)c->g[2 * (row0 + i0) + 1][col0 + j0]);
+                b = 0;
+                if (2 * p + 1 < nin) {
+                    const int i1 = bwd ? q : 2 * p + 1, j1 = bwd ? 2 * p + 1 : q;
+                    b = (int16_t)((int32_t)c->g[2 * (row0 + i1)][col0 + j1] - (int32_t)c->g[2 * (row0 + i1) + 1][col0 + j1]);
+                }
+            } else if (analog) {
                 /* G⁺/G⁻ of logical row (fwd) / of the pair at column p (bwd) */
                 const int i = bwd ? q : p, j = bwd ? p : q;
                 a = (int16_t)((int32_t)c->g[2 * (row0 + i)][col0 + j] - 32768);
@@ -82,7 +103,7 @@ void _nr_bk_xpairs(const _nr_bk *k, const int32_t *x, int32_t *x2)
 {
     for (int p = 0; p < k->P; p++) {
         int32_t lo, hi;
-        if (k->analog) {
+        if (k->analog == 1) {
             lo = x[p];
             hi = -x[p];
         } else {
@@ -181,20 +202,56 @@ static void _nr_bk_avx512(const _nr_bk *k, const int32_t *x2, int32_t *acc)
         _mm512_storeu_si512((void *)&acc[3 * n16 + q + 16], d1);
     }
 }
+
+/* AVX-512 VNNI: the multiply-add and the accumulation in one instruction (vpdpwssd) */
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static void _nr_bk_vnni(const _nr_bk *k, const int32_t *x2, int32_t *acc)
+{
+    const int P = k->P, n16 = k->n16;
+    for (int q = 0; q < n16; q += 32) {
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        const int16_t *w = &k->w2[2 * q];
+        for (int p = 0; p < P; p++, w += 2 * n16) {
+            const __m512i w0 = _mm512_loadu_si512((const void *)w);
+            const __m512i w1 = _mm512_loadu_si512((const void *)(w + 32));
+            __m512i x = _mm512_set1_epi32(x2[p]);
+            a0 = _mm512_dpwssd_epi32(a0, w0, x);
+            a1 = _mm512_dpwssd_epi32(a1, w1, x);
+            x = _mm512_set1_epi32(x2[P + p]);
+            b0 = _mm512_dpwssd_epi32(b0, w0, x);
+            b1 = _mm512_dpwssd_epi32(b1, w1, x);
+            x = _mm512_set1_epi32(x2[2 * P + p]);
+            c0 = _mm512_dpwssd_epi32(c0, w0, x);
+            c1 = _mm512_dpwssd_epi32(c1, w1, x);
+            x = _mm512_set1_epi32(x2[3 * P + p]);
+            d0 = _mm512_dpwssd_epi32(d0, w0, x);
+            d1 = _mm512_dpwssd_epi32(d1, w1, x);
+        }
+        _mm512_storeu_si512((void *)&acc[q], a0);
+        _mm512_storeu_si512((void *)&acc[q + 16], a1);
+        _mm512_storeu_si512((void *)&acc[n16 + q], b0);
+        _mm512_storeu_si512((void *)&acc[n16 + q + 16], b1);
+        _mm512_storeu_si512((void *)&acc[2 * n16 + q], c0);
+        _mm512_storeu_si512((void *)&acc[2 * n16 + q + 16], c1);
+        _mm512_storeu_si512((void *)&acc[3 * n16 + q], d0);
+        _mm512_storeu_si512((void *)&acc[3 * n16 + q + 16], d1);
+    }
+}
 #endif
 
 void _nr_bk_run(const _nr_bk *k, const int32_t *x2, int32_t *acc)
 {
 #ifdef _NR_BK_AVX2
-    if (!_nr_simd_on()) {
-        _nr_bk_portable(k, x2, acc);
+    const int level = _nr_simd_level();
+    if (level >= 3 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")) {
+        _nr_bk_vnni(k, x2, acc);
         return;
     }
-    if (__builtin_cpu_supports("avx512bw")) {
+    if (level >= 2 && __builtin_cpu_supports("avx512bw")) {
         _nr_bk_avx512(k, x2, acc);
         return;
     }
-    if (__builtin_cpu_supports("avx2")) {
+    if (level >= 1 && __builtin_cpu_supports("avx2")) {
         _nr_bk_avx2(k, x2, acc);
         return;
     }

@@ -10,16 +10,18 @@
 
 #include "nr_private.h"
 
-/* NR48_SIMD=portable in the environment turns the vectorised paths off (the tests compare both
-   paths' results); read once */
-int _nr_simd_on(void)
+/* NR48_SIMD in the environment caps the vector code the host's features would pick:
+   "portable" (none), "avx2", "avx512" (no VNNI); unset, the best one.  The tests run every level
+   and compare the results.  Read once. */
+int _nr_simd_level(void)
 {
-    static int on = -1;
-    if (on < 0) {
+    static int level = -1;
+    if (level < 0) {
         const char *e = getenv("NR48_SIMD");
-        on = !(e && strcmp(e, "portable") == 0);
+        level = !e || !*e ? 3 : strcmp(e, "portable") == 0 ? 0 : strcmp(e, "avx2") == 0 ? 1
+              : strcmp(e, "avx512") == 0 ? 2 : 3;
     }
-    return on;
+    return level;
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(NR_NO_CLONES)
@@ -84,7 +86,7 @@ void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, u
                  int n, double *z)
 {
 #ifdef _NR_NZ_AVX512
-    if (_nr_simd_on() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+    if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
         _nr_noise_z_avx512(fac, acc, off, sn, base, b0, n, z);
         return;
     }
@@ -124,7 +126,7 @@ static void _nr_sar_round_avx512(const double *z, int n, int64_t lo, int64_t hi,
 void _nr_sar_round(const double *z, int n, int64_t lo, int64_t hi, int64_t *d)
 {
 #ifdef _NR_NZ_AVX512
-    if (_nr_simd_on() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+    if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
         _nr_sar_round_avx512(z, n, lo, hi, d);
         return;
     }

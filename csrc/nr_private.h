@@ -129,8 +129,8 @@ int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost);
 /* bytes from rd that a row-strided op writes (its BN rows and the gaps between), or UINT64_MAX */
 uint64_t _nr_rows_dest_len(const nr_machine *m, const nr_insn *in);
 
-/* noise_simd.c: 0 when NR48_SIMD=portable asks for the portable loops (tests) */
-int _nr_simd_on(void);
+/* noise_simd.c: the vector code allowed by NR48_SIMD (0 portable, 1 AVX2, 2 AVX-512, 3 any) */
+int _nr_simd_level(void);
 /* noise_simd.c: z[q] = acc[q]·fac[q] + off + sn·N(mix64(base ^ (b0 + q))) for q < n (the read noise
    of the analog readout; N the Irwin–Hall draw), vectorised where the host allows, same doubles */
 void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, uint64_t base, uint64_t b0,

@@ -210,7 +210,8 @@ def test_batch_trace_has_one_record_per_batch_and_finds_the_vector(tmp_path):
 
 def test_portable_and_vectorised_paths_agree(tmp_path):
     """NR48_SIMD=portable runs the portable loops of the batch kernel, the read noise and the
-    SAR rounding; a batched and an unbatched program give the same bytes either way."""
+    SAR rounding (avx2, avx512: those levels at most); a batched and an unbatched program give
+    the same bytes at every level (levels the host lacks fall back to a lower one)."""
     import subprocess
     import sys
 
@@ -226,12 +227,32 @@ def test_portable_and_vectorised_paths_agree(tmp_path):
             "    m = Machine(model='analog', seed=5).load(sys.argv[1] + '/' + name + '.s')\n"
             "    assert m.run().ok\n"
             "    np.save(sys.argv[1] + '/' + name + sys.argv[2] + '.npy', m.mem(m.sym('y'), 9 * 70, 'i16'))\n")
-    for simd in ("", "portable"):
+    levels = ("", "portable", "avx2", "avx512")
+    for simd in levels:
         env = dict(__import__("os").environ, NR48_SIMD=simd)
         subprocess.run([sys.executable, "-c", code, str(tmp_path), simd or "simd"], env=env, check=True)
     for name in ("plain", "batched"):
-        for simd in ("simd", "portable"):
+        for simd in [s or "simd" for s in levels]:
             outs[name, simd] = np.load(tmp_path / f"{name}{simd}.npy")
     first = outs["plain", "simd"]
     for key, v in outs.items():
         np.testing.assert_array_equal(v, first, err_msg=str(key))
+
+
+@pytest.mark.parametrize("wmax", [40, 127])
+@pytest.mark.parametrize("direction", ["fwd", "bwd"])
+def test_analog_batch_kernel_both_packings(wmax, direction):
+    """Weights within ±40 codes keep every G⁺ − G⁻ inside int16 (the batch kernel pairs two rows
+    of differences); ±127 do not (it pairs G⁺ with G⁻): both equal the per-vector MVMs."""
+    rng = np.random.default_rng(wmax)
+    w = rng.integers(-wmax, wmax + 1, size=(50, 90))
+    w[0, 0] = wmax                                     # the extreme code is there
+    nin = 90 if direction == "bwd" else 50
+    x = rng.integers(0, 16, size=(7, nin))
+    plain, batched = pair(w, x, direction=direction, cfg=[("insigned", 0), ("gshift", 7)])
+    n = 7 * (90 if direction == "fwd" else 50)
+    a, b = run_src(plain, "analog", 9), run_src(batched, "analog", 9)
+    np.testing.assert_array_equal(outputs(a, n), outputs(b, n))
+    g = a.cores[0].conductances.astype(np.int32)
+    d = np.abs(g[0:100:2, :90] - g[1:100:2, :90]).max()
+    assert (d <= 32767) == (wmax == 40)
