@@ -139,3 +139,11 @@ def test_neurram_resnet_command(tmp_path, capsys):
     assert "cores per chip 33 + 26 = 59 (authors' mapping: 45 + 19 = 64)" in out
     r = json.loads((tmp_path / "r.json").read_text())
     assert r["links"]["c2c"]["bit_exact"] and r["links"]["c2c"]["cycles_per_inference"] > 0
+    # the same system on the test board's timing: each chip slower per image, the link unchanged
+    assert main(["resnet", "--inputs", "1", "--link", "c2c", "--config", "board",
+                 "--json", str(tmp_path / "b.json")]) == 0
+    b = json.loads((tmp_path / "b.json").read_text())
+    assert r["profile"] == "chip" and b["profile"] == "board"
+    assert b["links"]["c2c"]["cycles_per_inference"] > 3 * r["links"]["c2c"]["cycles_per_inference"]
+    assert b["links"]["c2c"]["link_bytes_per_inference"] == r["links"]["c2c"]["link_bytes_per_inference"]
+    assert main(["resnet", "--config", "nosuch"]) == 1

@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("--link", action="append", choices=("c2c", "host"),
                    help="link preset to run (repeatable; default both)")
     p.add_argument("--map", action="store_true", help="print the core map of every chip")
+    p.add_argument("--config", metavar="PROFILE|TOML", default=None,
+                   help="chip profile of every chip (default chip; board = the test system's timing)")
     p.add_argument("--write", metavar="DIR", help="keep the chip programs and system files in DIR")
     p.set_defaults(func=main)
     r = subparsers.add_parser("rbm794", help="MNIST-size RBM (794 visible × 120 hidden) on 16 cores: "
@@ -41,7 +43,12 @@ def main(args) -> int:
     if args.inputs < 1:
         return fail(args, f"--inputs must be ≥ 1, got {args.inputs}", EXIT_USAGE, kind="usage")
     links = tuple(args.link or ("c2c", "host"))
-    r = run_resnet(n_inputs=args.inputs, seed=args.seed, links=links, workdir=args.write, marginal=True)
+    from emulator.config import ConfigError
+    try:
+        r = run_resnet(n_inputs=args.inputs, seed=args.seed, links=links, workdir=args.write, marginal=True,
+                       config=args.config)
+    except ConfigError as e:
+        return fail(args, str(e))
     con = Console(highlight=False)
     if args.map:
         con.print(r["map"], soft_wrap=True)
@@ -52,7 +59,8 @@ def main(args) -> int:
     for t in r["transfers"]:
         con.print(f"chip {t['src']} → chip {t['dst']}: {t['bytes']} bytes per inference "
                   f"(input codes of {t['layer']})")
-    t = Table(title=f"per inference ({args.inputs} random images, ideal model)", title_justify="left")
+    t = Table(title=f"per inference ({args.inputs} random images, ideal model, profile {r['profile']})",
+              title_justify="left")
     for col in ("link", "bit-exact", "link bytes", "wire bytes", "link latency", "link energy",
                 "interval", "chip energy (0 + 1)", "run cycles"):
         t.add_column(col, justify="right")
@@ -61,11 +69,11 @@ def main(args) -> int:
                   f"{v['wire_bytes_per_inference']:,.0f}",
                   f"{v['link_latency_s_per_inference'] * 1e6:.3g} µs",
                   f"{v['link_energy_j_per_inference'] * 1e6:.3g} µJ",
-                  f"{v['cycles_per_inference'] / 1e8:.4g} s",
+                  f"{v['cycles_per_inference'] / v['clock_hz']:.4g} s",
                   " + ".join(f"{e * 1e3:.3g} mJ" for e in v["chip_energy_j_per_inference"]),
                   f"{v['cycles']:,}")
     con.print(t)
-    con.print("interval: the cycles one more image adds (the two chips work as a pipeline) at 100 MHz; "
+    con.print("interval: the cycles one more image adds (the two chips work as a pipeline), as time; "
               "chip energy: what one more image adds (programming excluded); run cycles: the whole run, "
               "programming included", soft_wrap=True)
     for name, v in r["links"].items():

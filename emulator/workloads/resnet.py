@@ -50,12 +50,13 @@ def resnet20(seed: int = 0, in_hw: int = 32, widths=(16, 32, 64), blocks: int = 
 
 def run_resnet(n_inputs: int = 2, seed: int = 0, links=("c2c", "host"), workdir=None,
                in_hw: int = 32, widths=(16, 32, 64), blocks: int = 3, model: str = "ideal",
-               marginal: bool = False) -> dict:
+               marginal: bool = False, config=None) -> dict:
     """Quantise (calibrated on 16 random images), compile over chips, run every link preset on
     `n_inputs` random images; returns the map, per-chip cores, bit-exactness against the integer
     reference and, per link, cycles, link bytes, latency and energy per inference.  With
     `marginal`, each preset also runs n_inputs + 1 images: the differences are one more
-    inference's cycles (the pipeline's interval) and the chips' energy without programming."""
+    inference's cycles (the pipeline's interval) and the chips' energy without programming.
+    `config` (a profile name, TOML path or dict) applies to every chip."""
     import tempfile
     from pathlib import Path
 
@@ -67,20 +68,21 @@ def run_resnet(n_inputs: int = 2, seed: int = 0, links=("c2c", "host"), workdir=
     rows = q.encode(X)
     ref = reference(q, rows)
     sc = compile_system(q, rows, name="resnet")
-    out = {"cores": sc.cores(), "authors_cores": list(AUTHORS_CORES), "map": sc.map_text(),
+    from emulator.config import ChipConfig
+    out = {"profile": ChipConfig.load(config).profile, "cores": sc.cores(), "authors_cores": list(AUTHORS_CORES), "map": sc.map_text(),
            "transfers": sc.transfers, "n_inputs": n_inputs, "links": {}}
     tmp = tempfile.TemporaryDirectory() if workdir is None else None
     base = Path(workdir or tmp.name)
     try:
         for link in links:
             logits, pred, r, s = run_system_compiled(sc, base / link / "resnet", model=model,
-                                                    seed=seed, link=link)
+                                                    seed=seed, link=link, config=config)
             rep = s.link_report()
             e = s.energy_report()
             tot = rep["total"]
             out["links"][link] = {
                 "bit_exact": bool(np.array_equal(logits, ref)),
-                "cycles": r.cycles, "time_s": r.time_s,
+                "cycles": r.cycles, "time_s": r.time_s, "clock_hz": s.clock_hz,
                 "link_bytes_per_inference": tot["bytes"] / n_inputs,
                 "wire_bytes_per_inference": tot["wire_bytes"] / n_inputs,
                 "link_latency_s_per_inference": tot["latency_s"] / n_inputs,
@@ -94,7 +96,7 @@ def run_resnet(n_inputs: int = 2, seed: int = 0, links=("c2c", "host"), workdir=
                 X1 = np.concatenate([X, rng.random((1, X.shape[1]))])
                 sc1 = compile_system(q, q.encode(X1), name="resnet")
                 _l, _p, r1, s1 = run_system_compiled(sc1, base / link / "plus1" / "resnet", model=model,
-                                                     seed=seed, link=link)
+                                                     seed=seed, link=link, config=config)
                 e1 = s1.energy_report()
                 out["links"][link]["cycles_per_inference"] = r1.cycles - r.cycles
                 out["links"][link]["chip_energy_j_per_inference"] = [
