@@ -63,7 +63,8 @@ def _snn(args) -> int:
     if args.n_test is not None and args.n_test < 2:
         return fail(args, "--n-test must be at least 2 (the first inference overlaps programming)",
                     EXIT_USAGE, kind="usage")
-    work = Path("/tmp/neurram_snn")
+    from emulator.workloads.chiprun import SCRATCH
+    work = SCRATCH / "snn"
     res = snn.run(args.steps, args.n_test, args.model, args.seed, work)
     if args.write:
         out = Path(args.write)

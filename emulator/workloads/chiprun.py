@@ -2,10 +2,16 @@
 accuracy row of a classifier workload — shared by the CNN, RNN and RBM workloads."""
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+# where the workloads write their generated programs by default: one folder per process, so two
+# commands (or two test runs) on one machine never overwrite each other's files mid-run
+SCRATCH = Path(tempfile.gettempdir()) / f"neurram-{os.getpid()}"
 
 
 def save_program(asm: str, data: dict, d, name: str) -> Path:

@@ -25,7 +25,7 @@ import numpy as np
 
 from emulator.mapper.codegen import pad_rows
 from emulator.mapper.model import MAX_ROWS, MapError, bias_levels, gain_shift, quantise_weights
-from emulator.workloads.chiprun import evaluate_classifier, run_classifier, save_program
+from emulator.workloads.chiprun import SCRATCH, evaluate_classifier, run_classifier, save_program
 from emulator.workloads.digits import AGE_MS, DATA, IN_SCALE, load_digits_split
 from emulator.workloads.rnn import _rs, _softmax
 
@@ -357,13 +357,13 @@ def write_program(q, X, d, name="cnn_digits", age_ms=AGE_MS, batched=False) -> P
     return save_program(*program(q, X, name, age_ms), d, name)
 
 
-def run_chip(q, X, model="ideal", seed=1, workdir="/tmp/neurram_cnn", name="cnn_digits", config=None,
+def run_chip(q, X, model="ideal", seed=1, workdir=SCRATCH / "cnn", name="cnn_digits", config=None,
              batched=True):
     path = write_program(q, X, workdir, name + ("_batched" if batched else ""), batched=batched)
     return run_classifier(path, len(X), NCLS, "cnn", model, seed, config)
 
 
-def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_cnn", analog=True, config=None):
+def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir=SCRATCH / "cnn", analog=True, config=None):
     Xtr, _, Xte, yte = load_digits_split()
     if n_test is not None:
         Xte, yte = Xte[:n_test], yte[:n_test]

@@ -9,6 +9,7 @@ import numpy as np
 
 from emulator.data import DIR as DATA
 from emulator.mapper import Model, Dense, compile_batched, compile_model, quantise, reference, run_compiled
+from .chiprun import SCRATCH
 
 N_TRAIN = 1347
 IN_SCALE = 16 / 15          # pixel 0..16 → 4-bit code 0..15
@@ -68,7 +69,7 @@ def compile_digits(model: Model, n_test=None, name="digits_mlp", age_ms=0, copie
     return compile_(q, q.encode(Xte), name=name, age_ms=age_ms), yte
 
 
-def evaluate(model: Model, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_digits",
+def evaluate(model: Model, seeds=(1, 2, 3), n_test=None, workdir=SCRATCH / "digits",
              analog=True, age_ms=0, log=print, copies=COPIES, single=False, config=None,
              batched=True):
     """Accuracy of one model: float, 4-bit software, chip ideal, chip analog per seed (with

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import cnn as K
 from .digits import AGE_MS, COPIES, load_digits_split, shipped_model
+from .chiprun import SCRATCH
 
 
 def _acc(pred, y) -> float:
@@ -25,7 +26,7 @@ def _acc(pred, y) -> float:
 
 
 def mlp(seed: int, n_train: int | None = None, n_test: int | None = None, noise: bool = False,
-        workdir="/tmp/neurram_finetune", epochs: int = 30, copies: int = COPIES) -> dict:
+        workdir=SCRATCH / "finetune", epochs: int = 30, copies: int = COPIES) -> dict:
     """Before/after test accuracy of the digits MLP on the analog chip (seed)."""
     from emulator.mapper import compile_model, quantise, run_compiled
     from emulator.train import feature_scale, finetune_dense, measure_features
@@ -61,7 +62,7 @@ def mlp(seed: int, n_train: int | None = None, n_test: int | None = None, noise:
 
 
 def cnn(seed: int, n_train: int | None = None, n_test: int | None = None, noise: bool = False,
-        workdir="/tmp/neurram_finetune", epochs: int = 30, copies: int = K.FC_COPIES) -> dict:
+        workdir=SCRATCH / "finetune", epochs: int = 30, copies: int = K.FC_COPIES) -> dict:
     """Before/after test accuracy of the digits CNN on the analog chip (seed); the CNN's
     classifier works on the pooled 4-bit codes directly, so no feature scale is needed."""
     from emulator.train import finetune_dense, measure_features
@@ -88,7 +89,7 @@ def cnn(seed: int, n_train: int | None = None, n_test: int | None = None, noise:
 
 
 def run(seeds=(1, 2, 3), nets=("mlp", "cnn"), n_train=None, n_test=None, noise=False,
-        workdir="/tmp/neurram_finetune", log=None, copies: int = 16) -> dict:
+        workdir=SCRATCH / "finetune", log=None, copies: int = 16) -> dict:
     """{net: {"runs": [per seed], "before": (mean, sd), "after": (mean, sd), "gain": (mean, sd)}}"""
     fns = {"mlp": mlp, "cnn": cnn}
     res = {}

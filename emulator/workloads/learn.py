@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .digits import IN_SCALE, load_digits_split, shipped_model
+from .chiprun import SCRATCH
 
 CORE1, CORE2 = 0, 6
 MARGIN = 24          # hinge margin M of the logits, output codes
@@ -273,7 +274,7 @@ test_done:
 
 
 def run(epochs: int = 3, n_train: int | None = None, n_test: int | None = None, model: str = "ideal",
-        seed: int = 0, workdir="/tmp/neurram_learn", both: bool = False) -> dict:
+        seed: int = 0, workdir=SCRATCH / "learn", both: bool = False) -> dict:
     """Accuracy per epoch, energy and time per training epoch, and the offline-trained layer 2
     programmed on the same chip for comparison."""
     from emulator.machine import Machine

@@ -16,7 +16,7 @@ import numpy as np
 
 from emulator.mapper import Dense, Model
 from emulator.mapper.lstm import LSTM, compile_lstm, quantise_lstm, reference, slots
-from emulator.workloads.chiprun import evaluate_classifier, run_classifier
+from emulator.workloads.chiprun import SCRATCH, evaluate_classifier, run_classifier
 from emulator.workloads.digits import AGE_MS, DATA, load_digits_split
 
 NAME = "lstm"
@@ -151,12 +151,12 @@ def write_program(q, X, d, name="lstm_digits") -> Path:
     return program(q, X, name).write(Path(d) / f"{name}.s")
 
 
-def run_chip(q, X, model="ideal", seed=1, workdir="/tmp/neurram_lstm", name="lstm_digits", config=None):
+def run_chip(q, X, model="ideal", seed=1, workdir=SCRATCH / "lstm", name="lstm_digits", config=None):
     path = write_program(q, X, workdir, name)
     return run_classifier(path, len(X), NCLS, "LSTM program", model, seed, config)
 
 
-def evaluate(P, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_lstm", analog=True, copies=COPIES,
+def evaluate(P, seeds=(1, 2, 3), n_test=None, workdir=SCRATCH / "lstm", analog=True, copies=COPIES,
              config=None):
     _, _, Xte, yte = load_digits_split()
     Xte, yte = Xte[:n_test], yte[:n_test]

@@ -29,6 +29,7 @@ from emulator.mapper.rbm import (RBM, corrupt_random, fake_quant, flip, gibbs_re
                                  run_rbm)
 from emulator.mapper.rbm_codegen import compile_rbm
 from emulator.workloads.digits import load_digits_split
+from .chiprun import SCRATCH
 
 NV, NH = 64, 48
 WBITS, CODE = 4, 16
@@ -99,7 +100,7 @@ def program(M, C, mask, steps=16, keep=8, name="rbm_recover"):
     return c.asm, c.data
 
 
-def run(M, n=40, frac=0.2, steps=16, keep=8, model="analog", seed=1, workdir="/tmp/neurram_rbm",
+def run(M, n=40, frac=0.2, steps=16, keep=8, model="analog", seed=1, workdir=SCRATCH / "rbm",
         name="rbm_recover", write=None, known_positions=True, corruption=None, config=None, **kw):
     """Corrupt n test digits, recover them on the chip; returns a dict of errors and timings.
     `known_positions=False`: the positions are unknown to the program (every pixel resampled);

@@ -14,6 +14,7 @@ import numpy as np
 from emulator.mapper.rbm import RBM, corrupt_random, fake_quant, hsig
 from emulator.mapper.rbm_blocks import compile_rbm_blocks, gibbs_blocks_reference, quantise_rbm_blocks
 from emulator.workloads.digits import load_digits_split
+from .chiprun import SCRATCH
 
 NV, NH = 794, 120
 
@@ -52,7 +53,7 @@ def train(epochs: int = 4, lr: float = 0.01, seed: int = 0, batch: int = 32) -> 
 
 
 def run(n: int = 4, steps: int = 8, keep: int = 4, frac: float = 0.2, seed: int = 0,
-        workdir: str = "/tmp/neurram_rbm794", epochs: int = 4, rbm: RBM | None = None) -> dict:
+        workdir=SCRATCH / "rbm794", epochs: int = 4, rbm: RBM | None = None) -> dict:
     """Map, run on the ideal model, compare with the reference; pixel errors before and after.
     `rbm`: use this 794 × 120 RBM instead of training one."""
     from emulator.machine import Machine

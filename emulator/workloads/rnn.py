@@ -33,7 +33,7 @@ import numpy as np
 
 from emulator.mapper.codegen import pad_rows
 from emulator.mapper.model import MAX_ROWS, MapError, bias_levels, gain_shift, quantise_weights
-from emulator.workloads.chiprun import evaluate_classifier, run_classifier, save_program
+from emulator.workloads.chiprun import SCRATCH, evaluate_classifier, run_classifier, save_program
 from emulator.workloads.digits import AGE_MS, DATA, IN_SCALE, load_digits_split
 
 NH = 48                     # hidden units
@@ -383,11 +383,11 @@ def write_program(q, X, d, name="rnn_digits") -> Path:
     return save_program(*program(q, X, name), d, name)
 
 
-def run_chip(q, X, model="ideal", seed=1, workdir="/tmp/neurram_rnn", name="rnn_digits", config=None):
+def run_chip(q, X, model="ideal", seed=1, workdir=SCRATCH / "rnn", name="rnn_digits", config=None):
     return run_classifier(write_program(q, X, workdir, name), len(X), NCLS, "rnn", model, seed, config)
 
 
-def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir="/tmp/neurram_rnn", analog=True, config=None, copies=COPIES):
+def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir=SCRATCH / "rnn", analog=True, config=None, copies=COPIES):
     Xtr, _, Xte, yte = load_digits_split()
     if n_test is not None:
         Xte, yte = Xte[:n_test], yte[:n_test]

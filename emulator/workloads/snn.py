@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .digits import load_digits_split, shipped_model
+from .chiprun import SCRATCH
 
 PERCENTILE = 99.5
 CORE1, CORE2 = 0, 6
@@ -247,7 +248,7 @@ def _measure(m, n: int) -> dict:
 
 
 def run(steps: int = 32, n_test: int | None = None, model: str = "ideal", seed: int = 0,
-        workdir="/tmp/neurram_snn") -> dict:
+        workdir=SCRATCH / "snn") -> dict:
     """Accuracy, spikes and energy/latency per inference of the spiking classifier and of the
     shipped MLP (same test digits, same chip model and seed)."""
     from emulator.machine import Machine
