@@ -54,9 +54,9 @@ def test_finetune_dense_fits_and_stays_near_the_start():
 
 
 @pytest.fixture(scope="module")
-def small():
+def small(tmp_path_factory):
     return finetune.run(seeds=(1, 2), nets=("mlp", "cnn"), n_train=400, n_test=150, copies=1,
-                        workdir="/tmp/neurram_finetune_test")
+                        workdir=tmp_path_factory.mktemp("finetune"))
 
 
 def test_fine_tuning_recovers_accuracy_on_the_noisy_mapping(small):

@@ -11,8 +11,8 @@ from emulator.workloads import learn
 
 
 @pytest.fixture(scope="module")
-def small():
-    return learn.run(epochs=3, n_train=300, n_test=100, workdir="/tmp/neurram_learn_test")
+def small(tmp_path_factory):
+    return learn.run(epochs=3, n_train=300, n_test=100, workdir=tmp_path_factory.mktemp("learn"))
 
 
 def test_the_layer_learns_from_zero(small):
@@ -51,12 +51,12 @@ def test_cli_learn(tmp_path, capsys):
     assert main(["learn", "--epochs", "51"]) == 2
 
 
-def test_both_layers_send_the_error_back_through_the_transposed_mvm():
+def test_both_layers_send_the_error_back_through_the_transposed_mvm(tmp_path):
     # layer 1 learns slowly (every 8th digit, a dead zone of 32): the whole training set, 2 epochs
-    r = learn.run(epochs=2, n_test=80, both=True, workdir="/tmp/neurram_learn_test2")
+    r = learn.run(epochs=2, n_test=80, both=True, workdir=tmp_path / "a")
     assert r["both"] and r["update_pulses_layer1"] > 100
     assert r["accuracy"][-1] >= 0.85
-    one = learn.run(epochs=1, n_train=100, n_test=20, workdir="/tmp/neurram_learn_test3")
+    one = learn.run(epochs=1, n_train=100, n_test=20, workdir=tmp_path / "b")
     assert one["update_pulses_layer1"] == 0
     p = learn.build(1, 10, 10, both=True)["asm"]
     assert "mvm.bwd" in p and p.count("opu ") == 4

@@ -12,8 +12,8 @@ from emulator.workloads import snn
 
 
 @pytest.fixture(scope="module")
-def ideal():
-    return snn.run(steps=32, n_test=120, model="ideal", seed=0, workdir="/tmp/neurram_snn_test")
+def ideal(tmp_path_factory):
+    return snn.run(steps=32, n_test=120, model="ideal", seed=0, workdir=tmp_path_factory.mktemp("snn"))
 
 
 def test_conversion_fits_the_cores_and_uses_the_mlp_thresholds():
@@ -37,14 +37,14 @@ def test_ideal_spike_counts_equal_the_reference_and_accuracy_holds(ideal):
     assert 50 <= s["spikes_per_inference"] <= 600
 
 
-def test_costs_per_inference_follow_the_steps(ideal):
+def test_costs_per_inference_follow_the_steps(ideal, tmp_path):
     s, m = ideal["snn"], ideal["mlp"]
     # 32 steps of two ifsteps and four scans cost more than one pass of two MVMs, and the
     # scans that move the spike vectors dominate the energy
     assert s["cycles_per_inference"] > 3 * m["cycles_per_inference"]
     assert s["scan_nj"] > 0.5 * s["energy_nj"]
-    half = snn.run(steps=16, n_test=20, model="ideal", workdir="/tmp/neurram_snn_test")["snn"]
-    full = snn.run(steps=32, n_test=20, model="ideal", workdir="/tmp/neurram_snn_test")["snn"]
+    half = snn.run(steps=16, n_test=20, model="ideal", workdir=tmp_path)["snn"]
+    full = snn.run(steps=32, n_test=20, model="ideal", workdir=tmp_path)["snn"]
     assert 1.8 < full["cycles_per_inference"] / half["cycles_per_inference"] < 2.1
 
 
