@@ -14,111 +14,30 @@ carries all of them at the end.
 """
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass
 from pathlib import Path
 
+from .chunks import DATA, TEXT, EquDef, Item, Layout, Src, SymbolDef
 from .directives import DIRECTIVES, DirectiveError
 from .encoder import CountError, OperandError, check_count, encode
 from .errors import AsmError, Diagnostic
-from .expr import ExprError, Undefined, evaluate, symbols_in
+from .expr import ExprError, Undefined, evaluate
 from .image import Image, Segment
-from .limits import (CODE_BYTES, DATA_ADDR_END, MAX_DATA_BYTES, MAX_EXPANDED_LINES,
-                     MAX_INCLUDE_DEPTH, MAX_LINE_CHARS, MAX_MACRO_DEPTH, MAX_SOURCE_BYTES,
-                     MAX_SYMBOL_DEPTH, shown_name, short)
+from .limits import (MAX_EXPANDED_LINES, MAX_INCLUDE_DEPTH, MAX_LINE_CHARS, MAX_MACRO_DEPTH,
+                     MAX_SOURCE_BYTES, MAX_SYMBOL_DEPTH, shown_name, short)
+from .loadimm import _emit_la, _emit_li, _substitute, _template, li_length
 from .macros import Macro, expand, extract, split_args
-from .nodes import Assign, BinOp, Call, Directive, Here, Instr, Label, Mem, Num, Reg, Sym, UnOp
+from .nodes import Assign, BinOp, Call, Directive, Here, Instr, Label, Mem, Num, Reg, Sym
 from .parser import MAX_SYNTAX_ERRORS, parse
 from .program import Program, Row, data_extents
-from .specs import (ALL_MNEMONICS, SPECS, MnemonicError, PseudoSpec, Resolved, resolve_mnemonic,
-                    suggest, template_text)
+from .specs import ALL_MNEMONICS, SPECS, MnemonicError, PseudoSpec, Resolved, resolve_mnemonic, suggest
 
-TEXT, DATA = "text", "data"
 MAX_ERRORS = 100
 MAX_NOTES = 8           # "in macro … invoked at …" lines kept for a nested expansion
 NOP_WORD = SPECS["nop"].match
 _U64 = 1 << 64
 
 
-@dataclass
-class Src:
-    """Where a run of statements comes from: a file, or a macro expansion inside one."""
-    file: str
-    lines: list[str]                 # the text the statements were parsed from
-    dir: Path                        # .include and .npy paths are relative to this
-    line_base: int = 0               # added to a statement's line to get the line in `file`
-    notes: tuple[str, ...] = ()
-
-
-class TextChunk:
-    """Consecutive code words placed from `start` (a new one begins at each .org)."""
-    __slots__ = ("start", "words", "src", "line")
-    section = TEXT
-
-    def __init__(self, start, src, line):
-        self.start, self.words, self.src, self.line = start, [], src, line
-
-    @property
-    def size(self) -> int:
-        return 4 * len(self.words)
-
-    def payload(self) -> bytes:
-        return struct.pack(f"<{len(self.words)}I", *self.words)
-
-
-class DataChunk:
-    __slots__ = ("start", "buf", "src", "line")
-    section = DATA
-
-    def __init__(self, start, src, line):
-        self.start, self.buf, self.src, self.line = start, bytearray(), src, line
-
-    @property
-    def size(self) -> int:
-        return len(self.buf)
-
-    def payload(self) -> bytes:
-        return bytes(self.buf)
-
-
-@dataclass
-class SymbolDef:
-    name: str
-    kind: str                        # "label" or "equ"
-    section: str                     # labels: "text" or "data"; equ: "abs" (see section_of)
-    value: int | None
-    src: Src
-    line: int
-    col: int
-    expr: object = None              # equ: the defining expression
-    here: int = 0                    # equ: the value of '.' where it was defined
-    busy: bool = False
-
-    def where(self) -> str:
-        return f"{self.src.file}:{self.src.line_base + self.line}"
-
-
-@dataclass(frozen=True)
-class EquDef:
-    """The `extra` of an Item that defines a constant."""
-    name: str
-    expr: object
-
-
-@dataclass(slots=True)
-class Item:
-    """One statement placed by pass 1.  `emit(item)` (pass 2) fills its space, if it has any."""
-    emit: object
-    addr: int
-    src: Src
-    stmt: object
-    chunk: object
-    index: int                       # word index (text) or byte offset (data) in the chunk
-    size: int
-    extra: object = None
-
-
-class Assembler:
+class Assembler(Layout):
     nop_word = NOP_WORD
     max_include_depth = MAX_INCLUDE_DEPTH
 
@@ -262,83 +181,6 @@ class Assembler:
             handlers[type(st)](self, st, src)
 
     # ------------------------------------------------------------------ placing things
-
-    def new_chunk(self, section: str, start: int, src: Src, line: int):
-        chunk = (TextChunk if section == TEXT else DataChunk)(start, src, line)
-        self.chunks[section].append(chunk)
-        self.current[section] = chunk
-        return chunk
-
-    def chunk(self, section: str | None = None):
-        section = section or self.section
-        c = self.current[section]
-        if c is None:
-            c = self.new_chunk(section, 0, None, 0)
-        return c
-
-    def here(self) -> int:
-        c = self.chunk()
-        return c.start + c.size
-
-    def _check_room(self, c, n: int, src: Src, st) -> None:
-        """Code and data stay inside the memories (and the image inside its budget) before
-        anything is materialised."""
-        end = c.start + c.size + n
-        if c.section == TEXT:
-            if end > CODE_BYTES:
-                self.fatal(src, st.line, st.col, f"code reaches {end:#x}, beyond the code memory "
-                                                 f"(0..{CODE_BYTES - 1:#x}, {CODE_BYTES // 4} "
-                                                 "instructions)")
-            return
-        if end > DATA_ADDR_END:
-            self.fatal(src, st.line, st.col, f"data reaches {end:#x}, beyond the largest data "
-                                             f"memory (0..{DATA_ADDR_END - 1:#x})")
-        self.data_bytes += n
-        if self.data_bytes > MAX_DATA_BYTES:
-            self.fatal(src, st.line, st.col, f"the image holds more than {MAX_DATA_BYTES >> 20} MiB "
-                                             "of data (memory is zero at reset: place large "
-                                             "buffers with .org instead of .zero)")
-
-    def place_words(self, n: int, emit, src: Src, st, extra=None) -> Item:
-        c = self.current[TEXT] or self.chunk(TEXT)
-        self._check_room(c, 4 * n, src, st)
-        idx = len(c.words)
-        if n == 1:
-            c.words.append(0)
-        else:
-            c.words.extend([0] * n)
-        item = Item(emit, c.start + 4 * idx, src, st, c, idx, 4 * n, extra)
-        self.items.append(item)
-        return item
-
-    def place_bytes(self, data: bytes | int, emit, src: Src, st, extra=None) -> Item:
-        """Reserve (int) or store (bytes) data at the current location of the current section."""
-        c = self.chunk()
-        self._check_room(c, data if isinstance(data, int) else len(data), src, st)
-        if c.section == TEXT:
-            n = data if isinstance(data, int) else len(data)
-            idx = len(c.words)
-            if isinstance(data, int):
-                c.words.extend([0] * (n // 4))
-            else:
-                c.words.extend(struct.unpack(f"<{n // 4}I", data))
-            item = Item(emit, c.start + 4 * idx, src, st, c, idx, n, extra)
-        else:
-            off = len(c.buf)
-            if isinstance(data, int):
-                c.buf.extend(bytes(data))
-                n = data
-            else:
-                c.buf += data
-                n = len(data)
-            item = Item(emit, c.start + off, src, st, c, off, n, extra)
-        self.items.append(item)
-        return item
-
-    def mark(self, src: Src, st) -> None:
-        """Record a statement that takes no space (for the listing)."""
-        c = self.chunk()
-        self.items.append(Item(None, c.start + c.size, src, st, c, 0, 0))
 
     # ------------------------------------------------------------------ symbols
 
@@ -717,105 +559,13 @@ def _emit_equ(asm: Assembler, it: Item) -> None:
         d.value = evaluate(expr, asm.resolve, d.here)
 
 
-def li_length(v: int) -> int:
-    """Instructions `li` needs for a 64-bit value: movi, then one shori per further 16 bits."""
-    if v >= 1 << 63:
-        v -= _U64
-    for n in (1, 2, 3):
-        if -(1 << (16 * n - 1)) <= v < 1 << (16 * n - 1):
-            return n
-    return 4
-
-
-def li_chunks(v: int, n: int) -> list[int]:
-    """The 16-bit pieces, most significant first, of `v` in n·16 bits."""
-    u = v & ((1 << (16 * n)) - 1)
-    return [(u >> (16 * (n - 1 - i))) & 0xFFFF for i in range(n)]
-
-
-_MOVI = resolve_mnemonic("movi")
-_SHORI = resolve_mnemonic("shori")
-
-
-def _load_words(asm: Assembler, it: Item, rd, v: int, n: int) -> None:
-    expr = it.stmt.operands[1]
-    col, end = expr.col, expr.end
-    pieces = li_chunks(v, n)
-    first = pieces[0] - 0x10000 if pieces[0] >= 0x8000 else pieces[0]
-    words = it.chunk.words
-    words[it.index] = encode(_MOVI, (rd, Num(first, col, end)), it.addr, asm)
-    for i, p in enumerate(pieces[1:], 1):
-        words[it.index + i] = encode(_SHORI, (rd, Num(p, col, end)), it.addr + 4 * i, asm)
-
-
-def _load_value(asm: Assembler, it: Item, what: str) -> int:
-    expr = it.stmt.operands[1]
-    if isinstance(expr, (Reg, Mem)) or type(expr).__name__ in ("Core", "Str"):
-        raise OperandError(expr, expected=f"{what} (a number, label or expression)")
-    return asm.value(expr, it.addr)
-
-
-def _emit_li(asm: Assembler, it: Item) -> None:
-    _res, forward = it.extra
-    rd = it.stmt.operands[0]
-    v = _load_value(asm, it, "a constant")
-    expr = it.stmt.operands[1]
-    if not -(1 << 63) <= v < _U64:
-        raise OperandError(expr, f"li value {v} does not fit 64 bits")
-    if v >= 1 << 63:
-        v -= _U64
-    n = it.size // 4
-    if forward and not -(1 << 31) <= v < 1 << 31:
-        names = ", ".join(f"'{s.name}'" for s in symbols_in(expr)) or "its symbols"
-        raise OperandError(expr, f"li of a forward reference uses the 2-instruction form, which "
-                                 f"holds signed 32-bit values; {v:#x} does not fit (define "
-                                 f"{names} before this line, or build the value in steps)")
-    _load_words(asm, it, rd, v, n)
-
-
-def _emit_la(asm: Assembler, it: Item) -> None:
-    rd = it.stmt.operands[0]
-    v = _load_value(asm, it, "an address")
-    if not 0 <= v < 1 << 31:
-        raise OperandError(it.stmt.operands[1], f"la address {v:#x} outside 0..0x7fffffff "
-                                                "(use li for other constants)")
-    _load_words(asm, it, rd, v, 2)
-
-
 _INSN = object()
 _TEMPLATE = object()
 _BUILTINS = {"li": Assembler.on_li, "la": Assembler.on_la}
-_TEMPLATES: dict[str, tuple] = {}
-
-
-def _template(spec: PseudoSpec) -> tuple:
-    """The parsed expansion of a template pseudo-instruction and the names of its operands."""
-    t = _TEMPLATES.get(spec.mnemonic)
-    if t is None:
-        statements, problems = parse(template_text(spec))
-        if problems or len(statements) != 1 or not isinstance(statements[0], Instr):
-            raise RuntimeError(f"pseudo {spec.mnemonic}: cannot read its expansion "
-                               f"{spec.expansion!r} ({problems})")
-        t = _TEMPLATES[spec.mnemonic] = (statements[0], tuple(f for f, _b in spec.operands))
-    return t
-
-
-def _substitute(node, by_name: dict):
-    """Replace the template's operand names by the operands written by the user."""
-    t = type(node)
-    if t is Sym and node.name in by_name:
-        return by_name[node.name]
-    if t is Mem:
-        return Mem(_substitute(node.offset, by_name), node.base, node.col, node.end)
-    if t is BinOp:
-        return BinOp(node.op, _substitute(node.left, by_name), _substitute(node.right, by_name),
-                     node.col, node.end)
-    if t is UnOp:
-        return UnOp(node.op, _substitute(node.operand, by_name), node.col, node.end)
-    return node
 
 
 # ---------------------------------------------------------------------- public entry points
+
 
 def assemble(text: str, filename: str = "<string>", include_dirs=()) -> Program:
     """Assemble source text; raises AsmError listing every problem."""
