@@ -540,24 +540,32 @@ uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_an
     return max_abs < (uint64_t)sm ? max_abs : (uint64_t)sm;
 }
 
+/* One vector through the analog array: the sensing set-up of the operation (ax) and, per phase,
+   Σ (G⁺ − G⁻)·digit of the inputs in the core's input register (acc) */
+static void _nr_analog_accumulate(const nr_machine *m, nr_core *c, int id, int dir, _nr_analog_ctx *ax,
+                                  int32_t acc[2][NR_REG_LEN])
+{
+    const int32_t *k = c->cfg;
+    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
+    _nr_analog_prep(m, c, id, dir, ax);
+    int32_t xd[2][NR_REG_LEN];
+    _nr_analog_digits(k, ax->bwd ? &c->v[col0] : &c->h[row0], ax->nin, ax->npass, ax->b0, xd);
+    for (int p = 0; p < ax->npass; p++) {
+        if (ax->bwd) _nr_akernel_bwd(c, row0, nrows, col0, ncols, xd[p], acc[p]);
+        else _nr_akernel_fwd(c, row0, nrows, col0, ncols, xd[p], acc[p]);
+    }
+}
+
 /* The analog MVM / sample of one core: fills c->pend_buf like the ideal path and returns the
    step count of a step-counting readout.  See docs/analog.md for the equations. */
 uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sample,
                         uint64_t *lo_out, uint64_t *n_out)
 {
-    const int32_t *k = c->cfg;
-    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
     _nr_analog_ctx ax;
-    _nr_analog_prep(m, c, id, dir, &ax);
+    int32_t acc[2][NR_REG_LEN];
+    _nr_analog_accumulate(m, c, id, dir, &ax, acc);
     *lo_out = (uint64_t)ax.out_lo;
     *n_out = (uint64_t)ax.nout;
-    int32_t xd[2][NR_REG_LEN];
-    _nr_analog_digits(k, ax.bwd ? &c->v[col0] : &c->h[row0], ax.nin, ax.npass, ax.b0, xd);
-    int32_t acc[2][NR_REG_LEN];
-    for (int p = 0; p < ax.npass; p++) {
-        if (ax.bwd) _nr_akernel_bwd(c, row0, nrows, col0, ncols, xd[p], acc[p]);
-        else _nr_akernel_fwd(c, row0, nrows, col0, ncols, xd[p], acc[p]);
-    }
     const int32_t *const accp[2] = {acc[0], acc[1]};
     return _nr_analog_finish(m, c, id, &ax, sample, accp);
 }
@@ -570,19 +578,13 @@ uint64_t _nr_mvm_analog(const nr_machine *m, nr_core *c, int id, int dir, int sa
 void _nr_mvm_preact_analog(const nr_machine *m, nr_core *c, int id, int dir, double *y,
                            double *sn, int *npass, int *b0, uint64_t *lo, uint64_t *n)
 {
-    const int32_t *k = c->cfg;
-    const int row0 = k[NR_CFG_ROW0], nrows = k[NR_CFG_NROWS], col0 = k[NR_CFG_COL0], ncols = k[NR_CFG_NCOLS];
     _nr_analog_ctx ax;
-    _nr_analog_prep(m, c, id, dir, &ax);
-    int32_t xd[2][NR_REG_LEN];
-    _nr_analog_digits(k, ax.bwd ? &c->v[col0] : &c->h[row0], ax.nin, ax.npass, ax.b0, xd);
-    int32_t acc[NR_REG_LEN];
+    int32_t acc[2][NR_REG_LEN];
+    _nr_analog_accumulate(m, c, id, dir, &ax, acc);
     for (int q = 0; q < ax.nout; q++) y[q] = ax.offset;
     for (int p = 0; p < ax.npass; p++) {
-        if (ax.bwd) _nr_akernel_bwd(c, row0, nrows, col0, ncols, xd[p], acc);
-        else _nr_akernel_fwd(c, row0, nrows, col0, ncols, xd[p], acc);
         const double w = p ? (double)(1 << ax.b0) : 1.0;
-        for (int q = 0; q < ax.nout; q++) y[q] += w * ((double)acc[q] * ax.fac[q]);
+        for (int q = 0; q < ax.nout; q++) y[q] += w * ((double)acc[p][q] * ax.fac[q]);
     }
     *sn = ax.sn;
     *npass = ax.npass;

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from ._native import FAULT_NAMES, OP_NAMES, STOP_NAMES, CoreError, check, ffi, lib
 from .config import ChipConfig, ConfigError
-from .machine import Machine, RunResult, Snapshot
+from .machine import DEFAULT_MAX_CYCLES, Machine, RunResult, Snapshot
 
 __all__ = ["System", "SystemResult", "SystemSnapshot", "LINK_PRESETS", "MAX_CHIPS"]
 
@@ -171,9 +171,10 @@ class System:
             for m in self.chips:
                 m._native.trace_drain()
 
-    def run(self, max_cycles: int | None = None) -> SystemResult:
+    def run(self, max_cycles: int | None = DEFAULT_MAX_CYCLES) -> SystemResult:
         """Run until every chip has halted, or a stop (breakpoint, ebreak, fault, deadlock).
-        With max_cycles, a system still running after that many cycles stops with cycle_limit."""
+        A system still running after max_cycles cycles (default: Machine.run's, 10^10; None: no
+        limit) stops with cycle_limit."""
         self._require_programs()
         target = None if max_cycles is None else self.cycle + max_cycles
         while True:

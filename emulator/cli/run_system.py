@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import EXIT_EBREAK, EXIT_FAULT, EXIT_OK, fail, report
+from .common import EXIT_EBREAK, EXIT_FAULT, EXIT_INTERRUPTED, EXIT_OK, fail, report
 from .options import UsageError, parse_dump
 
 
@@ -93,7 +93,14 @@ def main(args) -> int:
         return fail(args, str(e))
     if recorder is not None:
         recorder.start()
-    result = system.run(max_cycles=args.max_cycles)
+    try:
+        result = system.run(max_cycles=args.max_cycles)
+    except KeyboardInterrupt:   # the chips are consistent between the scheduler's slices
+        where = "; ".join(f"chip {k} pc {c.pc:#x}" + (f" ({loc})" if (loc := c.source_location(c.pc)) else "")
+                          for k, c in enumerate(system.chips))
+        report(args, {"cycles": system.cycle, "chips": [{"pc": c.pc} for c in system.chips]})
+        return fail(args, f"interrupted at cycle {system.cycle:,}: {where}", EXIT_INTERRUPTED,
+                    kind="interrupted")
     if recorder is not None:
         try:
             recorder.finish(result)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .digits import load_digits_split, shipped_model
-from .chiprun import SCRATCH
+from .chiprun import SCRATCH, save_program
 
 PERCENTILE = 99.5
 CORE1, CORE2 = 0, 6
@@ -43,12 +43,9 @@ class SnnProgram:
     n: int
 
     def write(self, path) -> Path:
+        """Write the program as `path` (a .s file) and its .npy files next to it."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for fname, arr in self.data.items():
-            np.save(path.parent / fname, arr)
-        path.write_text(self.asm)
-        return path
+        return save_program(self.asm, self.data, path.parent, path.stem)
 
 
 def _codes(M: np.ndarray) -> tuple[np.ndarray, float]:
