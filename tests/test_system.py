@@ -290,3 +290,24 @@ def test_stepping_a_halted_chip_returns_while_another_spins():
     assert s.step(1, chip=0).stop == "step"
     r = s.step(5, chip=0)          # chip 0 has halted: no hang although chip 1 never halts
     assert r.stop == "halt" and s.chips[0].halted and not s.chips[1].halted
+
+
+def test_ctrl_c_on_a_system_run_says_where_each_chip_stopped(capsys, monkeypatch):
+    import json
+
+    from emulator.cli import main
+    from emulator.system import System
+
+    real = System.run
+
+    def interrupted(self, max_cycles=None):
+        real(self, max_cycles=20)           # the chips get somewhere, then Ctrl+C arrives
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(System, "run", interrupted)
+    assert main(["run", str(SYSTEMS / "ring.toml"), "--json", "-"]) == 130
+    cap = capsys.readouterr()
+    assert "interrupted at cycle " in cap.err and ": chip 0 pc 0x" in cap.err and "chip 2 pc 0x" in cap.err
+    assert "ring.s:" in cap.err                                    # each chip's source line
+    doc = json.loads(cap.out)
+    assert doc["exit_code"] == 130 and doc["error"]["kind"] == "interrupted" and len(doc["chips"]) == 3
