@@ -132,3 +132,22 @@ def test_tutorial_own_network_section(tmp_path, monkeypatch, capsys):
     acc = {m: float(a) for m, a in re.findall(r"(ideal|analog) accuracy ([0-9.]+)", out)}
     assert acc["ideal"] >= 0.85 and acc["analog"] >= 0.8 and "cores used" in out
     assert (tmp_path / "mlp.npz").exists() and (tmp_path / "mlp" / "mlp.s").exists()
+
+
+def test_tutorial_beyond_one_vector_commands_work_as_written(capsys):
+    """Every `neurram …` line of the tutorial's section 14 runs and exits 0."""
+    import shlex
+
+    from emulator.cli import main
+
+    text = (ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8")
+    sec = text[text.index("## 14. Beyond one vector"):text.index("## 15. Where next")]
+    lines = [ln.split("#")[0].strip() for ln in sec.splitlines() if ln.startswith("neurram ")]
+    assert len(lines) == 6
+    for ln in lines:
+        argv = shlex.split(ln)[1:]
+        assert main(argv) == 0, ln
+    out = capsys.readouterr().out
+    for said in ("batched program: chip time", "per-sample loop program: chip time", "system of 3 chips",
+                 "cores per chip 33 + 26", "spikes / inference", "epoch"):
+        assert said in out, said
