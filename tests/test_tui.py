@@ -86,11 +86,21 @@ def test_done_when_scenario_in_the_tui():
     run(go())
 
 
+async def _startup_done(app, pilot, timeout: float = 30.0) -> None:
+    """Wait until the startup commands have run: a `continue` may go on in the background on a
+    loaded machine, and keys pressed meanwhile would reach a running debugger."""
+    t0 = time.perf_counter()
+    while (app.running or app._queue) and time.perf_counter() - t0 < timeout:
+        await pilot.pause(0.05)
+    assert not app.running
+
+
 def test_keys_core_selection_zoom_memory_and_help():
     async def go():
         s = session()
         app = DebuggerApp(s, startup=["break demo.s:104", "continue"])
         async with app.run_test(size=SIZE) as pilot:
+            await _startup_done(app, pilot)
             cd = app.query_one(CoreDetail)
             await pilot.press("right_square_bracket")
             assert cd.core == 1
@@ -172,6 +182,7 @@ def test_redraw_time_with_heatmap_is_small():
         s = session()
         app = DebuggerApp(s, startup=["break demo.s:104", "continue"])
         async with app.run_test(size=SIZE) as pilot:
+            await _startup_done(app, pilot)
             times = []
             for _ in range(8):
                 t = time.perf_counter()
