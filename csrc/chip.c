@@ -145,6 +145,25 @@ static int _nr_scan(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
     return _NR_DONE;
 }
 
+/* The chip's single programmer (cprog, oprefresh): the operation of `dur` cycles waits for it,
+   then holds it; the core waits (phase program_wait) and then programs.  Returns the end
+   cycle; *start the cycle programming begins. */
+uint64_t _nr_queue_program(nr_machine *m, nr_core *c, uint64_t t, uint64_t dur, uint64_t *start)
+{
+    const uint64_t s = _nr_max(t, m->programmer_free), end = s + dur;
+    m->programmer_free = end;
+    _nr_begin_op(c, t, end);
+    c->n_phase = 0;
+    if (s > t) {
+        c->phase_at[c->n_phase] = t;
+        c->phase_code[c->n_phase++] = NR_PHASE_PROGRAM_WAIT;
+    }
+    c->phase_at[c->n_phase] = s;
+    c->phase_code[c->n_phase++] = NR_PHASE_PROGRAM;
+    *start = s;
+    return end;
+}
+
 static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
 {
     const int id = in->c;
@@ -172,17 +191,8 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
     } else {
         dur = _nr_prog_cycles(&m->cfg, c, &pulses);
     }
-    uint64_t start = _nr_max(t, m->programmer_free);
-    uint64_t end = start + dur;
-    m->programmer_free = end;
-    _nr_begin_op(c, t, end);
-    c->n_phase = 0;
-    if (start > t) {
-        c->phase_at[c->n_phase] = t;
-        c->phase_code[c->n_phase++] = NR_PHASE_PROGRAM_WAIT;
-    }
-    c->phase_at[c->n_phase] = start;
-    c->phase_code[c->n_phase++] = NR_PHASE_PROGRAM;
+    uint64_t start;
+    const uint64_t end = _nr_queue_program(m, c, t, dur, &start);
     c->pend_lo = (uint64_t)c->cfg[NR_CFG_ROW0];
     c->pend_n = nrows;
     c->pend_col0 = (uint64_t)c->cfg[NR_CFG_COL0];

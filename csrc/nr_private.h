@@ -300,6 +300,7 @@ uint64_t _nr_if_schedule(const nr_config *cfg, nr_core *c, uint64_t steps, uint6
 uint64_t _nr_prog_cycles_pulses(const nr_config *cfg, const nr_core *c, uint64_t pulses);
 int _nr_phase_at(const nr_core *c, uint64_t t);
 void _nr_begin_op(nr_core *c, uint64_t t, uint64_t end);
+uint64_t _nr_queue_program(nr_machine *m, nr_core *c, uint64_t t, uint64_t dur, uint64_t *start);
 
 /* threads.c: fn(ctx, 0 … n−1) on up to cfg.threads host threads (items must be independent) */
 typedef void (*_nr_task_fn)(void *ctx, int i);

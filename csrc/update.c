@@ -146,16 +146,8 @@ int _nr_oprefresh(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
     const uint64_t cells = 2 * (uint64_t)nrows * (uint64_t)ncols;
     /* two verify reads per pair (Δ), then the write-verify of both devices */
     const uint64_t dur = cells * m->cfg.t_verify + _nr_prog_cycles_pulses(&m->cfg, c, pulses);
-    const uint64_t start = t > m->programmer_free ? t : m->programmer_free, end = start + dur;
-    m->programmer_free = end;
-    _nr_begin_op(c, t, end);
-    c->n_phase = 0;
-    if (start > t) {
-        c->phase_at[c->n_phase] = t;
-        c->phase_code[c->n_phase++] = NR_PHASE_PROGRAM_WAIT;
-    }
-    c->phase_at[c->n_phase] = start;
-    c->phase_code[c->n_phase++] = NR_PHASE_PROGRAM;
+    uint64_t start;
+    const uint64_t end = _nr_queue_program(m, c, t, dur, &start);
     c->pend_lo = (uint64_t)row0;
     c->pend_n = (uint64_t)nrows;
     c->pend_col0 = (uint64_t)col0;
