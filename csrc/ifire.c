@@ -88,6 +88,17 @@ static void _nr_if_core(void *ctx, int k)
     c->ev_if_pulses += steps * pulses * lines;
     c->ev_if_integ += steps * pulses * n;
     c->ev_if_steps += steps * n;
+    /* each time step is an MVM's input stage: per magnitude bit (and bit round) a WL pulse on
+       every window row, an input level on every driven line and a sample in every sensing
+       neuron; per phase the WLs return to idle (the silicon events of docs/analog.md, Energy) */
+    int bits[2];
+    _nr_pass_bits(&m->cfg, cfg, bits);
+    const uint64_t mbits = (uint64_t)(bits[0] + bits[1]) * m->cfg.bit_phases;
+    const uint64_t rows = 2 * (uint64_t)cfg[NR_CFG_NROWS];
+    c->ev_wl_switches += steps * rows * mbits;
+    c->ev_wl_phases += steps * rows * passes;
+    c->ev_input_pulses += steps * lines * mbits;
+    c->ev_samples += steps * n * mbits;
     c->ev_spikes += spikes;
     c->n_if++;
     jb->lo[k] = lo;

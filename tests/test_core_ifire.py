@@ -212,8 +212,15 @@ def test_energy_report_counts_spikes_apart():
     assert ev["line_pulses"] == 0 and ev["if_line_pulses"] > 0
     cfg = m.config
     neuron = (ev["if_integrations"] * cfg["e_integ_pj"] + ev["if_steps"] * cfg["e_compare_pj"]
-              + ev["spikes"] * cfg["e_spike_pj"])
+              + ev["spikes"] * cfg["e_spike_pj"] + ev["samples"] * cfg["e_sample_pj"])
     assert rep["cores"]["0"]["energy_pj"]["neuron"] == pytest.approx(neuron)
+    # each of the 10 steps is an input stage: inbits 4 (3 magnitude bits, one phase) on 2 rows
+    # of pairs = 4 WL rows, 4 driven lines and 2 sensing neurons
+    mbits = 3 * cfg["bit_phases"]
+    assert ev["wl_switches"] == 10 * 4 * mbits and ev["wl_phases"] == 10 * 4
+    assert ev["input_pulses"] == 10 * 4 * mbits and ev["samples"] == 10 * 2 * mbits
+    assert rep["cores"]["0"]["energy_pj"]["wl"] == pytest.approx(
+        ev["wl_switches"] * cfg["e_wl_switch_pj"] + ev["wl_phases"] * cfg["e_wl_phase_pj"])
 
 
 def test_snapshot_restores_the_neuron_state():
