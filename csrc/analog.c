@@ -7,6 +7,7 @@
    in which anything is evaluated.  Doubles are used where the physics is continuous, always in
    a fixed order of operations and without -ffast-math, so runs are bit-reproducible. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nr_private.h"
@@ -120,12 +121,25 @@ int _nr_relax_due(const nr_machine *m, int id, uint64_t t)
     return _nr_epoch(_nr_time_at(m, t) - c->t_prog_s) != c->relax_epoch;
 }
 
+/* The fast path keeps each cell's relaxation draw z: a chip run re-materialises a programmed
+   core at every epoch its age crosses (16 per decade), and z is the same each time while the
+   cell's g_prog is, so only σ·z and the rounding are redone.  An entry is valid for the g_prog
+   it was drawn for (tag) and the machine's seed; a pure function of its key, it survives
+   snapshots and restores and is never part of the state. */
+struct nr_relax_cache {
+    uint64_t seed;
+    uint64_t valid[NR_CORE_ROWS][NR_CORE_COLS / 64];
+    uint16_t tag[NR_CORE_ROWS][NR_CORE_COLS];
+    double z[NR_CORE_ROWS][NR_CORE_COLS];
+};
+
 /* one physical row of a relaxation update: an independent item of _nr_parallel.  cprog
    targets are multiples of g_lsb, so σ comes from a table of the 129 code magnitudes (the same
    function, evaluated once per code instead of once per cell). */
 typedef struct {
     const nr_machine *m;
     nr_core *c;
+    struct nr_relax_cache *rc;   /* NULL: draw every z (the reference, or no memory) */
     int id;
     double age;
     double sig[NR_LOGICAL_ROWS + 1];
@@ -135,23 +149,53 @@ static void _nr_relax_row(void *ctx, int r)
 {
     _nr_relax_job *jb = ctx;
     nr_core *c = jb->c;
+    struct nr_relax_cache *rc = jb->rc;
     const uint64_t seed = jb->m->cfg.seed, lsb = jb->m->cfg.g_lsb_ns;
     for (int w = 0; w < NR_CORE_COLS / 64; w++) {
         uint64_t bits = c->prog_mask[r][w];
         while (bits) {
             int j = w * 64 + __builtin_ctzll(bits);
             bits &= bits - 1;
-            const uint16_t gt = c->g_target[r][j];
-            double gp = c->g_prog[r][j];
+            const uint16_t gt = c->g_target[r][j], gq = c->g_prog[r][j];
             double s = !jb->m->cfg.wv_reference && gt % lsb == 0 && gt / lsb <= NR_LOGICAL_ROWS
                      ? jb->sig[gt / lsb] : _nr_sigma_relax(&jb->m->cfg, gt, jb->age);
-            double g = gp;
-            if (s > 0) g += s * _nr_gauss(_nr_akey(seed, jb->id, (uint64_t)r << 8 | (uint64_t)j,
-                                                   c->g_prog[r][j], _NR_TAG_RELAX));
+            double g = gq;
+            if (s > 0) {
+                double z;
+                if (rc && (rc->valid[r][w] >> (j & 63) & 1) && rc->tag[r][j] == gq) {
+                    z = rc->z[r][j];
+                } else {
+                    z = _nr_gauss(_nr_akey(seed, jb->id, (uint64_t)r << 8 | (uint64_t)j, gq, _NR_TAG_RELAX));
+                    if (rc) {
+                        rc->z[r][j] = z;
+                        rc->tag[r][j] = gq;
+                        rc->valid[r][w] |= 1ull << (j & 63);
+                    }
+                }
+                g += s * z;
+            }
             g = floor(g + 0.5);
             c->g[r][j] = (uint16_t)(g < 0 ? 0 : g > 65535 ? 65535 : g);
         }
     }
+}
+
+/* the core's draw cache, allocated on first use (NULL if there is no memory for it: the rows
+   then draw every z, slower and the same) */
+static struct nr_relax_cache *_nr_relax_cache(nr_machine *m, int id)
+{
+    struct nr_relax_cache *rc = m->rcache[id];
+    if (!rc) {
+        rc = m->rcache[id] = malloc(sizeof *rc);
+        if (!rc) return NULL;
+        rc->seed = m->cfg.seed;
+        memset(rc->valid, 0, sizeof rc->valid);
+    }
+    if (rc->seed != m->cfg.seed) {
+        rc->seed = m->cfg.seed;
+        memset(rc->valid, 0, sizeof rc->valid);
+    }
+    return rc;
 }
 
 void _nr_relax_sync(nr_machine *m, int id, uint64_t t)
@@ -167,7 +211,9 @@ void _nr_relax_sync(nr_machine *m, int id, uint64_t t)
     for (int k = 0; k <= NR_LOGICAL_ROWS; k++)
         jb.sig[k] = _nr_sigma_relax(&m->cfg, (double)((uint64_t)k * m->cfg.g_lsb_ns), jb.age);
     /* the reference (wv_reference = 1) keeps the previous release's serial, per-cell σ loop
-       so that `make bench` can time old against new in one run; the results are the same */
+       and draws every z again at every epoch, so that `make bench` can time old against new in
+       one run; the results are the same */
+    jb.rc = m->cfg.wv_reference ? NULL : _nr_relax_cache(m, id);
     if (m->cfg.wv_reference)
         for (int r = 0; r < NR_CORE_ROWS; r++) _nr_relax_row(&jb, r);
     else

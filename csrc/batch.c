@@ -64,49 +64,6 @@ static void _nr_row_store(uint8_t *p, const int16_t *src, uint64_t n, int dt)
 
 /* ---------------------------------------------------------------- row-strided vector ops */
 
-static inline int _nr_disjoint(uint64_t a, uint64_t an, uint64_t b, uint64_t bn) { return a + an <= b || b + bn <= a; }
-
-/* One i16 row of vadd2 / vmax2 / vcvt2 in chunks of 256 elements with the type switch outside
-   the loop (the loops vectorise).  Used only where it cannot differ from the element-by-element
-   order: the destination is disjoint from each source or is that source itself (same element
-   size), so no element reads what an earlier element of the row wrote. */
-static int _nr_row_i16(uint8_t *mem, int op, int dd, uint64_t dw, uint64_t aw, uint64_t bw, uint64_t vl)
-{
-    const uint64_t ds = _nr_dsize[dd];
-    const int two = op != NR_OP_VCVT2;
-    if (!((dw == aw && ds == 2) || _nr_disjoint(dw, vl * ds, aw, vl * 2))) return 0;
-    if (two && !((dw == bw && ds == 2) || _nr_disjoint(dw, vl * ds, bw, vl * 2))) return 0;
-    for (uint64_t k0 = 0; k0 < vl; k0 += NR_REG_LEN) {
-        const uint64_t n = _nr_min(NR_REG_LEN, vl - k0);
-        int16_t a[NR_REG_LEN], b[NR_REG_LEN], r[NR_REG_LEN];
-        memcpy(a, mem + aw + 2 * k0, n * 2);
-        if (two) memcpy(b, mem + bw + 2 * k0, n * 2);
-        if (op == NR_OP_VADD2) {
-            for (uint64_t i = 0; i < n; i++) {
-                int32_t s = (int32_t)a[i] + b[i];
-                r[i] = (int16_t)(s > INT16_MAX ? INT16_MAX : s < INT16_MIN ? INT16_MIN : s);
-            }
-        } else if (op == NR_OP_VMAX2) {
-            for (uint64_t i = 0; i < n; i++) r[i] = a[i] > b[i] ? a[i] : b[i];
-        } else if (dd == NR_DTYPE_U8 || dd == NR_DTYPE_I8) {
-            uint8_t r8[NR_REG_LEN];
-            const int32_t lo = dd == NR_DTYPE_U8 ? 0 : -128, hi = dd == NR_DTYPE_U8 ? 255 : 127;
-            for (uint64_t i = 0; i < n; i++) r8[i] = (uint8_t)(a[i] < lo ? lo : a[i] > hi ? hi : a[i]);
-            memcpy(mem + dw + k0, r8, n);
-            continue;
-        } else if (dd == NR_DTYPE_I32) {
-            int32_t r32[NR_REG_LEN];
-            for (uint64_t i = 0; i < n; i++) r32[i] = a[i];
-            memcpy(mem + dw + 4 * k0, r32, n * 4);
-            continue;
-        } else {
-            memcpy(r, a, n * 2);
-        }
-        memcpy(mem + dw + 2 * k0, r, n * 2);
-    }
-    return 1;
-}
-
 int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost)
 {
     const uint64_t vl = m->vl, rows = m->bn;
@@ -121,9 +78,15 @@ int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost)
     if (r == _NR_DONE) r = _nr_rows_ok(m, d, rows, sd, op == NR_OP_VARGMAX2 ? 1 : vl, dd, 1);
     if (r != _NR_DONE) return r;
     uint8_t *mem = m->mem;
+    /* the element-wise instruction each row is */
+    const int k16 = dt != NR_DTYPE_I16 ? 0 : op == NR_OP_VADD2 ? NR_OP_VADD : op == NR_OP_VMAX2 ? NR_OP_VMAX
+                  : op == NR_OP_VCVT2 ? NR_OP_VCVT : 0;
     for (uint64_t w = 0; w < rows; w++) {
         const uint64_t dw = d + w * sd, aw = a + w * s1, bw = b + w * s2;
-        if (dt == NR_DTYPE_I16 && op != NR_OP_VARGMAX2 && _nr_row_i16(mem, op, dd, dw, aw, bw, vl)) continue;
+        if (k16 && _nr_v16_ok(k16, dd, dw, aw, bw, 0, vl)) {   /* vkernel.c, where it gives the same */
+            _nr_v16(mem, k16, dd, dw, aw, bw, 0, vl);
+            continue;
+        }
         switch (op) {
         case NR_OP_VADD2:
             for (uint64_t k = 0; k < vl; k++)

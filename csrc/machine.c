@@ -195,6 +195,10 @@ void nr_free(nr_machine *m)
     free(m->words);
     free(m->code);
     free(m->bp_bits);
+    for (int c = 0; c < NR_NUM_CORES; c++) {
+        free(m->rcache[c]);
+        m->rcache[c] = NULL;
+    }
     m->mem = NULL;
     m->words = NULL;
     m->code = NULL;

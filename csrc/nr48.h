@@ -364,6 +364,9 @@ typedef struct {
     nr_trace *trace;        /* NULL: tracing off */
     uint64_t *prof;         /* NULL: profiling off; else code_n × NR_PF_COUNT counters */
     nr_check *check;        /* NULL: program checker off */
+    /* per core, the relaxation's standard normal of every cell (analog.c): a cache of a pure
+       function of (seed, core, cell, g_prog), filled on first use, NULL until then */
+    struct nr_relax_cache *rcache[NR_NUM_CORES];
 } nr_machine;
 
 typedef struct {

@@ -126,6 +126,10 @@ int _nr_voperand(nr_machine *m, uint64_t addr, uint64_t count, int dt);
 /* batch.c: batched MVMs and samples, the batch registers and the row-strided vector ops */
 int _nr_exec_batch(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost);
 int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost);
+/* vkernel.c: the i16 element kernel of the vector unit and the condition under which it equals
+   the sequential element loop */
+int _nr_v16_ok(int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t s, uint64_t n);
+void _nr_v16(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n);
 /* bytes from rd that a row-strided op writes (its BN rows and the gaps between), or UINT64_MAX */
 uint64_t _nr_rows_dest_len(const nr_machine *m, const nr_insn *in);
 

@@ -107,6 +107,14 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
     if (m->check && (r = _nr_vcheck(m, in, reg_of, vl)) != _NR_DONE) return r;
 
     uint64_t work = vl;   /* elements processed: the cost's ceil(work / vec_lanes) */
+    if (dt == NR_DTYPE_I16) {   /* the i16 fast path of vkernel.c, where it gives the same */
+        const int dd = op == NR_OP_VCVT ? in->b : dt;
+        const int64_t p = op == NR_OP_VADDS ? _nr_clamp64((int64_t)b, (int64_t)1 << 40) : in->c;
+        if (_nr_v16_ok(op, dd, d, a, b, p, vl)) {
+            _nr_v16(mem, op, dd, d, a, b, p, vl);
+            goto done;
+        }
+    }
     switch (op) {
     case NR_OP_VADD:
         for (uint64_t k = 0; k < vl; k++)
@@ -241,6 +249,7 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
     default:
         return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);
     }
+done:
     if (m->check) _nr_vwritten(m, in, d, vl);
     const uint64_t lanes = m->cfg.vec_lanes;
     m->ev_vec_elems += work;

@@ -247,3 +247,53 @@ def test_reductions_match_the_integer_model(dt, vl, data):
     assert int(m.regs[5]) == sum(a)
     m = run_vec(I.vargmax(vt=dt, rd=5, rs1=1), vl, a, dt=dt)
     assert int(m.regs[5]) == a.index(max(a))
+
+
+# ---------------------------------------------------------------- the i16 fast path (vkernel.c)
+
+I16_OPS = {
+    "vadd": (2, lambda x, y, p: x + y), "vsub": (2, lambda x, y, p: x - y),
+    "vmax": (2, lambda x, y, p: max(x, y)), "vmin": (2, lambda x, y, p: min(x, y)),
+    "vrelu": (1, lambda x, y, p: max(x, 0)), "vadds": (1, lambda x, y, p: x + p),
+    "vsra": (1, lambda x, y, p: (x + (1 << (p - 1))) >> p if p else x),
+    "vclip": (1, lambda x, y, p: max(-(2 ** (p - 1) - 1), min(2 ** (p - 1) - 1, x))),
+    "vclipu": (1, lambda x, y, p: max(0, min(2**p - 1, x))),
+}
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.sampled_from(sorted(I16_OPS)), st.integers(0, 200), st.integers(-70000, 70000), st.integers(0, 31),
+       st.sampled_from(["apart", "d=a", "d=b", "d=a+1", "d=a-3", "d=b+2"]), st.data())
+def test_i16_ops_equal_the_sequential_loop_in_every_placement(op, vl, s, p, placement, data):
+    """Whole 64-element blocks, partial blocks, in place and overlapping: the fast path where it
+    applies and the element loop where it does not give the sequential loop's memory."""
+    n_src, f = I16_OPS[op]
+    region = data.draw(st.lists(st.integers(-32768, 32767), min_size=1024, max_size=1024))
+    a, b = 100, 400
+    d = {"apart": 700, "d=a": a, "d=b": b, "d=a+1": a + 1, "d=a-3": a - 3, "d=b+2": b + 2}[placement]
+    if op in ("vclip", "vclipu"):
+        p = max(p, 1)
+    want = list(region)
+    for k in range(vl):   # the architectural semantics: element by element, in order
+        want[d + k] = sat(f(want[a + k], want[b + k], s if op == "vadds" else p), "i16")
+    word = {"vadds": lambda: I.vadds(vt="i16", rd=3, rs1=1, rs2=4),
+            "vsra": lambda: I.vsra(vt="i16", rd=3, rs1=1, vimm=p),
+            "vclip": lambda: I.vclip(vt="i16", rd=3, rs1=1, vbits=p),
+            "vclipu": lambda: I.vclipu(vt="i16", rd=3, rs1=1, vbits=p)}.get(
+        op, lambda: getattr(I, op)(vt="i16", rd=3, rs1=1, rs2=2) if n_src == 2 else getattr(I, op)(vt="i16", rd=3, rs1=1))()
+    m = machine()
+    m.load(program(I.setvl(rs1=15), word, I.halt()))
+    m.write_mem(A, np.asarray(region, dtype=np.int16))
+    m.set_reg(15, vl)
+    for r, v in {1: A + 2 * a, 2: A + 2 * b, 3: A + 2 * d, 4: s & (2**64 - 1)}.items():
+        m.set_reg(r, v)
+    m.step(2)
+    assert [int(v) for v in m.mem(A, 1024, "i16")] == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(sorted(DT)), st.integers(60, 200), st.data())
+def test_vcvt_from_i16_in_whole_blocks(dst, vl, data):
+    a = data.draw(elems("i16", vl))
+    m = run_vec(I.vcvt(vd=dst, vt="i16", rd=3, rs1=1), vl, a, dt="i16")
+    assert out(m, vl, dst) == [sat(x, dst) for x in a]

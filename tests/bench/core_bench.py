@@ -25,17 +25,22 @@ import numpy as np
 WAVES = 200
 LOOP_ITERS = 10_000_000
 
-MVM_WAVE = f"""
+def wave_program(waves: int) -> str:
+    """`mvm.fwd` on all 48 cores and `sync`, `waves` times in a loop."""
+    return f"""
         li      x1, (1 << 48) - 1
         cpon    x1
         sync    x0
-        li      x2, {WAVES}
+        li      x2, {waves}
 wave:   mvm.fwd x1
         sync    x0
         addi    x2, x2, -1
         bnez    x2, wave
         halt
 """
+
+
+MVM_WAVE = wave_program(WAVES)
 
 CONTROL_LOOP = f"""
         li      x1, {LOOP_ITERS}
