@@ -495,15 +495,31 @@ void _nr_analog_prep(const nr_machine *m, nr_core *c, int id, int dir, _nr_analo
    LSB digit of b0 bits, then the rest, weighted 2^b0 */
 void _nr_analog_digits(const int32_t *k, const int16_t *src, int nin, int npass, int b0, int32_t xd[2][NR_REG_LEN])
 {
-    const int32_t dmask = (1 << b0) - 1;
+    const int32_t dmask = npass == 2 ? (1 << b0) - 1 : -1;   /* one pass: the whole magnitude */
     int32_t ilo, ihi;
     _nr_input_range(k, &ilo, &ihi);
     for (int i = 0; i < nin; i++) {
         int32_t v = src[i];
-        v = v < ilo ? ilo : v > ihi ? ihi : v;
-        int32_t a = v < 0 ? -v : v, s = v < 0 ? -1 : 1;
-        xd[0][i] = s * (npass == 2 ? (a & dmask) : a);
+        v = v < ilo ? ilo : v;
+        v = v > ihi ? ihi : v;
+        const int32_t a = v < 0 ? -v : v, s = v < 0 ? -1 : 1;
+        xd[0][i] = s * (a & dmask);
         xd[1][i] = s * (a >> b0);
+    }
+}
+
+/* out[q] = clamp(d[q], lo, hi): without branches (outputs pile up at the range ends, so a
+   branch mispredicts) and vectorised where the host has 64-bit min/max */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(NR_NO_CLONES)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void _nr_clamp_out(const int64_t *d, int n, int64_t lo, int64_t hi, int16_t *out)
+{
+    for (int q = 0; q < n; q++) {
+        int64_t y = d[q];
+        y = y < lo ? lo : y;
+        y = y > hi ? hi : y;
+        out[q] = (int16_t)y;
     }
 }
 
@@ -550,10 +566,11 @@ uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_an
         /* SAR: binary search with a half-LSB pre-offset = round half up, pass by pass */
         int64_t d[2][NR_REG_LEN];
         for (int p = 0; p < npass; p++) _nr_sar_round(z[p], nout, plo, phi, d[p]);
-        for (int q = 0; q < nout; q++) {
-            const int64_t y = npass == 2 ? d[1][q] * ((int64_t)1 << ax->b0) + d[0][q] : d[0][q];
-            out[q] = (int16_t)(y < olo ? olo : y > ohi ? ohi : y);
+        if (npass == 2) {
+            const int64_t wgt = (int64_t)1 << ax->b0;
+            for (int q = 0; q < nout; q++) d[0][q] += d[1][q] * wgt;
         }
+        _nr_clamp_out(d[0], nout, olo, ohi, out);
         return 0;
     }
     for (int q = 0; q < nout; q++) {

@@ -29,6 +29,48 @@
 /* output pitch of the packed pairs and the accumulators: a multiple of 32 (one AVX-512 sweep) */
 static inline int _nr_round16(int n) { return (n + 31) & ~31; }
 
+/* the largest |G⁺ − G⁻| of the window (no early exit, so the loop vectorises) */
+static int32_t _nr_bk_maxdiff(const nr_core *c, int row0, int nrows, int col0, int ncols)
+{
+    int32_t big = 0;
+    for (int i = 0; i < nrows; i++) {
+        const uint16_t *gp = &c->g[2 * (row0 + i)][col0], *gn = &c->g[2 * (row0 + i) + 1][col0];
+        for (int j = 0; j < ncols; j++) {
+            int32_t d = (int32_t)gp[j] - (int32_t)gn[j];
+            d = d < 0 ? -d : d;
+            big = d > big ? d : big;
+        }
+    }
+    return big;
+}
+
+/* pair p of a forward (or recurrent) window, interleaved into d[2q], d[2q+1] for output q */
+static void _nr_bk_pack_fwd(const nr_core *c, int analog, int row0, int col0, int nin, int nout, int p, int16_t *d)
+{
+    const int i0 = 2 * p, i1 = 2 * p + 1 < nin ? 2 * p + 1 : -1;
+    if (analog == 2) {        /* G⁺ − G⁻ of logical rows 2p and 2p+1 */
+        const uint16_t *p0 = &c->g[2 * (row0 + i0)][col0], *n0 = &c->g[2 * (row0 + i0) + 1][col0];
+        for (int q = 0; q < nout; q++) d[2 * q] = (int16_t)((int32_t)p0[q] - (int32_t)n0[q]);
+        if (i1 >= 0) {
+            const uint16_t *p1 = &c->g[2 * (row0 + i1)][col0], *n1 = &c->g[2 * (row0 + i1) + 1][col0];
+            for (int q = 0; q < nout; q++) d[2 * q + 1] = (int16_t)((int32_t)p1[q] - (int32_t)n1[q]);
+        }
+    } else if (analog) {      /* G⁺, G⁻ of logical row p, offset to int16 */
+        const uint16_t *gp = &c->g[2 * (row0 + p)][col0], *gn = &c->g[2 * (row0 + p) + 1][col0];
+        for (int q = 0; q < nout; q++) {
+            d[2 * q] = (int16_t)((int32_t)gp[q] - 32768);
+            d[2 * q + 1] = (int16_t)((int32_t)gn[q] - 32768);
+        }
+    } else {                  /* ideal weights of logical rows 2p and 2p+1 */
+        const int16_t *w0 = &c->w[row0 + i0][col0];
+        for (int q = 0; q < nout; q++) d[2 * q] = w0[q];
+        if (i1 >= 0) {
+            const int16_t *w1 = &c->w[row0 + i1][col0];
+            for (int q = 0; q < nout; q++) d[2 * q + 1] = w1[q];
+        }
+    }
+}
+
 int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
 {
     const int32_t *cfg = c->cfg;
@@ -36,15 +78,8 @@ int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
     const int col0 = cfg[NR_CFG_COL0], ncols = cfg[NR_CFG_NCOLS];
     const int bwd = dir == NR_DIR_BWD;
     const int nin = bwd ? ncols : nrows, nout = bwd ? nrows : ncols;
-    if (analog) {   /* do the differences fit int16? (then two logical rows per pair) */
-        int32_t big = 0;
-        for (int i = 0; i < nrows && !big; i++)
-            for (int j = 0; j < ncols; j++) {
-                const int32_t d = (int32_t)c->g[2 * (row0 + i)][col0 + j] - (int32_t)c->g[2 * (row0 + i) + 1][col0 + j];
-                if (d > INT16_MAX || d < -INT16_MAX) { big = 1; break; }
-            }
-        analog = big ? 1 : 2;
-    }
+    /* analog: do the differences fit int16? (then two logical rows per pair) */
+    if (analog) analog = _nr_bk_maxdiff(c, row0, nrows, col0, ncols) > INT16_MAX ? 1 : 2;
     const int P = analog == 1 ? nin : (nin + 1) / 2, n16 = _nr_round16(nout);
     if (!k->w2 || k->cap < (size_t)P * 2 * n16) {
         free(k->w2);
@@ -60,28 +95,24 @@ int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
     memset(k->w2, 0, (size_t)P * 2 * n16 * sizeof *k->w2);
     for (int p = 0; p < P; p++) {
         int16_t *d = &k->w2[(size_t)p * 2 * n16];
+        if (!bwd) {
+            _nr_bk_pack_fwd(c, analog, row0, col0, nin, nout, p, d);
+            continue;
+        }
         for (int q = 0; q < nout; q++) {
             int16_t a, b;
             if (analog == 2) {
-                /* G⁺ − G⁻ of the inputs 2p and 2p+1 feeding output q */
-                const int i0 = bwd ? q : 2 * p, j0 = bwd ? 2 * p : q;
-                a = (int16_t)((int32_t)c->g[2 * (row0 + i0)][col0 + j0] - (int32_t)c->g[2 * (row0 + i0) + 1][col0 + j0]);
-                b = 0;
-                if (2 * p + 1 < nin) {
-                    const int i1 = bwd ? q : 2 * p + 1, j1 = bwd ? 2 * p + 1 : q;
-                    b = (int16_t)((int32_t)c->g[2 * (row0 + i1)][col0 + j1] - (int32_t)c->g[2 * (row0 + i1) + 1][col0 + j1]);
-                }
+                /* G⁺ − G⁻ of the inputs 2p and 2p+1 (columns) feeding output q (a row) */
+                a = (int16_t)((int32_t)c->g[2 * (row0 + q)][col0 + 2 * p] - (int32_t)c->g[2 * (row0 + q) + 1][col0 + 2 * p]);
+                b = 2 * p + 1 < nin ? (int16_t)((int32_t)c->g[2 * (row0 + q)][col0 + 2 * p + 1]
+                                                - (int32_t)c->g[2 * (row0 + q) + 1][col0 + 2 * p + 1]) : 0;
             } else if (analog) {
-                /* G⁺/G⁻ of logical row (fwd) / of the pair at column p (bwd) */
-                const int i = bwd ? q : p, j = bwd ? p : q;
-                a = (int16_t)((int32_t)c->g[2 * (row0 + i)][col0 + j] - 32768);
-                b = (int16_t)((int32_t)c->g[2 * (row0 + i) + 1][col0 + j] - 32768);
-            } else if (bwd) {
+                /* G⁺/G⁻ of the pair at column p */
+                a = (int16_t)((int32_t)c->g[2 * (row0 + q)][col0 + p] - 32768);
+                b = (int16_t)((int32_t)c->g[2 * (row0 + q) + 1][col0 + p] - 32768);
+            } else {
                 a = c->w[row0 + q][col0 + 2 * p];
                 b = 2 * p + 1 < nin ? c->w[row0 + q][col0 + 2 * p + 1] : 0;
-            } else {
-                a = c->w[row0 + 2 * p][col0 + q];
-                b = 2 * p + 1 < nin ? c->w[row0 + 2 * p + 1][col0 + q] : 0;
             }
             d[2 * q] = a;
             d[2 * q + 1] = b;
@@ -101,17 +132,15 @@ void _nr_bk_free(_nr_bk *k)
    negation (analog) */
 void _nr_bk_xpairs(const _nr_bk *k, const int32_t *x, int32_t *x2)
 {
-    for (int p = 0; p < k->P; p++) {
-        int32_t lo, hi;
-        if (k->analog == 1) {
-            lo = x[p];
-            hi = -x[p];
-        } else {
-            lo = x[2 * p];
-            hi = 2 * p + 1 < k->nin ? x[2 * p + 1] : 0;
-        }
-        x2[p] = (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
+    const int P = k->P;
+    if (k->analog == 1) {
+        for (int p = 0; p < P; p++) x2[p] = (int32_t)((uint32_t)(uint16_t)x[p] | (uint32_t)(uint16_t)-x[p] << 16);
+        return;
     }
+    const int full = k->nin / 2;   /* pairs with both inputs; an odd last input pairs with 0 */
+    for (int p = 0; p < full; p++)
+        x2[p] = (int32_t)((uint32_t)(uint16_t)x[2 * p] | (uint32_t)(uint16_t)x[2 * p + 1] << 16);
+    if (full < P) x2[full] = (int32_t)(uint32_t)(uint16_t)x[2 * full];
 }
 
 static void _nr_bk_portable(const _nr_bk *k, const int32_t *x2, int32_t *acc)

@@ -40,32 +40,41 @@ int _nr_v16_ok(int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t s, ui
 
 static inline int16_t _nr_s16(int32_t v) { return (int16_t)(v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v); }
 
-/* the results of one block (m ≤ 64 elements) into r */
-static inline void _nr_v16_block(int op, int32_t p, const int16_t *x, const int16_t *y, int32_t *r, int m)
+/* one block of m ≤ 64 elements: o32[i] = f(x[i], y[i]), or o16[i] = f saturated to i16 when o16
+   is given (y = x for the one-operand instructions).  A loop per operation, each a plain
+   vector loop. */
+#define _NR_V16_EACH(EXPR)                                                                          \
+    do {                                                                                            \
+        if (o16) for (int i = 0; i < m; i++) { const int32_t xi = x[i], yi = y[i]; (void)yi; o16[i] = _nr_s16(EXPR); } \
+        else for (int i = 0; i < m; i++) { const int32_t xi = x[i], yi = y[i]; (void)yi; o32[i] = (EXPR); }          \
+    } while (0)
+
+static inline void _nr_v16_block(int op, int32_t p, const int16_t *x, const int16_t *y, int16_t *o16,
+                                 int32_t *o32, int m)
 {
     switch (op) {
-    case NR_OP_VADD: for (int i = 0; i < m; i++) r[i] = (int32_t)x[i] + y[i]; break;
-    case NR_OP_VSUB: for (int i = 0; i < m; i++) r[i] = (int32_t)x[i] - y[i]; break;
-    case NR_OP_VMAX: for (int i = 0; i < m; i++) r[i] = x[i] > y[i] ? x[i] : y[i]; break;
-    case NR_OP_VMIN: for (int i = 0; i < m; i++) r[i] = x[i] < y[i] ? x[i] : y[i]; break;
-    case NR_OP_VRELU: for (int i = 0; i < m; i++) r[i] = x[i] > 0 ? x[i] : 0; break;
-    case NR_OP_VADDS: for (int i = 0; i < m; i++) r[i] = (int32_t)x[i] + p; break;
+    case NR_OP_VADD: _NR_V16_EACH(xi + yi); break;
+    case NR_OP_VSUB: _NR_V16_EACH(xi - yi); break;
+    case NR_OP_VMAX: _NR_V16_EACH(xi > yi ? xi : yi); break;
+    case NR_OP_VMIN: _NR_V16_EACH(xi < yi ? xi : yi); break;
+    case NR_OP_VRELU: _NR_V16_EACH(xi > 0 ? xi : 0); break;
+    case NR_OP_VADDS: _NR_V16_EACH(xi + p); break;
     case NR_OP_VSRA: {
         const int32_t h = (int32_t)1 << (p - 1);
-        for (int i = 0; i < m; i++) r[i] = ((int32_t)x[i] + h) >> p;
+        _NR_V16_EACH((xi + h) >> p);
         break;
     }
     case NR_OP_VCLIP: {
         const int32_t lim = p >= 17 ? 65535 : ((int32_t)1 << (p - 1)) - 1;
-        for (int i = 0; i < m; i++) r[i] = x[i] > lim ? lim : x[i] < -lim ? -lim : x[i];
+        _NR_V16_EACH(xi > lim ? lim : xi < -lim ? -lim : xi);
         break;
     }
     case NR_OP_VCLIPU: {
         const int32_t hi = p >= 16 ? 65535 : ((int32_t)1 << p) - 1;
-        for (int i = 0; i < m; i++) r[i] = x[i] < 0 ? 0 : x[i] > hi ? hi : x[i];
+        _NR_V16_EACH(xi < 0 ? 0 : xi > hi ? hi : xi);
         break;
     }
-    default: for (int i = 0; i < m; i++) r[i] = x[i]; break;   /* vcvt */
+    default: _NR_V16_EACH(xi); break;   /* vcvt */
     }
 }
 
@@ -88,15 +97,16 @@ void _nr_v16(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, i
             memcpy(x, mem + a + 2 * k0, (size_t)m * 2);
             if (two) memcpy(y, mem + b + 2 * k0, (size_t)m * 2);
         }
-        _nr_v16_block(op, q, x, y, r, m);
         const size_t ds = _nr_dsize[dd], bytes = m == _NR_VB ? _NR_VB * ds : (size_t)m * ds;
         if (dd == NR_DTYPE_I16) {
             int16_t o[_NR_VB];
-            for (int i = 0; i < m; i++) o[i] = _nr_s16(r[i]);
+            _nr_v16_block(op, q, x, two ? y : x, o, r, m);
             memcpy(mem + d + 2 * k0, o, bytes);
         } else if (dd == NR_DTYPE_I32) {
+            _nr_v16_block(op, q, x, two ? y : x, NULL, r, m);
             memcpy(mem + d + 4 * k0, r, bytes);
         } else {
+            _nr_v16_block(op, q, x, two ? y : x, NULL, r, m);
             const int32_t lo = dd == NR_DTYPE_U8 ? 0 : -128, hi = dd == NR_DTYPE_U8 ? 255 : 127;
             uint8_t o[_NR_VB];
             for (int i = 0; i < m; i++) o[i] = (uint8_t)(r[i] < lo ? lo : r[i] > hi ? hi : r[i]);
