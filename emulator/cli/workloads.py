@@ -68,7 +68,9 @@ def register(subparsers) -> None:
     r.add_argument("--retrain", action="store_true", help="retrain the RBM instead of the shipped weights")
     r.add_argument("--unknown", action="store_true",
                    help="corruption positions unknown: flip the pixels and resample every one")
-    r.add_argument("--write", metavar="DIR", help="also write the program into DIR")
+    r.add_argument("--unbatched", action="store_true",
+                   help="run the per-image loop program instead of the batched one (same results)")
+    r.add_argument("--write", metavar="DIR", help="also write the program and its batched twin into DIR")
     add_config_option(r)
     add_picture_options(r)
     r.set_defaults(func=_guard(_rbm))
@@ -101,9 +103,14 @@ def _rbm(args) -> int:
            "flipped (positions unknown: every pixel resampled, evidence columns tie it to the input)")
     print(f"RBM 64 visible × 48 hidden; {args.n} test digits, {100 * args.frac:g} % of the pixels {how}, "
           f"16 Gibbs steps, vote of the last 8")
-    run = lambda model, s, write=None: R.run(M, args.n, args.frac, model=model, seed=s, write=write,
-                                             known_positions=known, config=args.config)
-    res = [("ideal", 0, run("ideal", 1, args.write))]
+    t0 = time.time()
+    run = lambda model, s, write=None: R.run(M, args.n, args.frac, model=model, seed=s, write=write,  # noqa: E731
+                                             known_positions=known, config=args.config,
+                                             batched=not args.unbatched)
+    res = [("ideal", 0, run("ideal", 1))]
+    if args.write:      # the per-image loop program and its batched twin
+        for path in R.write_programs(M, args.write, args.n, args.frac, known_positions=known):
+            print(f"wrote {path}")
     res += [("analog", s, run("analog", s)) for s in range(1, args.seeds + 1)]
     for model, s, r in res:
         print(f"  {model:6s} seed {s}: wrong pixels per image {r['err_corrupted']:.2f} corrupted → "
@@ -121,6 +128,10 @@ def _rbm(args) -> int:
         for k in range(8):
             print("  " + "   ".join(rr[k] for rr in rows))
     print(per_inference_line(r["per_inference"], _profile_name(args), "ideal run, one image's Gibbs chain"))
+    an = [x for m, _, x in res if m == "analog"]
+    print(f"{'per-image loop' if args.unbatched else 'batched'} program: chip time per run {r['chip_s']:.3f} s "
+          f"({r['cycles']} cycles); wall: ideal run {r['wall_s']:.2f} s, analog run "
+          f"{an[-1]['wall_s'] if an else 0:.2f} s; total {time.time() - t0:.1f} s")
     if args.map:
         print(r["core_map"])
     show_pictures(args, slot_cores(r["slots"]), None, "rbm")
