@@ -14,7 +14,7 @@ stride 0.
 Noise keys (bkey, docs/machine.md Batches): the loop takes K = 2·STEPS samples per image on the
 core, image s's j-th keyed k₀ + s·K + j; every bsmp strides its keys by KS = K and advances the
 counter by 1, the last step's smp.bwd by 1 + (B − 1)·K — so every draw is the loop's, and
-`count` is identical to compile_rbm's on both models (tests/test_mapper_rbm_batch.py), as are
+`count` is identical to compile_rbm's on both models (tests/test_mapper_seq_batch.py), as are
 the sample counts and the MVM energy events.  Images run in chunks of at most C; the last chunk
 takes what is left."""
 from __future__ import annotations

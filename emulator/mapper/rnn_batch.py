@@ -4,19 +4,22 @@
 The per-sequence loop of compile_rnn keeps H in the core: per sequence `hin` h0, then per step
 `hin` the step's inputs and `mvm.rec`, then `mvm.fwd` on the readout columns.  Here H lives in
 memory as a B × NR matrix of u8 rows (hidden codes, the step's inputs, bias constants, zeros —
-every value fits a byte), and each step is one `bmvm.rec.u8.u8` over the B rows into a second
-matrix (ping-pong, so the batch kernel's fast path applies): vector b scans in row b, multiplies
-as mvm.rec and scans the whole window out again, exactly the input vector and the output the
-loop's MVM of (sequence b, this step) has.  `vcvt2` writes each step's inputs into the rows, and
-the readout is one `bmvm.fwd.u8.i16` over the final rows, `vadd2` summing the copies row by row.
+every value fits a byte).  Per step `vcvt2` writes the step's inputs into the rows, one
+`bmvm.fwd.u8.u8` over the rows computes every sequence's h_t into a B × HH matrix, and `vcvt2`
+writes h_t back into the rows.  mvm.fwd and mvm.rec compute the same MVM on the same columns
+(same kernel, readout, noise and events; only the register the outputs land in differs), and a
+forward batch's input and output registers differ, so its scans overlap the MVMs where a rec
+batch (H in and out) could not.  The readout is one `bmvm.fwd.u8.i16` over the final rows,
+`vadd2` summing the copies row by row.
 
 Noise keys (bkey, docs/machine.md Batches): the loop runs K = T + 1 MVMs per sequence on the
 core, sequence s's j-th keyed k₀ + s·K + j; every step's batch strides its keys by KS = K and
 advances the counter by 1, the readout's by 1 + (B − 1)·K, so every draw is the loop's and the
 counter ends where the loop leaves it.  `out` and `pred` are therefore identical to compile_rnn's
-(or the workload's) program on both models, and so are the MVM counts and energy events
-(tests/test_mapper_rnn_batch.py).  Sequences run in chunks of at most C (the batch matrices of
-a chunk live in data memory); the last chunk takes what is left — no padding, so nothing extra
+(or the workload's) program on both models, and so are the MVM counts, key counters and MVM
+energy events (tests/test_mapper_seq_batch.py; the scans differ: the batch scans the state out
+and back in every step).  Sequences run in chunks of at most C (the batch matrices of a chunk
+live in data memory); the last chunk takes what is left — no padding, so nothing extra
 is computed or counted."""
 from __future__ import annotations
 
@@ -79,11 +82,12 @@ def batched_program(q, codes, name: str, age_ms=0, core: int = 0, chunk=None, me
             f"{name}_out.npy": q.out_block().ravel(), f"{name}_h0.npy": q.hinit()}
     c = f"c{core}"
     A = list(header) + [
-        f"# Batched: per chunk of up to C = {C} sequences, H of every sequence is a row of hm0/hm1 (NR u8:",
-        "# hidden codes, the step's inputs, bias constants, zeros); each step writes the step's inputs into",
-        "# the rows (vcvt2) and runs one bmvm.rec over them into the other matrix; the readout is one",
-        "# bmvm.fwd over the final rows.  bkey keys every MVM as the per-sequence loop does: KS = K = T + 1",
-        "# MVMs per sequence, the counter advancing by 1 per step and by 1 + (B − 1)·K after the readout.",
+        f"# Batched: per chunk of up to C = {C} sequences, H of every sequence is a row of hm (NR u8: hidden",
+        "# codes, the step's inputs, bias constants, zeros); each step writes the step's inputs into the rows",
+        "# (vcvt2), runs one bmvm.fwd over them (the MVM of mvm.rec) into hv and writes h_t back into the",
+        "# rows; the readout is one bmvm.fwd over the final rows.  bkey keys every MVM as the per-sequence",
+        "# loop does: KS = K = T + 1 MVMs per sequence, the counter advancing by 1 per step and by",
+        "# 1 + (B − 1)·K after the readout.",
         "",
         f"        .equ N, {n}", f"        .equ C, {C}", f"        .equ T, {T}", f"        .equ K, {K}",
         f"        .equ NR, {NR}", f"        .equ HH, {HH}", f"        .equ XW, {XW}",
