@@ -535,7 +535,7 @@ uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_an
     int64_t olo, ohi;
     _nr_output_range(k, 0, &olo, &ohi);
     const double sn = ax->sn;
-    const uint64_t nev = sample ? c->n_smp : c->n_mvm;
+    const uint64_t nev = sample ? c->k_smp : c->k_mvm;
     const uint64_t tag = sample ? _NR_TAG_SMP : _NR_TAG_READ;
 
     double z[2][NR_REG_LEN];
@@ -551,7 +551,7 @@ uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_an
         const int64_t R = (int64_t)k[NR_CFG_NOISE] << gs;
         const double scale = 1.0 / (double)((int64_t)1 << gs);
         for (int q = 0; q < nout; q++) {
-            double u = (double)_nr_sample_noise(cfg->seed, id, c->n_smp, (uint64_t)(out_lo + q), R) * scale;
+            double u = (double)_nr_sample_noise(cfg->seed, id, c->k_smp, (uint64_t)(out_lo + q), R) * scale;
             double zz = z[0][q] + (npass == 2 ? dweight * z[1][q] : 0.0);
             out[q] = (int16_t)(zz + u > 0);
         }

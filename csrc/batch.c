@@ -7,13 +7,20 @@
    those of BN hin/mvm/vout sequences bit for bit on both models.  What changes is time: the
    core streams the batch through the pipeline of docs/machine.md (Batches), overlapping the
    scan-in of vector b+1 with the readout of vector b and the scan-out of vector b with the
-   input stage of vector b+1, and the controller issues one instruction instead of a loop. */
+   input stage of vector b+1, and the controller issues one instruction instead of a loop.
+
+   Noise keys (bkey): each core keeps its own key counters k_mvm, k_smp apart from the MVM and
+   sample counts.  Vector b of a batch draws with k + b·KS and the batch leaves the counter at
+   k + KA (KS = 1, KA = BN by default: vector b keys as the b-th of BN separate MVMs).  A batch
+   over B sequences of K MVMs each, with KS = K, KA = 1 (1 + (B−1)·K on a sequence's last op),
+   keys every draw as the loop over the sequences would. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "nr_private.h"
 
 #define _NR_BN_MAX 65535
+#define _NR_KEY_MAX UINT64_C(0xFFFFFFFF)   /* bkey's KS and KA: 0 … 2^32 − 1 */
 
 /* `rows` rows of n elements of type dt, row r at addr + r·stride: bounds (and, for vector
    operands, alignment), written so that no sum can wrap (rows ≤ 65535, stride and n ≤ mem_size) */
@@ -216,6 +223,13 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
     const uint64_t esi = _nr_dsize[dti], eso = _nr_dsize[dto];
     int r = _nr_rows_ok(m, xa, nb, s_in, in_n, dti, 0);
     if (r == _NR_DONE) r = _nr_rows_ok(m, ya, nb, s_out, out_n, dto, 0);
+    /* the noise keys of the vectors, k0 + b·ks, and the counter after the batch, k0 + ka: a
+       counter that would pass 2^64 − 1 is a fault, never a wrap-around to reused keys
+       (ks, ka ≤ 2^32 − 1 and nb ≤ 65535, so the products cannot overflow) */
+    uint64_t *kc = sample ? &c->k_smp : &c->k_mvm;
+    const uint64_t k0 = *kc, ks = c->key_stride ? c->key_stride : 1, ka = c->key_adv ? c->key_adv : nb;
+    if (r == _NR_DONE && (k0 > UINT64_MAX - (nb - 1) * ks || k0 > UINT64_MAX - ka))
+        r = _nr_fault(m, NR_FAULT_BAD_CONFIG, k0);
     if (r == _NR_DONE) r = _nr_wait(m, 1ull << id, t, until);
     if (r != _NR_DONE) return r;
 
@@ -246,6 +260,7 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
         /* scan-in: the row lands in the input register (read from memory as hin reads it) */
         _nr_row_load(&reg_in[in_lo], &m->mem[xa + b * s_in], in_n, dti);
         uint64_t lo, n, steps;
+        *kc = k0 + b * ks;                /* this vector's noise key */
         if (analog) _nr_relax_sync(m, id, start);
         if (f && (b == 0 || (analog && c->relax_epoch != f->epoch))) {
             f->on = _nr_bk_pack(&f->k, c, dir, analog);
@@ -316,6 +331,7 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
         _nr_bk_free(&f->k);
         free(f);
     }
+    *kc = k0 + ka;
     const uint64_t done = chain;
     m->chain_free[chain_id] = done;     /* the batch holds its chain until its last scan-out */
     _nr_begin_op(c, t, done);
@@ -373,6 +389,16 @@ int _nr_exec_batch(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until,
         m->bs_1 = m->x[in->rs1];
         m->bs_2 = m->x[in->rs2];
         return _NR_DONE;
+    case NR_OP_BKEY: {
+        /* controller-side registers of the core: no power needed, no wait (a batch already
+           issued has drawn its keys) */
+        const uint64_t ks = m->x[in->rs1], ka = m->x[in->rs2];
+        if (ks > _NR_KEY_MAX) return _nr_fault(m, NR_FAULT_BAD_CONFIG, ks);
+        if (ka > _NR_KEY_MAX) return _nr_fault(m, NR_FAULT_BAD_CONFIG, ka);
+        m->core[in->c].key_stride = ks;
+        m->core[in->c].key_adv = ka;
+        return _NR_DONE;
+    }
     case NR_OP_BMVM:
     case NR_OP_BSMP: return _nr_bmvm(m, in, t, until);
     default: return _nr_fault(m, NR_FAULT_ILLEGAL, in->word);

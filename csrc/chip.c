@@ -374,8 +374,8 @@ static int _nr_mvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
         _nr_prof(m, m->pc, NR_PF_MVM_CYCLES, end - t);
         _nr_begin_op(c, t, end);
         c->pend_n = n;
-        if (sample) c->n_smp++;
-        else c->n_mvm++;
+        if (sample) c->n_smp++, c->k_smp++;
+        else c->n_mvm++, c->k_mvm++;
         _nr_set_pending(m, c, dir == NR_DIR_FWD ? NR_PEND_MVM_V : NR_PEND_MVM_H, end);
         _nr_trace_start(m, id, sample ? NR_TR_SMP : NR_TR_MVM, t, end, (uint64_t)dir, 0,
                         &c->pend_buf[lo], n * sizeof(int16_t));
@@ -483,7 +483,8 @@ int _nr_exec_chip(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, 
     case NR_OP_BCOUNT:
     case NR_OP_BSTRIDE:
     case NR_OP_BMVM:
-    case NR_OP_BSMP: return _nr_exec_batch(m, in, t, until, cost);   /* batch.c */
+    case NR_OP_BSMP:
+    case NR_OP_BKEY: return _nr_exec_batch(m, in, t, until, cost);   /* batch.c */
     case NR_OP_IFRUN:
     case NR_OP_IFSTEP: return _nr_ifire(m, in, t, until);
     case NR_OP_IFCLR: return _nr_ifclr(m, in, t, until);

@@ -32,7 +32,7 @@ void _nr_predecode(uint32_t w, nr_insn *in)
         break;
     case NR_OP_HIN: case NR_OP_VIN: case NR_OP_HOUT: case NR_OP_VOUT:
         in->a = (uint8_t)NR_F_VT(w); in->c = (uint8_t)NR_F_CORE(w); break;
-    case NR_OP_CPROG: case NR_OP_CREAD: case NR_OP_CSTAT: case NR_OP_OPREFRESH: in->c = (uint8_t)NR_F_CORE(w); break;
+    case NR_OP_CPROG: case NR_OP_CREAD: case NR_OP_CSTAT: case NR_OP_OPREFRESH: case NR_OP_BKEY: in->c = (uint8_t)NR_F_CORE(w); break;
     case NR_OP_MVM: case NR_OP_SMP: case NR_OP_IFRUN: case NR_OP_IFSTEP: in->b = (uint8_t)NR_F_DIR(w); break;
     case NR_OP_BMVM: case NR_OP_BSMP:   /* direction in imm: b holds the output type */
         in->a = (uint8_t)NR_F_VT(w); in->b = (uint8_t)NR_F_VD(w); in->c = (uint8_t)NR_F_CORE(w);

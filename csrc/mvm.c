@@ -146,7 +146,7 @@ uint64_t _nr_mvm_finish(nr_core *c, int core_id, int dir, int sample, uint64_t s
         const int64_t R = (int64_t)cfg[NR_CFG_NOISE] << gs;
         for (int k = 0; k < nout; k++) {
             int64_t z = gain * (int64_t)acc[k] + offset * ((int64_t)1 << gs);
-            int64_t u = _nr_sample_noise(seed, core_id, c->n_smp, (uint64_t)(out_lo + k), R);
+            int64_t u = _nr_sample_noise(seed, core_id, c->k_smp, (uint64_t)(out_lo + k), R);
             c->pend_buf[out_lo + k] = (int16_t)(z + u > 0);
         }
         return 0;

@@ -202,7 +202,10 @@ typedef struct {
     uint64_t pend_lo, pend_n;     /* register entries written at completion; cprog: rows */
     uint64_t pend_col0, pend_ncols;   /* cprog: columns of the window captured at issue */
     uint64_t pend_pulses;         /* cprog: pulses counted at completion */
-    uint64_t n_mvm, n_smp;        /* MVMs and samples issued; n_smp keys the sample RNG */
+    uint64_t n_mvm, n_smp;        /* MVMs and samples issued (the statistic) */
+    uint64_t k_mvm, k_smp;        /* noise-key counters: the n of the draws of the next MVM and sample
+                                     (each mvm/smp advances its counter by one; a batch by KA) */
+    uint64_t key_stride, key_adv; /* bkey: KS and KA of this core's next batches (0: 1 and BN) */
     uint64_t n_prog_cells, n_prog_pulses;
     uint64_t n_phase;
     uint64_t arrays_dirty;        /* prog_codes / g / w written since the last reset */

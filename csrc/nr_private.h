@@ -226,7 +226,7 @@ static inline uint64_t _nr_mix64(uint64_t z)
 }
 
 /* The noise draw of stochastic sampling (docs/machine.md), shared by both models: uniform in
-   [−R, R] for output lane `lane` of the n_smp-th sample on `core`. */
+   [−R, R] for output lane `lane` of the sample keyed n_smp on `core` (its k_smp). */
 static inline int64_t _nr_sample_noise(uint64_t seed, int core, uint64_t n_smp, uint64_t lane, int64_t R)
 {
     const uint64_t key = seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)core + 1) * 0xBF58476D1CE4E5B9ull

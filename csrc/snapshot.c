@@ -73,6 +73,7 @@ static int _nr_snap_core_ok(const nr_core *c, uint64_t mem_size)
     for (int f = NR_CFG_COUNT; f < NR_CFG_SLOTS; f++)
         if (c->cfg[f] != 0) return 0;
     if (c->n_phase > NR_MAX_PHASES) return 0;
+    if (c->key_stride > UINT32_MAX || c->key_adv > UINT32_MAX) return 0;   /* bkey's range (key counters: any value) */
     for (int q = 0; q < NR_REG_LEN; q++)   /* IF charges: finite and inside the clamp */
         if (!(fabs(c->if_u[q]) <= 1099511627776.0)) return 0;
     for (uint64_t i = 0; i < c->n_phase; i++)

@@ -108,6 +108,14 @@ class Core:
                 "powered_cycles": st.powered_cycles}
 
     @property
+    def keys(self) -> dict[str, int]:
+        """The noise-key state (docs/machine.md, Batches): the key counters of the next MVM and
+        sample draws, and the bkey stride and advance of this core's batches (0: 1 and BN)."""
+        c = self._c
+        return {"mvm": int(c.k_mvm), "sample": int(c.k_smp), "stride": int(c.key_stride),
+                "advance": int(c.key_adv)}
+
+    @property
     def events(self) -> dict[str, int]:
         """Energy event counters of this core (see docs/analog.md, Energy)."""
         c = self._c

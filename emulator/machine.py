@@ -459,6 +459,16 @@ class Machine:
         if fault == "bad_config":
             if op == "vpmax":
                 return "vpmax group size is 0"
+            if op == "bcount":
+                return f"bcount value {_signed(d)} is outside 1..65535"
+            if op == "bkey":
+                return f"bkey key stride or advance {d} is outside 0..{2**32 - 1}"
+            if op in ("bmvm", "bsmp"):
+                chi, clo = FIELDS["core"][:2]
+                core = "?" if word is None else (word >> clo) & ((1 << (chi - clo + 1)) - 1)
+                kind = "sample" if op == "bsmp" else "MVM"
+                return (f"{op} on core {core}: its {kind} noise-key counter {d} plus the batch's keys "
+                        f"(bkey stride × (BN − 1), advance) would pass 2^64 − 1")
             hi, lo = FIELDS["csel"][:2]
             sel = None if word is None else (word >> lo) & ((1 << (hi - lo + 1)) - 1)
             if sel is not None and CFG_ESCAPE and sel == CFG_ESCAPE[0] and op == CFG_ESCAPE[2]:

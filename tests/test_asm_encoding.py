@@ -137,6 +137,7 @@ SPEC = [
     ("bmvm.fwd.u8.i16 c5, x4, x3", W(0x72, rd=4, rs1=3, vt=U8, vd=I16, bdir=FWD, core=5)),
     ("bmvm.rec.i8.i8 c47, x1, x2", W(0x72, rd=1, rs1=2, vt=I8, vd=I8, bdir=REC, core=47)),
     ("bsmp.bwd.i16.i32 c0, x15, x14", W(0x73, rd=15, rs1=14, vt=I16, vd=I32, bdir=BWD)),
+    ("bkey c47, x3, x15", W(0x74, core=47, rs1=3, rs2=15)),
     # extended configuration fields: ccfgr with the escape code 15 and the selector in bits 11:0
     ("ccfgr.ifthr x1, x2", W(0x63, csel=15, rs1=1, rs2=2) | 0),
     ("ccfgr.ifleak x1, x2", W(0x63, csel=15, rs1=1, rs2=2) | 1),

@@ -61,6 +61,9 @@ CRAFTED = [
     ("link state unknown", lambda: _offset("link_state"), "<Q", 9),
     ("link peer past the count", lambda: _offset("link_peer"), "<Q", 5),
     ("link end about to wrap", lambda: _offset("link_end"), "<Q", (1 << 64) - 2),
+    # bkey's registers (csrc/batch.c): 0 … 2^32 − 1, so no key product can overflow
+    ("bkey stride past 2^32 - 1", lambda: _offset("key_stride", 3), "<Q", 1 << 32),
+    ("bkey advance past 2^32 - 1", lambda: _offset("key_adv", 47), "<Q", (1 << 64) - 1),
 ]
 
 
@@ -83,6 +86,16 @@ def test_an_untouched_snapshot_restores_and_runs_to_the_same_state():
     m.restore(Snapshot(good, m.program))
     m.run()
     assert m.snapshot() == end.snapshot()
+
+
+def test_key_counters_and_registers_travel_with_a_snapshot():
+    """Any key counter value is valid state; bkey's registers within their range too."""
+    m, good = _busy_machine()
+    data = _patched(_patched(good, _offset("k_smp", 0), "<Q", (1 << 64) - 1), _offset("key_stride", 0), "<Q",
+                    (1 << 32) - 1)
+    m.restore(Snapshot(data, m.program))
+    assert m.cores[0].keys["sample"] == (1 << 64) - 1 and m.cores[0].keys["stride"] == (1 << 32) - 1
+    assert m.snapshot().data == data
 
 
 def test_load_resets_counters_chip_time_and_vector_elements():

@@ -34,8 +34,9 @@ def register(subparsers) -> None:
                    help="column copies per layer where they fit (a power of two; averages analog noise)")
     p.add_argument("--age-ms", type=int, default=0, help="let the chip age this long after programming")
     p.add_argument("--batched", action="store_true",
-                   help="a batched program (bmvm per core over the batch, conv patches as a batch; "
-                        "same results as the default per-sample loop, faster)")
+                   help="a batched program (bmvm per core over the batch, conv patches as a batch, an "
+                        "RNN's sequences or an RBM's chains as batches keyed by bkey; same results as the "
+                        "default per-sample loop)")
     p.add_argument("--replicate", type=int, default=1, metavar="N",
                    help="place N copies of the network on idle cores and split the batch across them")
     p.add_argument("--known", help="RBM: .npy mask (N × n_v) of pixels known to be right (clamped); "
@@ -109,7 +110,7 @@ def _compile(args) -> int:
                 raise MapError(f"{args.known}: --known must have the shape of --inputs {V.shape}, got {known.shape}")
             q = quantise_rbm(m)
             c = compile_rbm(q, (V > 0).astype(np.int64), None if known is None else known > 0,
-                            steps=args.steps, keep=args.keep, name=name, age_ms=args.age_ms)
+                            steps=args.steps, keep=args.keep, name=name, age_ms=args.age_ms, batched=args.batched)
             hint = f"--dump {c.extra['result']}"
         else:
             n_in = (int(np.prod(m.in_shape)) if m.in_shape is not None else
@@ -120,7 +121,12 @@ def _compile(args) -> int:
                 from emulator.mapper import compile_rnn, quantise_rnn
 
                 q = quantise_rnn(m, C, copies=args.copies)
-                c = compile_rnn(q, q.encode(X), name=name, age_ms=args.age_ms)
+                if args.batched:
+                    from emulator.mapper import compile_rnn_batched
+
+                    c = compile_rnn_batched(q, q.encode(X), name=name, age_ms=args.age_ms)
+                else:
+                    c = compile_rnn(q, q.encode(X), name=name, age_ms=args.age_ms)
             else:
                 q = quantise(m, C, copies=args.copies)
                 from emulator.mapper.multichip import compile_system, cores_of

@@ -1,10 +1,10 @@
 """The paper's workloads on the command line: accuracy tables of the digits classifiers and the
 RBM image recovery, measured on the emulated chip (docs/workloads.md).
 
-    neurram digits [--seeds 3] [--n-test N] [--age-ms MS] [--retrain] [--write programs/] [--map] [--png DIR]
-    neurram rbm [--n 40] [--seeds 3] [--unknown] [--write programs/] [--map]
-    neurram rnn [--seeds 3] [--n-test N] [--retrain] [--write programs/] [--map]
-    neurram cnn [--seeds 3] [--n-test N] [--retrain] [--write programs/] [--map]
+    neurram digits [--seeds 3] [--n-test N] [--age-ms MS] [--retrain] [--unbatched] [--write programs/] [--map] [--png DIR]
+    neurram rbm [--n 40] [--seeds 3] [--unknown] [--unbatched] [--write programs/] [--map]
+    neurram rnn [--seeds 3] [--n-test N] [--retrain] [--unbatched] [--write programs/] [--map]
+    neurram cnn [--seeds 3] [--n-test N] [--retrain] [--unbatched] [--write programs/] [--map]
 """
 from __future__ import annotations
 
@@ -68,16 +68,23 @@ def register(subparsers) -> None:
     r.add_argument("--retrain", action="store_true", help="retrain the RBM instead of the shipped weights")
     r.add_argument("--unknown", action="store_true",
                    help="corruption positions unknown: flip the pixels and resample every one")
-    r.add_argument("--write", metavar="DIR", help="also write the program into DIR")
+    r.add_argument("--unbatched", action="store_true",
+                   help="run the per-image loop program instead of the batched one (same results)")
+    r.add_argument("--write", metavar="DIR", help="also write the program and its batched twin into DIR")
     add_config_option(r)
     add_picture_options(r)
     r.set_defaults(func=_guard(_rbm))
     n = subparsers.add_parser("rnn", help="recurrent network on the digits read row by row (mvm.rec) on the chip")
-    add_workload_options(n, " 0", "also write programs/rnn_digits.s-style program (first 50 digits) into DIR")
+    add_workload_options(n, " 0", "also write the programs/rnn_digits.s-style program and its batched twin "
+                         "(first 50 digits) into DIR")
+    n.add_argument("--unbatched", action="store_true",
+                   help="run the per-image loop program instead of the batched one (same results)")
     add_picture_options(n)
     n.set_defaults(func=_guard(_rnn))
     c = subparsers.add_parser("cnn", help="small CNN (conv 3×3 im2col, vpmax pool, dense) on the digits on the chip")
     add_workload_options(c, " 0", "also write the programs/cnn_digits.s-style program (first 20 digits) into DIR")
+    c.add_argument("--unbatched", action="store_true",
+                   help="run the per-image loop program instead of the batched one (same results)")
     add_picture_options(c)
     c.set_defaults(func=_guard(_cnn))
     m = subparsers.add_parser("lstm", help="LSTM on the digits read row by row (gate MVMs on a core, "
@@ -96,9 +103,14 @@ def _rbm(args) -> int:
            "flipped (positions unknown: every pixel resampled, evidence columns tie it to the input)")
     print(f"RBM 64 visible × 48 hidden; {args.n} test digits, {100 * args.frac:g} % of the pixels {how}, "
           f"16 Gibbs steps, vote of the last 8")
-    run = lambda model, s, write=None: R.run(M, args.n, args.frac, model=model, seed=s, write=write,
-                                             known_positions=known, config=args.config)
-    res = [("ideal", 0, run("ideal", 1, args.write))]
+    t0 = time.time()
+    run = lambda model, s, write=None: R.run(M, args.n, args.frac, model=model, seed=s, write=write,  # noqa: E731
+                                             known_positions=known, config=args.config,
+                                             batched=not args.unbatched)
+    res = [("ideal", 0, run("ideal", 1))]
+    if args.write:      # the per-image loop program and its batched twin
+        for path in R.write_programs(M, args.write, args.n, args.frac, known_positions=known):
+            print(f"wrote {path}")
     res += [("analog", s, run("analog", s)) for s in range(1, args.seeds + 1)]
     for model, s, r in res:
         print(f"  {model:6s} seed {s}: wrong pixels per image {r['err_corrupted']:.2f} corrupted → "
@@ -116,6 +128,10 @@ def _rbm(args) -> int:
         for k in range(8):
             print("  " + "   ".join(rr[k] for rr in rows))
     print(per_inference_line(r["per_inference"], _profile_name(args), "ideal run, one image's Gibbs chain"))
+    an = [x for m, _, x in res if m == "analog"]
+    print(f"{'per-image loop' if args.unbatched else 'batched'} program: chip time per run {r['chip_s']:.3f} s "
+          f"({r['cycles']} cycles); wall: ideal run {r['wall_s']:.2f} s, analog run "
+          f"{an[-1]['wall_s'] if an else 0:.2f} s; total {time.time() - t0:.1f} s")
     if args.map:
         print(r["core_map"])
     show_pictures(args, slot_cores(r["slots"]), None, "rbm")
@@ -207,7 +223,8 @@ def _classifier_table(args, W, title: str, noise_label: str) -> int:
     for noise in (True, False):
         t = time.time()
         P = W.train(noise, seed=tseed) if args.retrain else W.shipped(noise)
-        r = W.evaluate(P, seeds=seeds, n_test=args.n_test, config=args.config)
+        batched = {"batched": not args.unbatched} if getattr(W, "BATCHED", False) else {}
+        r = W.evaluate(P, seeds=seeds, n_test=args.n_test, config=args.config, **batched)
         r["wall"] = time.time() - t
         rows.append((noise, r))
         if args.write and noise:
@@ -239,7 +256,9 @@ def _classifier_table(args, W, title: str, noise_label: str) -> int:
         levels[0][1][k], levels[1][1][k] = [x["ideal"]], x["analog"]
     show_pictures(args, W.cores(r["q"]), levels if seeds else levels[:1], W.NAME)
     con.print(per_inference_line(r["per_inference"], _profile_name(args)), soft_wrap=True)
-    con.print(f"chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
+    kind = (f"{'per-sample loop' if args.unbatched else 'batched'} program: "
+            if getattr(W, "BATCHED", False) else "")
+    con.print(f"{kind}chip time per run {r['chip_s']:.3f} s ({r['cycles']} cycles); wall: ideal run "
               f"{r['ideal_wall_s']:.2f} s, analog run {r.get('analog_wall_s', 0):.2f} s; total "
               f"{sum(x[1]['wall'] for x in rows):.1f} s")
     return _rows_report(args, rows)

@@ -26,7 +26,7 @@ def _cores(core, need: int) -> list:
 
 
 def compile_rbm(q: QRBM, corrupted, known=None, steps=16, keep=8, name="rbm", age_ms=0, core=0,
-                temperature=None, evidence=None, origin=ORIGIN) -> Compiled:
+                temperature=None, evidence=None, origin=ORIGIN, batched=False, chunk=None) -> Compiled:
     """Compile the Gibbs-sampling recovery of N corrupted binary images (N × n_v) into a program.
     `known` (N × n_v bool): pixels known to be right — they stay clamped, the others are
     resampled; None: corruption positions unknown, every pixel is resampled from the corrupted
@@ -35,7 +35,9 @@ def compile_rbm(q: QRBM, corrupted, known=None, steps=16, keep=8, name="rbm", ag
     Result: `count` (N × (n_v+1) u8, the first n_v of each row) counts the last `keep` of
     `steps` visible samples; pixel = count > keep/2 (`recover`).  `core`: the (first) core, or a
     list of cores; the split layout takes the next ones in codegen's cheapest-scan order.
-    `origin` names the generator in the header's first line."""
+    `origin` names the generator in the header's first line.  `batched`: the chains of all images
+    as batches (emulator/mapper/rbm_batch.py, single layout: one bsmp per half-step over a chunk
+    of up to `chunk` images), with `count` identical to the per-image loop's on both models."""
     C, known = _check_images(q, corrupted, known)
     if len(C) == 0:
         raise MapError(f"{q.name}: the batch is empty: give at least one input (image)")
@@ -50,8 +52,16 @@ def compile_rbm(q: QRBM, corrupted, known=None, steps=16, keep=8, name="rbm", ag
                        f"{ev_cols} evidence columns (one per visible unit on the core) = "
                        f"{nh + 1 + ev_cols} > {MAX_COLS}; use evidence=0 (plain resampling) or fewer units")
     cores = _cores(core, q.n_cores)
-    gen = _single if q.layout == "single" else _split
-    asm, data, slots = gen(q, C, known, smp, steps, keep, name, age_ms, cores, origin)
+    if batched:
+        from .rbm_batch import single_batched
+
+        if q.layout != "single":
+            raise MapError(f"{name}: the batched RBM program has the single layout only (n_v + 1 ≤ 128); "
+                           f"this RBM has the {q.layout} layout — compile it without batched")
+        asm, data, slots = single_batched(q, C, known, smp, steps, keep, name, age_ms, cores, origin, chunk)
+    else:
+        gen = _single if q.layout == "single" else _split
+        asm, data, slots = gen(q, C, known, smp, steps, keep, name, age_ms, cores, origin)
     extra = {"n_out": nv, "result": "count", "row": nv + 1, "keep": keep, "steps": steps,
              "known_positions": known is not None, "layout": q.layout, "noise": smp.noise << smp.gshift,
              "temperature": smp.temperature, "evidence": smp.evidence, "evidence_code": smp.evidence_code}

@@ -363,13 +363,13 @@ def run_chip(q, X, model="ideal", seed=1, workdir=SCRATCH / "cnn", name="cnn_dig
     return run_classifier(path, len(X), NCLS, "cnn", model, seed, config)
 
 
-def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir=SCRATCH / "cnn", analog=True, config=None):
+def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir=SCRATCH / "cnn", analog=True, config=None, batched=True):
     Xtr, _, Xte, yte = load_digits_split()
     if n_test is not None:
         Xte, yte = Xte[:n_test], yte[:n_test]
     q = quantise_cnn(Pm, Xtr)
-    return evaluate_classifier(Pm, q, Xte, yte, forward_float, reference, run_chip, seeds, workdir, analog,
-                               config)
+    run = lambda *a, **k: run_chip(*a, batched=batched, **k)   # noqa: E731
+    return evaluate_classifier(Pm, q, Xte, yte, forward_float, reference, run, seeds, workdir, analog, config)
 
 
 NAME = "cnn"

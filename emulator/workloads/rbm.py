@@ -35,7 +35,7 @@ NV, NH = 64, 48
 WBITS, CODE = 4, 16
 ORIGIN = "emulator/workloads/rbm.py"
 __all__ = ["binarise", "hsig", "fake_quant", "train_rbm", "corrupt", "flip", "codes", "gibbs_numpy", "compiled",
-           "program", "run", "shipped"]
+           "program", "run", "shipped", "write_programs"]
 
 
 def binarise(X):
@@ -88,30 +88,35 @@ def gibbs_numpy(M, C, mask, steps=16, keep=8, seed=0):
 
 def compiled(M, C, mask, steps=16, keep=8, name="rbm_recover", **kw):
     """The mapper's Compiled recovery program for the corrupted images C (`mask` = resampled
-    positions; None = unknown positions, `kw` → compile_rbm's temperature / evidence)."""
+    positions; None = unknown positions, `kw` → compile_rbm's temperature / evidence / batched:
+    the chains of all images as batches, the same counts)."""
     q = quantise_rbm(RBM.from_matrix(M, name))
     return compile_rbm(q, C, None if mask is None else ~np.asarray(mask, bool), steps, keep, name=name,
                        origin=ORIGIN, **kw)
 
 
-def program(M, C, mask, steps=16, keep=8, name="rbm_recover"):
-    """(asm text, {file: array}) of the recovery program for the corrupted images C."""
-    c = compiled(M, C, mask, steps, keep, name)
+def program(M, C, mask, steps=16, keep=8, name="rbm_recover", batched=False):
+    """(asm text, {file: array}) of the recovery program for the corrupted images C (with
+    `batched` its batched twin)."""
+    c = compiled(M, C, mask, steps, keep, name, batched=batched)
     return c.asm, c.data
 
 
 def run(M, n=40, frac=0.2, steps=16, keep=8, model="analog", seed=1, workdir=SCRATCH / "rbm",
-        name="rbm_recover", write=None, known_positions=True, corruption=None, config=None, **kw):
+        name="rbm_recover", write=None, known_positions=True, corruption=None, config=None, batched=True, **kw):
     """Corrupt n test digits, recover them on the chip; returns a dict of errors and timings.
     `known_positions=False`: the positions are unknown to the program (every pixel resampled);
     `corruption`: "random" (replace by random bits; default with known positions) or "flip"
-    (flip the pixels; default without); `kw` → compile_rbm (temperature, evidence)."""
+    (flip the pixels; default without); `batched` (default): the chains of all images as batches
+    (emulator/mapper/rbm_batch.py), False: the per-image loop — the same counts bit for bit;
+    `kw` → compile_rbm (temperature, evidence)."""
     V = binarise(load_digits_split()[2][:n])
     corruption = corruption or ("random" if known_positions else "flip")
     if corruption not in ("random", "flip"):
         raise ValueError(f"corruption must be 'random' or 'flip', got {corruption!r}")
     C, mask = (corrupt if corruption == "random" else flip)(V, frac, seed=0)
-    c = compiled(M, C, mask if known_positions else None, steps, keep, name, **kw)
+    name = name + ("_batched" if batched else "")
+    c = compiled(M, C, mask if known_positions else None, steps, keep, name, batched=batched, **kw)
     rec, _, r, wall = run_rbm(c, Path(write or workdir) / f"{name}.s", model, seed, config)
     e_in, e_out = int((C != V).sum()), int((rec != V).sum())
     return {"n": n, "frac": frac, "err_corrupted": e_in / n, "err_recovered": e_out / n,
@@ -119,6 +124,19 @@ def run(M, n=40, frac=0.2, steps=16, keep=8, model="analog", seed=1, workdir=SCR
             "wall_s": wall, "V": V, "C": C, "rec": rec, "known_positions": known_positions,
             "per_inference": r.per_inference,
             "corruption": corruption, "slots": c.slots, "core_map": c.core_map}
+
+
+def write_programs(M, d, n=40, frac=0.2, steps=16, keep=8, known_positions=True, name="rbm_recover") -> list:
+    """Write the per-image loop program (`name`.s, as programs/rbm_recover.s) and its batched twin
+    (`name`_batched.s) for the first n test digits into folder d; returns their paths."""
+    V = binarise(load_digits_split()[2][:n])
+    C, mask = (corrupt if known_positions else flip)(V, frac, seed=0)
+    out = []
+    for batched in (False, True):
+        c = compiled(M, C, mask if known_positions else None, steps, keep,
+                     name + ("_batched" if batched else ""), batched=batched)
+        out.append(c.write(Path(d) / f"{c.name}.s"))
+    return out
 
 
 def shipped() -> np.ndarray:

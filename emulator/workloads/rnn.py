@@ -204,6 +204,22 @@ class QRNN:
     def out_block(self):
         return np.concatenate([np.tile(self.out, (1, self.rep)), self.pad_out]).astype(np.int8)
 
+    # the layout as the mapper's batched generator reads it (emulator.mapper.rnn_batch)
+    name = "rnn"
+    steps, n_x, n_out, act_bits, core_bits = STEPS, NX, NCLS, 4, 4
+
+    @property
+    def hcopy(self):
+        return self.hc
+
+    @property
+    def hh(self):
+        return self.hc * NH
+
+    @property
+    def xw(self):
+        return self.hc * NX
+
 
 def _rows_tile(M, hc, K):
     """Rows [h, x, bias] of one copy → [h ×hc, x ×hc, bias ×hc]."""
@@ -379,24 +395,44 @@ step:   ccfg.row0 x1, HH               # the pixel window …
     return asm, data
 
 
-def write_program(q, X, d, name="rnn_digits") -> Path:
-    return save_program(*program(q, X, name), d, name)
+def program_batched(q: QRNN, X, name="rnn_digits_batched", chunk=None):
+    """(asm, {file: array}) of the batched twin of `program` (emulator.mapper.rnn_batch): the
+    digits as a batch of sequences, one bmvm per step over all of them, bkey keying every MVM as
+    the per-image loop does — the same `out` and `pred` bit for bit on both models."""
+    from emulator.mapper.rnn_batch import batched_program
+
+    head = [f"# {name}.s — the recurrent network of emulator/workloads/rnn.py as a batched program: the",
+            f"# same core layout as programs/rnn_digits.s (H: {q.hc} × {NH} hidden codes, {q.hc} × {NX} pixel "
+            f"codes, bias inputs, {q.P} zeros;", f"# columns 0…{q.hh - 1} the cell, {OUT_COL0}… the readout, "
+            f"{q.rep} copies), the same results.", "# Run:  neurram run programs/"
+            f"{name}.s --dump pred --dump out::i16", "#"]
+    asm, data, _ = batched_program(q, pixel_codes(X).reshape(len(X), STEPS * NX), name, AGE_MS, 0, chunk,
+                                   header=head)
+    return asm, data
 
 
-def run_chip(q, X, model="ideal", seed=1, workdir=SCRATCH / "rnn", name="rnn_digits", config=None):
-    return run_classifier(write_program(q, X, workdir, name), len(X), NCLS, "rnn", model, seed, config)
+def write_program(q, X, d, name="rnn_digits", batched=False) -> Path:
+    """The per-image loop program, or with `batched` its batched twin (same results)."""
+    return save_program(*(program_batched if batched else program)(q, X, name), d, name)
 
 
-def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir=SCRATCH / "rnn", analog=True, config=None, copies=COPIES):
+def run_chip(q, X, model="ideal", seed=1, workdir=SCRATCH / "rnn", name="rnn_digits", config=None, batched=True):
+    path = write_program(q, X, workdir, name + ("_batched" if batched else ""), batched=batched)
+    return run_classifier(path, len(X), NCLS, "rnn", model, seed, config)
+
+
+def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir=SCRATCH / "rnn", analog=True, config=None, copies=COPIES,
+             batched=True):
     Xtr, _, Xte, yte = load_digits_split()
     if n_test is not None:
         Xte, yte = Xte[:n_test], yte[:n_test]
     q = quantise_rnn(Pm, Xtr, copies=copies)
-    return evaluate_classifier(Pm, q, Xte, yte, forward_float, reference, run_chip, seeds, workdir, analog,
-                               config)
+    run = lambda *a, **k: run_chip(*a, batched=batched, **k)   # noqa: E731
+    return evaluate_classifier(Pm, q, Xte, yte, forward_float, reference, run, seeds, workdir, analog, config)
 
 
 NAME = "rnn"
+BATCHED = True              # run_chip runs the batched program (emulator.mapper.rnn_batch) unless batched=False
 
 
 def cores(q: QRNN) -> list:
