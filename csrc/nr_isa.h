@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define NR_ISA_VERSION 0x0102u
+#define NR_ISA_VERSION 0x0103u
 #define NR_NUM_REGS 16
 #define NR_NUM_CORES 48
 #define NR_MAX_CODE_WORDS 4194304u  /* code memory, instructions */

@@ -3,8 +3,8 @@
 Plain tables for the assembler, disassembler and emulator.
 """
 
-VERSION = (1, 2)
-VERSION_WORD = 0x0102
+VERSION = (1, 3)
+VERSION_WORD = 0x0103
 WORD_BITS = 32
 NUM_REGS = 16
 NUM_CORES = 48

@@ -15,7 +15,8 @@ from isa import tables
 ENCODINGS = {
     (1, 0): "f964f3e84c71f5be",
     (1, 1): "1c297454cbdd7f90",   # vsigm, vtanh
-    (1, 2): "90f1cb43823c8d72",   # outbits up to 10 (ccfg ranges join the digest); phase timing parameters; batches: bcount, bstride, bmvm, bsmp, vadd2, vmax2, vcvt2, vargmax2; cfg escape (ccfgr csel 15 + xsel), ifthr, ifleak, ifsteps, opdev; ifrun, ifstep, ifclr, opu, oprefresh; links: send, recv, barrier, chipid, nchips; bkey (noise-key stride and advance of batches)
+    (1, 2): "f3f30cffb12f03f6",   # outbits up to 10 (ccfg ranges join the digest); phase timing parameters; batches: bcount, bstride, bmvm, bsmp, vadd2, vmax2, vcvt2, vargmax2; cfg escape (ccfgr csel 15 + xsel), ifthr, ifleak, ifsteps, opdev; ifrun, ifstep, ifclr, opu, oprefresh; links: send, recv, barrier, chipid, nchips
+    (1, 3): "90f1cb43823c8d72",   # bkey (noise-key stride and advance of a core's batches)
 }
 
 

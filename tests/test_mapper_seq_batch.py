@@ -116,8 +116,8 @@ def test_batched_rbm_refuses_the_split_layout():
 
 @pytest.mark.parametrize("model", ["ideal", "analog"])
 def test_workload_batched_twins_equal_the_loops(tmp_path, model):
-    """neurram rnn and neurram rbm run the batched twins by default: the same logits, classes
-    and counts as the loop programs (programs/rnn_digits.s, programs/rbm_recover.s)."""
+    """The batched twins neurram rnn --batched and neurram rbm run: the same logits, classes and
+    counts as the loop programs (programs/rnn_digits.s, programs/rbm_recover.s)."""
     from emulator.workloads import rbm as RB
     from emulator.workloads import rnn as RN
 

@@ -67,6 +67,9 @@ def test_rnn_cli(capsys):
     assert main(["rnn", "--n-test", "40", "--seeds", "1"]) == 0
     out = capsys.readouterr().out
     assert "mvm.rec" in out and "recurrent" in out and "readout" in out
+    assert "per-sample loop program: chip time" in out       # the loop is rnn's default
+    assert main(["rnn", "--n-test", "40", "--seeds", "1", "--batched"]) == 0
+    assert "batched program: chip time" in capsys.readouterr().out
 
 
 def test_refuses_too_many_hidden_units():

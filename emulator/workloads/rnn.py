@@ -416,13 +416,13 @@ def write_program(q, X, d, name="rnn_digits", batched=False) -> Path:
     return save_program(*(program_batched if batched else program)(q, X, name), d, name)
 
 
-def run_chip(q, X, model="ideal", seed=1, workdir=SCRATCH / "rnn", name="rnn_digits", config=None, batched=True):
+def run_chip(q, X, model="ideal", seed=1, workdir=SCRATCH / "rnn", name="rnn_digits", config=None, batched=False):
     path = write_program(q, X, workdir, name + ("_batched" if batched else ""), batched=batched)
     return run_classifier(path, len(X), NCLS, "rnn", model, seed, config)
 
 
 def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir=SCRATCH / "rnn", analog=True, config=None, copies=COPIES,
-             batched=True):
+             batched=False):
     Xtr, _, Xte, yte = load_digits_split()
     if n_test is not None:
         Xte, yte = Xte[:n_test], yte[:n_test]
@@ -432,7 +432,7 @@ def evaluate(Pm, seeds=(1, 2, 3), n_test=None, workdir=SCRATCH / "rnn", analog=T
 
 
 NAME = "rnn"
-BATCHED = True              # run_chip runs the batched program (emulator.mapper.rnn_batch) unless batched=False
+BATCHED = True              # run_chip runs the batched program (emulator.mapper.rnn_batch) with batched=True
 
 
 def cores(q: QRNN) -> list:
