@@ -526,6 +526,12 @@ static void _nr_clamp_out(const int64_t *d, int n, int64_t lo, int64_t hi, int16
 uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_analog_ctx *ax, int sample,
                            const int32_t *const acc[2])
 {
+    return _nr_analog_finish_to(m, c, id, ax, sample, sample ? c->k_smp : c->k_mvm, acc, &c->pend_buf[ax->out_lo]);
+}
+
+uint64_t _nr_analog_finish_to(const nr_machine *m, const nr_core *c, int id, const _nr_analog_ctx *ax, int sample,
+                              uint64_t nev, const int32_t *const acc[2], int16_t *out)
+{
     const nr_config *cfg = &m->cfg;
     const int32_t *k = c->cfg;
     const int nout = ax->nout, out_lo = ax->out_lo, npass = ax->npass;
@@ -535,7 +541,6 @@ uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_an
     int64_t olo, ohi;
     _nr_output_range(k, 0, &olo, &ohi);
     const double sn = ax->sn;
-    const uint64_t nev = sample ? c->k_smp : c->k_mvm;
     const uint64_t tag = sample ? _NR_TAG_SMP : _NR_TAG_READ;
 
     double z[2][NR_REG_LEN];
@@ -545,13 +550,12 @@ uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_an
         _nr_noise_z(ax->fac, acc[p], p == 0 ? ax->offset : 0.0, sn, base, (uint64_t)p << 16 | (uint64_t)out_lo,
                     nout, z[p]);
 
-    int16_t *out = &c->pend_buf[out_lo];
     if (sample) {
         /* z + u > 0, u uniform in [−A, A] drawn exactly as in the ideal model (docs/machine.md) */
         const int64_t R = (int64_t)k[NR_CFG_NOISE] << gs;
         const double scale = 1.0 / (double)((int64_t)1 << gs);
         for (int q = 0; q < nout; q++) {
-            double u = (double)_nr_sample_noise(cfg->seed, id, c->k_smp, (uint64_t)(out_lo + q), R) * scale;
+            double u = (double)_nr_sample_noise(cfg->seed, id, nev, (uint64_t)(out_lo + q), R) * scale;
             double zz = z[0][q] + (npass == 2 ? dweight * z[1][q] : 0.0);
             out[q] = (int16_t)(zz + u > 0);
         }

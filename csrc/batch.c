@@ -164,7 +164,12 @@ static int _nr_trace_room(nr_machine *m, uint64_t k)
    each vector's own finish (readout, noise keyed by its MVM count) in order.  It reads input
    rows ahead of the outputs written before them, so it is used only when the input and output
    matrices do not overlap; an analog batch repacks whenever the conductances relax to a new
-   epoch at a vector's start (the accumulators computed ahead are then recomputed). */
+   epoch at a vector's start (the accumulators computed ahead are then recomputed).
+   With worker threads (the `threads` key) and enough work, the groups of vectors are computed
+   ahead on all threads (kernel, noise and readout of each vector: it writes only its own
+   rows of `pre`, and its keys are k0 + b·KS whatever the order), and the in-order pass below
+   takes vector b from there — unless the conductances relaxed to another epoch before b's
+   start, when b and the rest are computed in order as without threads. */
 typedef struct {
     _nr_bk k;
     int on, analog;
@@ -173,33 +178,119 @@ typedef struct {
     uint64_t g0, gn;                          /* vectors g0 … g0+gn−1 are in acc */
     int32_t acc[2][_NR_BK_V * NR_REG_LEN];    /* [pass][vector · n16 + output] */
     int32_t x2[_NR_BK_V * NR_REG_LEN];
+    int16_t *pre;                             /* NULL, or the outputs of every vector computed ahead */
+    uint64_t *pre_steps;
+    int64_t pre_epoch;
+    int pre_stored;                           /* … and already stored as the output rows */
 } _nr_bfast;
 
-static void _nr_bfast_group(const nr_machine *m, const nr_core *c, _nr_bfast *f, uint64_t b, uint64_t nb,
-                            uint64_t xa, uint64_t s_in, int dti)
+/* vectors b … b+gn−1 (gn ≤ _NR_BK_V) of the input matrix through the packed kernel into acc */
+static void _nr_bgroup(const nr_machine *m, const nr_core *c, const _nr_bk *bk, const _nr_analog_ctx *ax,
+                       int analog, uint64_t b, uint64_t gn, uint64_t xa, uint64_t s_in, int dti,
+                       int32_t acc[2][_NR_BK_V * NR_REG_LEN], int32_t *x2)
 {
     const int32_t *k = c->cfg;
-    const int nin = f->k.nin, npass = f->analog ? f->ax.npass : 1;
+    const int nin = bk->nin, npass = analog ? ax->npass : 1;
     static const int32_t zero[NR_REG_LEN];
     int32_t xd[_NR_BK_V][2][NR_REG_LEN];
-    f->g0 = b;
-    f->gn = _nr_min(_NR_BK_V, nb - b);
     int32_t ilo, ihi;
     _nr_input_range(k, &ilo, &ihi);
-    for (uint64_t v = 0; v < f->gn; v++) {
+    for (uint64_t v = 0; v < gn; v++) {
         int16_t x[NR_REG_LEN];
         _nr_row_load(x, &m->mem[xa + (b + v) * s_in], (uint64_t)nin, dti);
-        if (f->analog) {
-            _nr_analog_digits(k, x, nin, npass, f->ax.b0, xd[v]);
+        if (analog) {
+            _nr_analog_digits(k, x, nin, npass, ax->b0, xd[v]);
         } else {
             for (int i = 0; i < nin; i++) xd[v][0][i] = x[i] < ilo ? ilo : x[i] > ihi ? ihi : x[i];
         }
     }
     for (int p = 0; p < npass; p++) {
         for (uint64_t v = 0; v < _NR_BK_V; v++)
-            _nr_bk_xpairs(&f->k, v < f->gn ? xd[v][p] : zero, &f->x2[v * (uint64_t)f->k.P]);
-        _nr_bk_run(&f->k, f->x2, f->acc[p]);
+            _nr_bk_xpairs(bk, v < gn ? xd[v][p] : zero, &x2[v * (uint64_t)bk->P]);
+        _nr_bk_run(bk, x2, acc[p]);
     }
+}
+
+static void _nr_bfast_group(const nr_machine *m, const nr_core *c, _nr_bfast *f, uint64_t b, uint64_t nb,
+                            uint64_t xa, uint64_t s_in, int dti)
+{
+    f->g0 = b;
+    f->gn = _nr_min(_NR_BK_V, nb - b);
+    _nr_bgroup(m, c, &f->k, &f->ax, f->analog, b, f->gn, xa, s_in, dti, f->acc, f->x2);
+}
+
+/* one group of vectors computed ahead: an independent item of _nr_parallel */
+typedef struct {
+    const nr_machine *m;
+    const nr_core *c;
+    const _nr_bfast *f;
+    int id, dir, sample;
+    uint64_t nb, xa, s_in, k0, ks, nout;
+    int dti;
+    uint8_t *dst;        /* non-NULL: also store each vector's output row (at dst + b·s_out, type dto) */
+    uint64_t s_out;
+    int dto;
+} _nr_bahead_job;
+
+static void _nr_bahead_group(void *ctx, int g)
+{
+    const _nr_bahead_job *jb = ctx;
+    const _nr_bfast *f = jb->f;
+    const uint64_t b = (uint64_t)g * _NR_BK_V, gn = _nr_min(_NR_BK_V, jb->nb - b);
+    int32_t acc[2][_NR_BK_V * NR_REG_LEN], x2[_NR_BK_V * NR_REG_LEN];
+    _nr_bgroup(jb->m, jb->c, &f->k, &f->ax, f->analog, b, gn, jb->xa, jb->s_in, jb->dti, acc, x2);
+    for (uint64_t v = 0; v < gn; v++) {
+        const uint64_t o = v * (uint64_t)f->k.n16, key = jb->k0 + (b + v) * jb->ks;
+        int16_t *out = &f->pre[(b + v) * jb->nout];
+        if (f->analog) {
+            const int32_t *const ap[2] = {&acc[0][o], &acc[1][o]};
+            f->pre_steps[b + v] = _nr_analog_finish_to(jb->m, jb->c, jb->id, &f->ax, jb->sample, key, ap, out);
+        } else {
+            f->pre_steps[b + v] = _nr_mvm_finish_to(jb->c, jb->id, jb->dir, jb->sample, jb->m->cfg.seed, key,
+                                                    &acc[0][o], out);
+        }
+        if (jb->dst) _nr_row_store(jb->dst + (b + v) * jb->s_out, out, jb->nout, jb->dto);
+    }
+}
+
+/* below this many multiply-accumulates a batch is cheaper on one thread than waking workers */
+#define _NR_BAHEAD_MACS 65536
+
+/* compute every vector ahead on the worker threads if that pays; else leave f->pre NULL.  For
+   fwd and bwd (the output register's window is the scan-out's) with output rows that do not
+   overlap, the threads also store the rows (f->pre_stored): the scan-out of vector b is its
+   output row converted, whatever the other vectors do. */
+static void _nr_bahead(nr_machine *m, const nr_core *c, _nr_bfast *f, int id, int dir, int sample,
+                       uint64_t nb, uint64_t xa, uint64_t s_in, int dti, uint64_t k0, uint64_t ks,
+                       uint64_t ya, uint64_t s_out, int dto)
+{
+    const uint64_t nout = (uint64_t)f->k.nout;
+    if (m->cfg.threads == 1 || (m->cfg.threads == 0 && nr_host_threads() < 2) || nb < 2 * _NR_BK_V ||
+        nb * (uint64_t)f->k.nin * nout < _NR_BAHEAD_MACS)
+        return;
+    f->pre = malloc(nb * nout * sizeof *f->pre);
+    f->pre_steps = malloc(nb * sizeof *f->pre_steps);
+    if (!f->pre || !f->pre_steps) {   /* no memory: in order, as without threads */
+        free(f->pre);
+        free(f->pre_steps);
+        f->pre = NULL;
+        f->pre_steps = NULL;
+        return;
+    }
+    f->pre_stored = dir != NR_DIR_REC && s_out >= nout * _nr_dsize[dto];
+    _nr_bahead_job jb = {m, c, f, id, dir, sample, nb, xa, s_in, k0, ks, nout, dti,
+                         f->pre_stored ? &m->mem[ya] : NULL, s_out, dto};
+    _nr_parallel(m, (int)((nb + _NR_BK_V - 1) / _NR_BK_V), _nr_bahead_group, &jb);
+    f->pre_epoch = f->epoch;
+}
+
+static void _nr_bfast_free(_nr_bfast *f)
+{
+    if (!f) return;
+    _nr_bk_free(&f->k);
+    free(f->pre);
+    free(f->pre_steps);
+    free(f);
 }
 
 static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
@@ -257,18 +348,30 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
         if (nb >= 2 && !overlap && (f = calloc(1, sizeof *f))) f->analog = analog;
     }
     for (uint64_t b = 0; b < nb; b++) {
-        /* scan-in: the row lands in the input register (read from memory as hin reads it) */
-        _nr_row_load(&reg_in[in_lo], &m->mem[xa + b * s_in], in_n, dti);
         uint64_t lo, n, steps;
         *kc = k0 + b * ks;                /* this vector's noise key */
         if (analog) _nr_relax_sync(m, id, start);
+        /* a vector the threads computed and stored (same epoch): only its time and counts are
+           left, and the registers need only the last vector's values */
+        const int ahead = f && f->pre && f->pre_epoch == c->relax_epoch;
+        const int quick = ahead && f->pre_stored && b + 1 < nb;
+        /* scan-in: the row lands in the input register (read from memory as hin reads it) */
+        if (!quick) _nr_row_load(&reg_in[in_lo], &m->mem[xa + b * s_in], in_n, dti);
         if (f && (b == 0 || (analog && c->relax_epoch != f->epoch))) {
             f->on = _nr_bk_pack(&f->k, c, dir, analog);
             if (analog) _nr_analog_prep(m, c, id, dir, &f->ax);
             f->epoch = c->relax_epoch;
             f->gn = 0;
+            if (b == 0 && f->on) _nr_bahead(m, c, f, id, dir, sample, nb, xa, s_in, dti, k0, ks, ya, s_out, dto);
         }
-        if (f && f->on) {
+        const int ahead_now = f && f->pre && f->pre_epoch == c->relax_epoch;
+        if (ahead_now) {                  /* computed ahead (same epoch) */
+            const int bwd = dir == NR_DIR_BWD;
+            lo = (uint64_t)(bwd ? k[NR_CFG_ROW0] : k[NR_CFG_COL0]);   /* as the finish writes it */
+            n = (uint64_t)f->k.nout;
+            if (!quick) memcpy(&c->pend_buf[lo], &f->pre[b * n], n * sizeof(int16_t));
+            steps = f->pre_steps[b];
+        } else if (f && f->on) {
             if (b >= f->g0 + f->gn) _nr_bfast_group(m, c, f, b, nb, xa, s_in, dti);
             const uint64_t o = (b - f->g0) * (uint64_t)f->k.n16;
             if (analog) {
@@ -295,11 +398,11 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
         _nr_prof(m, m->pc, NR_PF_MVM_CYCLES, end - start);
         if (sample) c->n_smp++;
         else c->n_mvm++;
-        memcpy(&(out_v ? c->v : c->h)[lo], &c->pend_buf[lo], n * sizeof(int16_t));
+        if (!quick) memcpy(&(out_v ? c->v : c->h)[lo], &c->pend_buf[lo], n * sizeof(int16_t));
 
         /* scan-out: the output register's window, stored as vout/hout store it */
         uint8_t *dst = &m->mem[ya + b * s_out];
-        _nr_row_store(dst, &reg_out[out_lo], out_n, dto);
+        if (!(ahead_now && f->pre_stored)) _nr_row_store(dst, &reg_out[out_lo], out_n, dto);
         if (dig) {
             dig[b] = _nr_fnv1a(dst, out_n * eso);
             total = _nr_fnv_more(total, dst, out_n * eso);
@@ -327,10 +430,7 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
             if (!same && chain > start + rd_ofs) start = chain - rd_ofs;
         }
     }
-    if (f) {
-        _nr_bk_free(&f->k);
-        free(f);
-    }
+    _nr_bfast_free(f);
     *kc = k0 + ka;
     const uint64_t done = chain;
     m->chain_free[chain_id] = done;     /* the batch holds its chain until its last scan-out */

@@ -131,13 +131,19 @@ uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t 
 uint64_t _nr_mvm_finish(nr_core *c, int core_id, int dir, int sample, uint64_t seed, const int32_t *acc,
                         uint64_t *lo, uint64_t *n)
 {
+    const int bwd = dir == NR_DIR_BWD;
+    *lo = (uint64_t)(bwd ? c->cfg[NR_CFG_ROW0] : c->cfg[NR_CFG_COL0]);   /* rec writes H[col0 …] */
+    *n = (uint64_t)(bwd ? c->cfg[NR_CFG_NROWS] : c->cfg[NR_CFG_NCOLS]);
+    return _nr_mvm_finish_to(c, core_id, dir, sample, seed, c->k_smp, acc, &c->pend_buf[*lo]);
+}
+
+uint64_t _nr_mvm_finish_to(const nr_core *c, int core_id, int dir, int sample, uint64_t seed, uint64_t key,
+                           const int32_t *acc, int16_t *out)
+{
     const int32_t *cfg = c->cfg;
     const int bwd = dir == NR_DIR_BWD;
     const int nout = bwd ? cfg[NR_CFG_NROWS] : cfg[NR_CFG_NCOLS];
-    const int out_lo = bwd ? cfg[NR_CFG_ROW0] : cfg[NR_CFG_COL0];   /* rec writes H[col0 …] */
-    *lo = (uint64_t)out_lo;
-    *n = (uint64_t)nout;
-
+    const int out_lo = bwd ? cfg[NR_CFG_ROW0] : cfg[NR_CFG_COL0];
     const int64_t gain = cfg[NR_CFG_GAIN], offset = cfg[NR_CFG_OFFSET];
     const int gs = cfg[NR_CFG_GSHIFT];
     if (sample) {
@@ -146,12 +152,12 @@ uint64_t _nr_mvm_finish(nr_core *c, int core_id, int dir, int sample, uint64_t s
         const int64_t R = (int64_t)cfg[NR_CFG_NOISE] << gs;
         for (int k = 0; k < nout; k++) {
             int64_t z = gain * (int64_t)acc[k] + offset * ((int64_t)1 << gs);
-            int64_t u = _nr_sample_noise(seed, core_id, c->k_smp, (uint64_t)(out_lo + k), R);
-            c->pend_buf[out_lo + k] = (int16_t)(z + u > 0);
+            int64_t u = _nr_sample_noise(seed, core_id, key, (uint64_t)(out_lo + k), R);
+            out[k] = (int16_t)(z + u > 0);
         }
         return 0;
     }
-    return _nr_readout(cfg, acc, nout, &c->pend_buf[out_lo]);
+    return _nr_readout(cfg, acc, nout, out);
 }
 
 /* Integrate-and-fire input (ideal model): the unclamped pre-activation of every output lane,

@@ -241,6 +241,9 @@ uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t 
 /* the part of _nr_mvm_compute after the kernel: outputs from the accumulators acc[0 … nout) */
 uint64_t _nr_mvm_finish(nr_core *c, int core_id, int dir, int sample, uint64_t seed, const int32_t *acc,
                         uint64_t *lo, uint64_t *n);
+/* the same into out[0 … nout) with an explicit sample key (the batch threads of batch.c) */
+uint64_t _nr_mvm_finish_to(const nr_core *c, int core_id, int dir, int sample, uint64_t seed, uint64_t key,
+                           const int32_t *acc, int16_t *out);
 
 /* the ideal unclamped pre-activation of every output lane (integrate-and-fire input) */
 void _nr_mvm_preact(nr_core *c, int dir, double *y, uint64_t *lo, uint64_t *n);
@@ -264,6 +267,9 @@ void _nr_analog_prep(const nr_machine *m, nr_core *c, int id, int dir, _nr_analo
 void _nr_analog_digits(const int32_t *k, const int16_t *src, int nin, int npass, int b0, int32_t xd[2][NR_REG_LEN]);
 uint64_t _nr_analog_finish(const nr_machine *m, nr_core *c, int id, const _nr_analog_ctx *ax, int sample,
                            const int32_t *const acc[2]);
+/* the same into out[0 … nout) with an explicit key counter nev (the batch threads of batch.c) */
+uint64_t _nr_analog_finish_to(const nr_machine *m, const nr_core *c, int id, const _nr_analog_ctx *ax, int sample,
+                              uint64_t nev, const int32_t *const acc[2], int16_t *out);
 
 /* the analog pre-activation of every output lane without read noise (integrate-and-fire
    input), and the per-pass read noise σ a time step adds (_nr_if_noise draws it) */
