@@ -157,7 +157,7 @@ static void _nr_relax_row(void *ctx, int r)
             int j = w * 64 + __builtin_ctzll(bits);
             bits &= bits - 1;
             const uint16_t gt = c->g_target[r][j], gq = c->g_prog[r][j];
-            double s = !jb->m->cfg.wv_reference && gt % lsb == 0 && gt / lsb <= NR_LOGICAL_ROWS
+            double s = !jb->m->cfg.wv_serial && gt % lsb == 0 && gt / lsb <= NR_LOGICAL_ROWS
                      ? jb->sig[gt / lsb] : _nr_sigma_relax(&jb->m->cfg, gt, jb->age);
             double g = gq;
             if (s > 0) {
@@ -210,11 +210,11 @@ void _nr_relax_sync(nr_machine *m, int id, uint64_t t)
     jb.age = _nr_epoch_age(e);
     for (int k = 0; k <= NR_LOGICAL_ROWS; k++)
         jb.sig[k] = _nr_sigma_relax(&m->cfg, (double)((uint64_t)k * m->cfg.g_lsb_ns), jb.age);
-    /* the reference (wv_reference = 1) keeps the previous release's serial, per-cell σ loop
-       and draws every z again at every epoch, so that `make bench` can time old against new in
-       one run; the results are the same */
-    jb.rc = m->cfg.wv_reference ? NULL : _nr_relax_cache(m, id);
-    if (m->cfg.wv_reference)
+    /* wv_serial = 1 keeps the previous release's serial, per-cell σ loop and draws every z
+       again at every epoch, so that `make bench` can time old against new in one run; the
+       results are the same */
+    jb.rc = m->cfg.wv_serial ? NULL : _nr_relax_cache(m, id);
+    if (m->cfg.wv_serial)
         for (int r = 0; r < NR_CORE_ROWS; r++) _nr_relax_row(&jb, r);
     else
         _nr_parallel(m, NR_CORE_ROWS, _nr_relax_row, &jb);
@@ -246,11 +246,11 @@ int nr_age(nr_machine *m, double seconds)
    wv_v_max, then repeats at the maximum; a change of polarity starts a new run.  A pulse moves
    G by gain·(V − v_th)·max(0, 1 + σ_p·n).  The cell is given up after wv_max_vmax pulses at the
    maximum in one run or wv_max_iters runs.  Returns the pulse count.
-   Draw d of a cell is a standard normal keyed by (cell key, d): the default takes the cheap
-   Irwin–Hall draw of the MVM path (a few ns instead of Box–Muller's log, sqrt and cos; the
-   read and pulse noise it feeds are far inside its ±3.46σ range, so the per-cell statistics
-   stay those of the reference, which tests/test_analog.py compares); wv_reference = 1 keeps
-   the exact Box–Muller draw. */
+   Draw d of a cell is a standard normal keyed by (cell key, d): wv_reference = 1 (the default)
+   takes the exact Box–Muller draw; 0 the cheap Irwin–Hall draw of the MVM path (a few ns
+   instead of Box–Muller's log, sqrt and cos; the read and pulse noise it feeds are far inside
+   its ±3.46σ range, so the per-cell statistics stay those of the exact draws, which
+   tests/test_threads.py compares). */
 static inline double _nr_wv_draw(uint64_t key, uint64_t d, int exact)
 {
     return exact ? _nr_gauss(_nr_mix64(key ^ d)) : _nr_gauss_fast(key ^ d);
@@ -346,7 +346,7 @@ static void _nr_wv_row(void *ctx, int i)
 }
 
 /* Write-verify of the whole cprog window (codes in c->prog_codes), starting from the current
-   conductances, rows spread over the worker threads (the reference runs on one).  With
+   conductances, rows spread over the worker threads (wv_serial: on one).  With
    `apply`, the results go to g_prog and the programmed-cell mask (the caller makes them
    visible at completion).  Returns the pulse count. */
 uint64_t _nr_wv_window(const nr_machine *m, nr_core *c, int id, int apply, uint64_t *failed_out,
@@ -358,7 +358,7 @@ uint64_t _nr_wv_window(const nr_machine *m, nr_core *c, int id, int apply, uint6
     jb.id = id;
     jb.apply = apply;
     const int nrows = c->cfg[NR_CFG_NROWS];
-    if (m->cfg.wv_reference)
+    if (m->cfg.wv_serial)
         for (int i = 0; i < nrows; i++) _nr_wv_row(&jb, i);
     else
         _nr_parallel(m, nrows, _nr_wv_row, &jb);

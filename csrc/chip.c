@@ -184,9 +184,9 @@ static int _nr_cprog(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t unti
     if (m->cfg.model == NR_MODEL_ANALOG) {
         /* write-verify starts from the conductances as relaxed at issue and is simulated
            there into g_prog (relaxation waits while a cprog is pending); G shows the result
-           at completion.  The reference simulates again at completion from the same keys. */
+           at completion.  wv_serial simulates again at completion from the same keys. */
         _nr_relax_sync(m, id, t);
-        pulses = _nr_wv_window(m, c, id, !m->cfg.wv_reference, &c->pend_failed, &c->pend_outside);
+        pulses = _nr_wv_window(m, c, id, !m->cfg.wv_serial, &c->pend_failed, &c->pend_outside);
         dur = _nr_prog_cycles_pulses(&m->cfg, c, pulses);
     } else {
         dur = _nr_prog_cycles(&m->cfg, c, &pulses);
@@ -523,9 +523,9 @@ void _nr_complete_core(nr_machine *m, int id)
         _nr_prof(m, c->pend_pc, NR_PF_WV_PULSES, c->pend_pulses);
         _nr_prof(m, c->pend_pc, NR_PF_WV_READS, 2 * n * nc + c->pend_pulses);
         if (m->cfg.model == NR_MODEL_ANALOG) {
-            /* the window was captured at issue (the core was busy since); the reference
-               reruns the same write-verify (same keys, same start) here */
-            if (m->cfg.wv_reference) _nr_wv_window(m, c, id, 1, NULL, NULL);
+            /* the window was captured at issue (the core was busy since); wv_serial reruns
+               the same write-verify (same keys, same start) here, as the previous release did */
+            if (m->cfg.wv_serial) _nr_wv_window(m, c, id, 1, NULL, NULL);
             for (uint64_t i = 0; i < 2 * n; i++)
                 for (uint64_t j = 0; j < nc; j++)
                     c->g[2 * lo + i][c0 + j] = c->g_prog[2 * lo + i][c0 + j];

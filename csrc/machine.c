@@ -110,7 +110,7 @@ int nr_config_check(const nr_config *cfg)
     /* phases: one or two rounds per bit, a phase of 1–8 bits, split and ADC rules are flags */
     if (cfg->bit_phases < 1 || cfg->bit_phases > 2 || cfg->phase_bits < 1 || cfg->phase_bits > 8 ||
         cfg->phase_split > 1 || cfg->adc_skip > 1) return NR_ERR_CONFIG;
-    if (cfg->threads > 1024 || cfg->wv_reference > 1) return NR_ERR_CONFIG;
+    if (cfg->threads > 1024 || cfg->wv_reference > 1 || cfg->wv_serial > 1) return NR_ERR_CONFIG;
     return NR_OK;
 }
 

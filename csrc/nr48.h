@@ -158,8 +158,12 @@ typedef struct {
     double ir_drop;         /* fractional gain loss per mS of a line's total conductance (0 = off) */
     uint64_t threads;       /* host threads for independent core operations (0 = all host cores);
                                results never depend on it */
-    uint64_t wv_reference;  /* 1: the reference write-verify (Box–Muller draws, simulated at issue
-                               and again at completion), kept to check and time the fast one */
+    uint64_t wv_reference;  /* 1: the exact draws of write-verify (Box–Muller) every documented
+                               figure was measured with; 0: the cheaper Irwin–Hall draws */
+    uint64_t wv_serial;     /* 1: write-verify and relaxation executed as the previous release did
+                               (one thread, simulated at issue and again at completion, every
+                               relaxation draw made again per epoch): the same results, slower;
+                               kept so that `make bench` (B5) times old against new */
     /* ---- outer-product update (opu, oprefresh; docs/analog.md, In-situ update) */
     double op_v_pulse;      /* analog: voltage of the fixed 1 µs update pulse, V */
     uint64_t op_g_max_ns;   /* analog: upper soft bound of the update response and the refresh target, nS */

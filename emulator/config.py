@@ -36,8 +36,8 @@ _BASE_TYPES: dict[str, type] = {
     "wv_set_gain_ns": float, "wv_reset_gain_ns": float, "wv_pulse_sigma": float,
     "wv_read_sigma_ns": float, "relax_scale": float, "relax_wv_sigma_ns": float,
     "read_noise": float, "col_gain_sigma": float, "core_offset_sigma": float, "ir_drop": float,
-    # host execution: never changes results (threads) or only their draws (wv_reference)
-    "threads": int, "wv_reference": int,
+    # host execution: never changes results (threads, wv_serial) or only their draws (wv_reference)
+    "threads": int, "wv_reference": int, "wv_serial": int,
     # outer-product update (opu / oprefresh), docs/analog.md
     "op_v_pulse": float, "op_g_max_ns": int,
 }
@@ -86,6 +86,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "core_offset_sigma": (0.0, 1e6, "output codes"), "ir_drop": (0.0, 1e3, "per mS"),
     "op_v_pulse": (0.0, 100.0, "V"), "op_g_max_ns": (1, 65535, "nS, above g_min_ns"),
     "threads": (0, 1024, "0 = all host cores"), "wv_reference": (0, 1, "0 or 1"),
+    "wv_serial": (0, 1, "0 or 1"),
     **{k: (lo, _P, "cycles" if k != "vec_lanes" else "elements per cycle") for k, lo in _TIMING.items()},
     **_PHASES,
     **{k: (0.0, 1e9, "pJ") for k in ENERGY_KEYS},

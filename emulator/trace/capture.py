@@ -44,8 +44,8 @@ _VCD_KINDS = [KIND[k] for k in ("insn", "wake", "scan_in", "scan_out", "mvm", "s
 
 
 def config_hash(machine) -> str:
-    # the host thread count never changes a result, so it is not part of the run's identity
-    values = {k: machine.config[k] for k in sorted(machine.config) if k != "threads"}
+    # the host thread count and wv_serial never change a result, so they are not part of the run's identity
+    values = {k: machine.config[k] for k in sorted(machine.config) if k not in ("threads", "wv_serial")}
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
