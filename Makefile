@@ -54,7 +54,7 @@ test-asan:
 	  || { cat $(ASAN)/install.log; exit 1; }
 	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m pytest -q -p no:cacheprovider \
 	  tests/test_core_*.py tests/test_machine.py tests/test_snapshot_untrusted.py tests/test_robustness.py \
-	  tests/test_checker.py tests/test_batch.py tests/test_system.py
+	  tests/test_checker.py tests/test_batch.py tests/test_system.py tests/test_threads.py tests/test_batch_keys.py
 	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m tests.fuzz.words $(ASAN_WORDS)
 	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m tests.fuzz --n $(FUZZ_N) --only snapshots
 	cd $(ASAN)/src && $(ASAN_RUN) ../venv/bin/python -m tests.fuzz --n $(FUZZ_N) --only images

@@ -568,12 +568,14 @@ uint64_t _nr_analog_finish_to(const nr_machine *m, const nr_core *c, int id, con
     uint64_t max_abs = 0;
     if (!sign && mode != 1) {
         /* SAR: binary search with a half-LSB pre-offset = round half up, pass by pass */
+        if (npass == 1) {
+            _nr_sar_out(z[0], nout, plo, phi, olo, ohi, out);
+            return 0;
+        }
         int64_t d[2][NR_REG_LEN];
         for (int p = 0; p < npass; p++) _nr_sar_round(z[p], nout, plo, phi, d[p]);
-        if (npass == 2) {
-            const int64_t wgt = (int64_t)1 << ax->b0;
-            for (int q = 0; q < nout; q++) d[0][q] += d[1][q] * wgt;
-        }
+        const int64_t wgt = (int64_t)1 << ax->b0;
+        for (int q = 0; q < nout; q++) d[0][q] += d[1][q] * wgt;
         _nr_clamp_out(d[0], nout, olo, ohi, out);
         return 0;
     }

@@ -109,6 +109,10 @@ int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost)
             for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, dw + k * ds, dd, _nr_vget(mem, aw + k * es, dt));
             break;
         default: {   /* vargmax2: first largest, 0 for an empty row (as vargmax) */
+            if (dt == NR_DTYPE_I16) {
+                _nr_vput(mem, dw, dd, (int64_t)_nr_argmax16(mem + aw, vl));
+                break;
+            }
             uint64_t best = 0;
             int64_t bv = vl ? _nr_vget(mem, aw, dt) : 0;
             for (uint64_t k = 1; k < vl; k++) {
@@ -195,6 +199,20 @@ static void _nr_bgroup(const nr_machine *m, const nr_core *c, const _nr_bk *bk, 
     int32_t xd[_NR_BK_V][2][NR_REG_LEN];
     int32_t ilo, ihi;
     _nr_input_range(k, &ilo, &ihi);
+    if (npass == 1) {   /* one phase: the digits are the clamped inputs, paired straight away */
+        for (uint64_t v = 0; v < _NR_BK_V; v++) {
+            int32_t *xv = &x2[v * (uint64_t)bk->P];
+            if (v < gn) {
+                int16_t x[NR_REG_LEN];
+                _nr_row_load(x, &m->mem[xa + (b + v) * s_in], (uint64_t)nin, dti);
+                _nr_bk_xpairs16(bk, x, ilo, ihi, xv);
+            } else {
+                memset(xv, 0, (size_t)bk->P * sizeof *xv);
+            }
+        }
+        _nr_bk_run(bk, x2, acc[0]);
+        return;
+    }
     for (uint64_t v = 0; v < gn; v++) {
         int16_t x[NR_REG_LEN];
         _nr_row_load(x, &m->mem[xa + (b + v) * s_in], (uint64_t)nin, dti);

@@ -143,6 +143,26 @@ void _nr_bk_xpairs(const _nr_bk *k, const int32_t *x, int32_t *x2)
     if (full < P) x2[full] = (int32_t)(uint32_t)(uint16_t)x[2 * full];
 }
 
+/* the same from raw input codes clamped to [lo, hi] — the digits of a one-phase MVM — with no
+   digit row in between */
+void _nr_bk_xpairs16(const _nr_bk *k, const int16_t *x, int32_t lo, int32_t hi, int32_t *x2)
+{
+    const int P = k->P;
+#define _NR_CL(v) ((int32_t)(v) < lo ? lo : (int32_t)(v) > hi ? hi : (int32_t)(v))
+    if (k->analog == 1) {
+        for (int p = 0; p < P; p++) {
+            const int32_t d = _NR_CL(x[p]);
+            x2[p] = (int32_t)((uint32_t)(uint16_t)d | (uint32_t)(uint16_t)-d << 16);
+        }
+        return;
+    }
+    const int full = k->nin / 2;
+    for (int p = 0; p < full; p++)
+        x2[p] = (int32_t)((uint32_t)(uint16_t)_NR_CL(x[2 * p]) | (uint32_t)(uint16_t)_NR_CL(x[2 * p + 1]) << 16);
+    if (full < P) x2[full] = (int32_t)(uint32_t)(uint16_t)_NR_CL(x[2 * full]);
+#undef _NR_CL
+}
+
 static void _nr_bk_portable(const _nr_bk *k, const int32_t *x2, int32_t *acc)
 {
     const int P = k->P, n16 = k->n16;
@@ -169,6 +189,7 @@ static void _nr_bk_avx2(const _nr_bk *k, const int32_t *x2, int32_t *acc)
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         const int16_t *w = &k->w2[2 * q];
         for (int p = 0; p < P; p++, w += 2 * n16) {
+            if ((x2[p] | x2[P + p] | x2[2 * P + p] | x2[3 * P + p]) == 0) continue;
             const __m256i w0 = _mm256_loadu_si256((const __m256i *)w);
             const __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
             __m256i x = _mm256_set1_epi32(x2[p]);
@@ -206,6 +227,7 @@ static void _nr_bk_avx512(const _nr_bk *k, const int32_t *x2, int32_t *acc)
         __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         const int16_t *w = &k->w2[2 * q];
         for (int p = 0; p < P; p++, w += 2 * n16) {
+            if ((x2[p] | x2[P + p] | x2[2 * P + p] | x2[3 * P + p]) == 0) continue;
             const __m512i w0 = _mm512_loadu_si512((const void *)w);
             const __m512i w1 = _mm512_loadu_si512((const void *)(w + 32));
             __m512i x = _mm512_set1_epi32(x2[p]);
@@ -241,6 +263,7 @@ static void _nr_bk_vnni(const _nr_bk *k, const int32_t *x2, int32_t *acc)
         __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         const int16_t *w = &k->w2[2 * q];
         for (int p = 0; p < P; p++, w += 2 * n16) {
+            if ((x2[p] | x2[P + p] | x2[2 * P + p] | x2[3 * P + p]) == 0) continue;   /* adds 0 */
             const __m512i w0 = _mm512_loadu_si512((const void *)w);
             const __m512i w1 = _mm512_loadu_si512((const void *)(w + 32));
             __m512i x = _mm512_set1_epi32(x2[p]);

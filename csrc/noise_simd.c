@@ -133,3 +133,50 @@ void _nr_sar_round(const double *z, int n, int64_t lo, int64_t hi, int64_t *d)
 #endif
     _nr_sar_round_portable(z, n, lo, hi, d);
 }
+
+/* One-pass SAR readout straight to output codes: out[q] = clamp(d[q], olo, ohi) with d[q] of
+   _nr_sar_round — the same integers, without the int64 row in between (|olo|, |ohi| ≤ 2^15). */
+static void _nr_sar_out_portable(const double *z, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi,
+                                 int16_t *out)
+{
+    for (int q = 0; q < n; q++) {
+        double r = floor(z[q] + 0.5);
+        int64_t v = r < -1e9 ? -1000000000 : r > 1e9 ? 1000000000 : (int64_t)r;
+        v = v < lo ? lo : v > hi ? hi : v;
+        v = v < olo ? olo : v;
+        v = v > ohi ? ohi : v;
+        out[q] = (int16_t)v;
+    }
+}
+
+#ifdef _NR_NZ_AVX512
+__attribute__((target("avx512f,avx512dq")))
+static void _nr_sar_out_avx512(const double *z, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi,
+                               int16_t *out)
+{
+    const __m512d half = _mm512_set1_pd(0.5), big = _mm512_set1_pd(1e9), nbig = _mm512_set1_pd(-1e9);
+    const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+    const __m512i volo = _mm512_set1_epi64(olo), vohi = _mm512_set1_epi64(ohi);
+    int q = 0;
+    for (; q + 8 <= n; q += 8) {
+        __m512d r = _mm512_roundscale_pd(_mm512_add_pd(_mm512_loadu_pd(&z[q]), half),
+                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        r = _mm512_min_pd(_mm512_max_pd(r, nbig), big);
+        __m512i v = _mm512_min_epi64(_mm512_max_epi64(_mm512_cvttpd_epi64(r), vlo), vhi);
+        v = _mm512_min_epi64(_mm512_max_epi64(v, volo), vohi);
+        _mm_storeu_si128((__m128i *)&out[q], _mm512_cvtepi64_epi16(v));
+    }
+    _nr_sar_out_portable(z + q, n - q, lo, hi, olo, ohi, out + q);
+}
+#endif
+
+void _nr_sar_out(const double *z, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi, int16_t *out)
+{
+#ifdef _NR_NZ_AVX512
+    if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+        _nr_sar_out_avx512(z, n, lo, hi, olo, ohi, out);
+        return;
+    }
+#endif
+    _nr_sar_out_portable(z, n, lo, hi, olo, ohi, out);
+}

@@ -130,6 +130,8 @@ int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost);
    the sequential element loop */
 int _nr_v16_ok(int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t s, uint64_t n);
 void _nr_v16(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n);
+/* index of the first largest of n i16 elements at p (0 for n = 0) */
+uint64_t _nr_argmax16(const uint8_t *p, uint64_t n);
 /* bytes from rd that a row-strided op writes (its BN rows and the gaps between), or UINT64_MAX */
 uint64_t _nr_rows_dest_len(const nr_machine *m, const nr_insn *in);
 
@@ -141,6 +143,8 @@ void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, u
                  int n, double *z);
 /* the SAR readout of one pass: d[q] = clamp(floor(z[q] + 0.5) within ±1e9, lo, hi) */
 void _nr_sar_round(const double *z, int n, int64_t lo, int64_t hi, int64_t *d);
+/* the same for one pass, clamped on to the output range [olo, ohi] and stored as codes */
+void _nr_sar_out(const double *z, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi, int16_t *out);
 
 /* batch_kernel.c: accumulators of _NR_BK_V vectors of a batch at once from weights packed as
    int16 pairs (fwd/rec/bwd, ideal w or analog G⁺/G⁻); acc and x2 are [_NR_BK_V][n16] / [_NR_BK_V][P] */
@@ -153,6 +157,7 @@ typedef struct {
 int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog);   /* 0: out of memory */
 void _nr_bk_free(_nr_bk *k);
 void _nr_bk_xpairs(const _nr_bk *k, const int32_t *x, int32_t *x2);
+void _nr_bk_xpairs16(const _nr_bk *k, const int16_t *x, int32_t lo, int32_t hi, int32_t *x2);
 void _nr_bk_run(const _nr_bk *k, const int32_t *x2, int32_t *acc);
 
 /* decode.c */

@@ -18,6 +18,11 @@
 #define _NR_VCLONES
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(NR_NO_CLONES)
+#define _NR_V16_AVX2 1
+#include <immintrin.h>
+#endif
+
 #define _NR_VB 64
 
 static inline int _nr_apart(uint64_t a, uint64_t an, uint64_t b, uint64_t bn) { return a + an <= b || b + bn <= a; }
@@ -29,7 +34,8 @@ int _nr_v16_ok(int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t s, ui
     switch (op) {
     case NR_OP_VADD: case NR_OP_VSUB: case NR_OP_VMAX: case NR_OP_VMIN: two = 1; break;
     case NR_OP_VRELU: case NR_OP_VADDS: case NR_OP_VCVT: break;
-    case NR_OP_VSRA: case NR_OP_VCLIP: case NR_OP_VCLIPU: if (s < 1 || s > 30) return 0; break;
+    case NR_OP_VSRA: if (s < 0 || s > 30) return 0; break;   /* 0: a copy */
+    case NR_OP_VCLIP: case NR_OP_VCLIPU: if (s < 1 || s > 30) return 0; break;
     default: return 0;
     }
     if (op != NR_OP_VCVT && dd != NR_DTYPE_I16) return 0;
@@ -60,6 +66,10 @@ static inline void _nr_v16_block(int op, int32_t p, const int16_t *x, const int1
     case NR_OP_VRELU: _NR_V16_EACH(xi > 0 ? xi : 0); break;
     case NR_OP_VADDS: _NR_V16_EACH(xi + p); break;
     case NR_OP_VSRA: {
+        if (p == 0) {
+            _NR_V16_EACH(xi);
+            break;
+        }
         const int32_t h = (int32_t)1 << (p - 1);
         _NR_V16_EACH((xi + h) >> p);
         break;
@@ -81,7 +91,7 @@ static inline void _nr_v16_block(int op, int32_t p, const int16_t *x, const int1
 /* One run of n elements; p is the instruction's scalar (vadds: the addend, vsra/vclip/vclipu:
    the shift or width), dd the destination type (≠ i16 only for vcvt).  Needs _nr_v16_ok. */
 _NR_VCLONES
-void _nr_v16(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n)
+static void _nr_v16_blocks(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n)
 {
     const int two = op == NR_OP_VADD || op == NR_OP_VSUB || op == NR_OP_VMAX || op == NR_OP_VMIN;
     /* vadds: beyond ±65536 every i16 element saturates the same way */
@@ -113,4 +123,87 @@ void _nr_v16(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, i
             memcpy(mem + d + k0, o, bytes);
         }
     }
+}
+
+#ifdef _NR_V16_AVX2
+/* AVX2 on i16 lanes, 16 elements a step, with the instructions' own saturating forms: the same
+   integers as the blocks (adds/subs saturate as the int32 sum clamped; vsra rounds half up as
+   (x >> p) + bit p−1 of x, which cannot overflow).  Returns the elements done (a multiple of 16;
+   0 for what it does not take: vadds beyond i16, conversions other than to i16 and u8). */
+__attribute__((target("avx2")))
+static uint64_t _nr_v16_avx2(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n)
+{
+    const uint64_t n16 = n & ~(uint64_t)15;
+    if (op == NR_OP_VADDS && (p < INT16_MIN || p > INT16_MAX)) return 0;
+    if (op == NR_OP_VCVT && dd != NR_DTYPE_I16 && dd != NR_DTYPE_U8) return 0;
+    if (op == NR_OP_VCVT && dd == NR_DTYPE_U8) {   /* packus saturates to 0 … 255 */
+        const uint64_t n32 = n & ~(uint64_t)31;
+        for (uint64_t k = 0; k < n32; k += 32) {
+            const __m256i x0 = _mm256_loadu_si256((const __m256i *)(mem + a + 2 * k));
+            const __m256i x1 = _mm256_loadu_si256((const __m256i *)(mem + a + 2 * k + 32));
+            const __m256i r = _mm256_permute4x64_epi64(_mm256_packus_epi16(x0, x1), 0xD8);
+            _mm256_storeu_si256((__m256i *)(mem + d + k), r);
+        }
+        return n32;
+    }
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi16(1);
+    const int sh = (int)p;
+    const int16_t lim = op == NR_OP_VCLIP ? (sh >= 16 ? INT16_MAX : (int16_t)((1 << (sh - 1)) - 1))   /* ≥ 17: none */
+                      : op == NR_OP_VCLIPU ? (sh >= 15 ? INT16_MAX : (int16_t)((1 << sh) - 1)) : 0;
+    const __m256i vlim = _mm256_set1_epi16(lim), vnlim = _mm256_set1_epi16((int16_t)-lim);
+    const __m256i vs = _mm256_set1_epi16(op == NR_OP_VADDS ? (int16_t)p : 0);
+    const __m128i c1 = _mm_cvtsi32_si128(sh), c0 = _mm_cvtsi32_si128(sh > 0 ? sh - 1 : 0);
+    for (uint64_t k = 0; k < n16; k += 16) {
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(mem + a + 2 * k));
+        __m256i r;
+        switch (op) {
+        case NR_OP_VADD: r = _mm256_adds_epi16(x, _mm256_loadu_si256((const __m256i *)(mem + b + 2 * k))); break;
+        case NR_OP_VSUB: r = _mm256_subs_epi16(x, _mm256_loadu_si256((const __m256i *)(mem + b + 2 * k))); break;
+        case NR_OP_VMAX: r = _mm256_max_epi16(x, _mm256_loadu_si256((const __m256i *)(mem + b + 2 * k))); break;
+        case NR_OP_VMIN: r = _mm256_min_epi16(x, _mm256_loadu_si256((const __m256i *)(mem + b + 2 * k))); break;
+        case NR_OP_VRELU: r = _mm256_max_epi16(x, zero); break;
+        case NR_OP_VADDS: r = _mm256_adds_epi16(x, vs); break;
+        case NR_OP_VSRA:
+            r = sh == 0 ? x : sh >= 16 ? zero
+              : _mm256_add_epi16(_mm256_sra_epi16(x, c1), _mm256_and_si256(_mm256_sra_epi16(x, c0), one));
+            break;
+        case NR_OP_VCLIP: r = sh >= 17 ? x : _mm256_min_epi16(_mm256_max_epi16(x, vnlim), vlim); break;
+        case NR_OP_VCLIPU: r = _mm256_min_epi16(_mm256_max_epi16(x, zero), vlim); break;
+        default: r = x; break;   /* vcvt to i16 */
+        }
+        _mm256_storeu_si256((__m256i *)(mem + d + 2 * k), r);
+    }
+    return n16;
+}
+#endif
+
+void _nr_v16(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n)
+{
+    uint64_t done = 0;
+#ifdef _NR_V16_AVX2
+    if (_nr_simd_level() >= 1 && __builtin_cpu_supports("avx2")) done = _nr_v16_avx2(mem, op, dd, d, a, b, p, n);
+#endif
+    if (done < n) {
+        const uint64_t es = _nr_dsize[dd];
+        _nr_v16_blocks(mem, op, dd, d + done * es, a + 2 * done, b + 2 * done, p, n - done);
+    }
+}
+
+/* the largest first (a max reduction, which vectorises), then the first element equal to it */
+_NR_VCLONES
+uint64_t _nr_argmax16(const uint8_t *p, uint64_t n)
+{
+    int16_t best = INT16_MIN;
+    for (uint64_t k0 = 0; k0 < n; k0 += _NR_VB) {
+        const int m = n - k0 < _NR_VB ? (int)(n - k0) : _NR_VB;
+        int16_t x[_NR_VB];
+        memcpy(x, p + 2 * k0, (size_t)m * 2);
+        for (int i = 0; i < m; i++) best = x[i] > best ? x[i] : best;
+    }
+    for (uint64_t k = 0; k < n; k++) {
+        int16_t v;
+        memcpy(&v, p + 2 * k, 2);
+        if (v == best) return k;
+    }
+    return 0;
 }

@@ -99,7 +99,6 @@ chunk:  li      x2, CH * NPOS
         vcvt2.i16.i16 x5, x6           # the channel sums, CH·NPOS × 8
         li      x14, CH * NPOS * 8
         setvl   x14
-        vrelu.i16 x5, x5
         vsra.i16 x5, x5, 7
         vclipu.i16 x5, x5, 4
         la      x6, fmap

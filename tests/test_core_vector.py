@@ -297,3 +297,17 @@ def test_vcvt_from_i16_in_whole_blocks(dst, vl, data):
     a = data.draw(elems("i16", vl))
     m = run_vec(I.vcvt(vd=dst, vt="i16", rd=3, rs1=1), vl, a, dt="i16")
     assert out(m, vl, dst) == [sat(x, dst) for x in a]
+
+
+def test_i16_properties_hold_on_the_portable_path_too():
+    """The same two property tests with NR48_SIMD=portable (read once per process, hence a
+    child pytest): the block loops alone, without the AVX2 lanes, give the sequential results."""
+    import os
+    import subprocess
+    import sys
+
+    tests = [f"{__file__}::test_i16_ops_equal_the_sequential_loop_in_every_placement",
+             f"{__file__}::test_vcvt_from_i16_in_whole_blocks"]
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+                       env=dict(os.environ, NR48_SIMD="portable"), capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:]

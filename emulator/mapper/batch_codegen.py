@@ -216,9 +216,11 @@ def compile_batched(q: QModel, inputs, name="net", cores=None, age_ms=0, balance
         return B
 
     def requant(L):
-        B = ["        vrelu.i16 x6, x6", f"        vsra.i16 x6, x6, {L.part_shift + L.rep_shift}"]
+        # ReLU, shift, requantise: vclipu's lower bound 0 already is the ReLU of the rounded shift
+        # (vsra of a negative sum is ≤ 0), so a vrelu is needed only before a residual add
+        B = [f"        vsra.i16 x6, x6, {L.part_shift + L.rep_shift}"]
         if L.residual is not None and L.residual_at == "post":
-            B += residual(L)
+            B = ["        vrelu.i16 x6, x6"] + B + residual(L)
         return B + [f"        vclipu.i16 x6, x6, {L.out_bits}"]
 
     def src_of(k):

@@ -87,7 +87,7 @@ _start: li      x1, 3
     A += [f"        li      x7, {2 * C}", f"        li      x8, {cw}", "        bstride x7, x8, x0",
           f"        li      x14, {C}", "        setvl   x14", "        la      x5, csum", "        la      x6, cpart",
           "        vcvt2.i16.i16 x5, x6           # the channel sums, CH·NPOS × 8",
-          f"        li      x14, CH * NPOS * {C}", "        setvl   x14", "        vrelu.i16 x5, x5",
+          f"        li      x14, CH * NPOS * {C}", "        setvl   x14",
           f"        vsra.i16 x5, x5, {rs}", "        vclipu.i16 x5, x5, 4", "        la      x6, fmap",
           "        vcvt.u8.i16 x6, x5            # codes → fmap (image, y, x, c)",
           f"        li      x14, CH * NPOS * {C // 2}", "        setvl   x14", "        la      x5, half",
