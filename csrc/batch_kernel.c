@@ -29,7 +29,14 @@
 /* output pitch of the packed pairs and the accumulators: a multiple of 32 (one AVX-512 sweep) */
 static inline int _nr_round16(int n) { return (n + 31) & ~31; }
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(NR_NO_CLONES)
+#define _NR_BK_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define _NR_BK_CLONES
+#endif
+
 /* the largest |G⁺ − G⁻| of the window (no early exit, so the loop vectorises) */
+_NR_BK_CLONES
 static int32_t _nr_bk_maxdiff(const nr_core *c, int row0, int nrows, int col0, int ncols)
 {
     int32_t big = 0;
@@ -44,16 +51,19 @@ static int32_t _nr_bk_maxdiff(const nr_core *c, int row0, int nrows, int col0, i
     return big;
 }
 
-/* pair p of a forward (or recurrent) window, interleaved into d[2q], d[2q+1] for output q */
+/* pair p of a forward (or recurrent) window, interleaved into d[2q], d[2q+1] for output q (both
+   halves written in one loop, which vectorises as an interleave) */
+_NR_BK_CLONES
 static void _nr_bk_pack_fwd(const nr_core *c, int analog, int row0, int col0, int nin, int nout, int p, int16_t *d)
 {
-    const int i0 = 2 * p, i1 = 2 * p + 1 < nin ? 2 * p + 1 : -1;
+    const int i0 = 2 * p, two = 2 * p + 1 < nin;
     if (analog == 2) {        /* G⁺ − G⁻ of logical rows 2p and 2p+1 */
         const uint16_t *p0 = &c->g[2 * (row0 + i0)][col0], *n0 = &c->g[2 * (row0 + i0) + 1][col0];
-        for (int q = 0; q < nout; q++) d[2 * q] = (int16_t)((int32_t)p0[q] - (int32_t)n0[q]);
-        if (i1 >= 0) {
-            const uint16_t *p1 = &c->g[2 * (row0 + i1)][col0], *n1 = &c->g[2 * (row0 + i1) + 1][col0];
-            for (int q = 0; q < nout; q++) d[2 * q + 1] = (int16_t)((int32_t)p1[q] - (int32_t)n1[q]);
+        const uint16_t *p1 = two ? &c->g[2 * (row0 + i0) + 2][col0] : p0;
+        const uint16_t *n1 = two ? &c->g[2 * (row0 + i0) + 3][col0] : p0;   /* p0 − p0 = 0 */
+        for (int q = 0; q < nout; q++) {
+            d[2 * q] = (int16_t)((int32_t)p0[q] - (int32_t)n0[q]);
+            d[2 * q + 1] = (int16_t)((int32_t)p1[q] - (int32_t)n1[q]);
         }
     } else if (analog) {      /* G⁺, G⁻ of logical row p, offset to int16 */
         const uint16_t *gp = &c->g[2 * (row0 + p)][col0], *gn = &c->g[2 * (row0 + p) + 1][col0];
@@ -63,10 +73,17 @@ static void _nr_bk_pack_fwd(const nr_core *c, int analog, int row0, int col0, in
         }
     } else {                  /* ideal weights of logical rows 2p and 2p+1 */
         const int16_t *w0 = &c->w[row0 + i0][col0];
-        for (int q = 0; q < nout; q++) d[2 * q] = w0[q];
-        if (i1 >= 0) {
-            const int16_t *w1 = &c->w[row0 + i1][col0];
-            for (int q = 0; q < nout; q++) d[2 * q + 1] = w1[q];
+        if (two) {
+            const int16_t *w1 = &c->w[row0 + i0 + 1][col0];
+            for (int q = 0; q < nout; q++) {
+                d[2 * q] = w0[q];
+                d[2 * q + 1] = w1[q];
+            }
+        } else {
+            for (int q = 0; q < nout; q++) {
+                d[2 * q] = w0[q];
+                d[2 * q + 1] = 0;
+            }
         }
     }
 }
@@ -92,9 +109,10 @@ int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
     k->nin = nin;
     k->nout = nout;
     k->analog = analog;
-    memset(k->w2, 0, (size_t)P * 2 * n16 * sizeof *k->w2);
     for (int p = 0; p < P; p++) {
         int16_t *d = &k->w2[(size_t)p * 2 * n16];
+        /* the outputs beyond nout (up to the pitch n16) stay 0 */
+        memset(d + 2 * nout, 0, (size_t)(n16 - nout) * 2 * sizeof *d);
         if (!bwd) {
             _nr_bk_pack_fwd(c, analog, row0, col0, nin, nout, p, d);
             continue;
@@ -145,6 +163,7 @@ void _nr_bk_xpairs(const _nr_bk *k, const int32_t *x, int32_t *x2)
 
 /* the same from raw input codes clamped to [lo, hi] — the digits of a one-phase MVM — with no
    digit row in between */
+_NR_BK_CLONES
 void _nr_bk_xpairs16(const _nr_bk *k, const int16_t *x, int32_t lo, int32_t hi, int32_t *x2)
 {
     const int P = k->P;

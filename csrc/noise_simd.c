@@ -56,28 +56,42 @@ static inline __m512i _nr_mix64x8(__m512i x)
 }
 
 __attribute__((target("avx512f,avx512dq")))
+static inline __m512d _nr_noise8(const double *fac, const int32_t *acc, __m512d voff, __m512d vsn, __m512i vbase,
+                                 uint64_t b, int noisy)
+{
+    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), m16 = _mm512_set1_epi64(0xFFFF);
+    const __m512d mid = _mm512_set1_pd(2.0 * 65535.0), scale = _mm512_set1_pd(1.0 / 37837.22);
+    __m512d v = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)acc)), _mm512_loadu_pd(fac));
+    v = _mm512_add_pd(v, voff);
+    if (noisy) {
+        __m512i r = _nr_mix64x8(_nr_mix64x8(_mm512_xor_si512(vbase, _mm512_add_epi64(_mm512_set1_epi64((long long)b), lane))));
+        __m512d s = _mm512_add_pd(_mm512_cvtepi64_pd(_mm512_and_si512(r, m16)),
+                                  _mm512_cvtepi64_pd(_mm512_and_si512(_mm512_srli_epi64(r, 16), m16)));
+        s = _mm512_add_pd(s, _mm512_cvtepi64_pd(_mm512_and_si512(_mm512_srli_epi64(r, 32), m16)));
+        s = _mm512_add_pd(s, _mm512_cvtepi64_pd(_mm512_srli_epi64(r, 48)));
+        v = _mm512_add_pd(v, _mm512_mul_pd(vsn, _mm512_mul_pd(_mm512_sub_pd(s, mid), scale)));
+    }
+    return v;
+}
+
+/* two groups of eight per step: the two mix64 chains are long, and two independent ones keep
+   the multipliers busy (the same operations per lane as the portable loop) */
+__attribute__((target("avx512f,avx512dq")))
 static void _nr_noise_z_avx512(const double *fac, const int32_t *acc, double off, double sn, uint64_t base,
                                uint64_t b0, int n, double *z)
 {
-    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), m16 = _mm512_set1_epi64(0xFFFF);
     const __m512d voff = _mm512_set1_pd(off), vsn = _mm512_set1_pd(sn);
-    const __m512d mid = _mm512_set1_pd(2.0 * 65535.0), scale = _mm512_set1_pd(1.0 / 37837.22);
+    const __m512i vbase = _mm512_set1_epi64((long long)base);
+    const int noisy = sn > 0;
     int q = 0;
-    for (; q + 8 <= n; q += 8) {
-        __m512d v = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)&acc[q])),
-                                  _mm512_loadu_pd(&fac[q]));
-        v = _mm512_add_pd(v, voff);
-        if (sn > 0) {
-            __m512i b = _mm512_add_epi64(_mm512_set1_epi64((long long)(b0 + (uint64_t)q)), lane);
-            __m512i r = _nr_mix64x8(_nr_mix64x8(_mm512_xor_si512(_mm512_set1_epi64((long long)base), b)));
-            __m512d s = _mm512_add_pd(_mm512_cvtepi64_pd(_mm512_and_si512(r, m16)),
-                                      _mm512_cvtepi64_pd(_mm512_and_si512(_mm512_srli_epi64(r, 16), m16)));
-            s = _mm512_add_pd(s, _mm512_cvtepi64_pd(_mm512_and_si512(_mm512_srli_epi64(r, 32), m16)));
-            s = _mm512_add_pd(s, _mm512_cvtepi64_pd(_mm512_srli_epi64(r, 48)));
-            v = _mm512_add_pd(v, _mm512_mul_pd(vsn, _mm512_mul_pd(_mm512_sub_pd(s, mid), scale)));
-        }
-        _mm512_storeu_pd(&z[q], v);
+    for (; q + 16 <= n; q += 16) {
+        const __m512d v0 = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, b0 + (uint64_t)q, noisy);
+        const __m512d v1 = _nr_noise8(fac + q + 8, acc + q + 8, voff, vsn, vbase, b0 + (uint64_t)q + 8, noisy);
+        _mm512_storeu_pd(&z[q], v0);
+        _mm512_storeu_pd(&z[q + 8], v1);
     }
+    for (; q + 8 <= n; q += 8)
+        _mm512_storeu_pd(&z[q], _nr_noise8(fac + q, acc + q, voff, vsn, vbase, b0 + (uint64_t)q, noisy));
     _nr_noise_z_portable(fac + q, acc + q, off, sn, base, b0 + (uint64_t)q, n - q, z + q);
 }
 #endif

@@ -31,10 +31,17 @@ static struct {
     void *ctx;
 } _nr_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
 
+/* read once: sysconf reads /sys on every call (microseconds), and _nr_parallel asks per job */
 int nr_host_threads(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > _NR_POOL_MAX + 1 ? _NR_POOL_MAX + 1 : (int)n;
+    static atomic_int cached;
+    int n = atomic_load(&cached);
+    if (n == 0) {
+        const long s = sysconf(_SC_NPROCESSORS_ONLN);
+        n = s < 1 ? 1 : s > _NR_POOL_MAX + 1 ? _NR_POOL_MAX + 1 : (int)s;
+        atomic_store(&cached, n);
+    }
+    return n;
 }
 
 static void _nr_drain(void)
