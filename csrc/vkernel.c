@@ -177,11 +177,64 @@ static uint64_t _nr_v16_avx2(uint8_t *mem, int op, int dd, uint64_t d, uint64_t 
 }
 #endif
 
+#ifdef _NR_V16_AVX2
+/* The same on AVX-512BW lanes, 32 elements a step and the last partial step under a mask
+   (masked-off lanes neither load nor store, so a row's end needs no scalar tail: short rows of
+   a batch cost one step).  Returns n, or 0 for what it does not take (as the AVX2 version). */
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static uint64_t _nr_v16_avx512(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n)
+{
+    if (op == NR_OP_VADDS && (p < INT16_MIN || p > INT16_MAX)) return 0;
+    if (op == NR_OP_VCVT && dd != NR_DTYPE_I16 && dd != NR_DTYPE_U8) return 0;
+    const int two = op == NR_OP_VADD || op == NR_OP_VSUB || op == NR_OP_VMAX || op == NR_OP_VMIN;
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi16(1);
+    const int sh = (int)p;
+    const int16_t lim = op == NR_OP_VCLIP ? (sh >= 16 ? INT16_MAX : (int16_t)((1 << (sh - 1)) - 1))   /* ≥ 17: none */
+                      : op == NR_OP_VCLIPU ? (sh >= 15 ? INT16_MAX : (int16_t)((1 << sh) - 1)) : 0;
+    const __m512i vlim = _mm512_set1_epi16(lim), vnlim = _mm512_set1_epi16((int16_t)-lim);
+    const __m512i vs = _mm512_set1_epi16(op == NR_OP_VADDS ? (int16_t)p : 0);
+    const __m128i c1 = _mm_cvtsi32_si128(sh), c0 = _mm_cvtsi32_si128(sh > 0 ? sh - 1 : 0);
+    for (uint64_t k = 0; k < n; k += 32) {
+        const __mmask32 mk = n - k >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (n - k)) - 1);
+        const __m512i x = _mm512_maskz_loadu_epi16(mk, mem + a + 2 * k);
+        const __m512i y = two ? _mm512_maskz_loadu_epi16(mk, mem + b + 2 * k) : zero;
+        __m512i r;
+        switch (op) {
+        case NR_OP_VADD: r = _mm512_adds_epi16(x, y); break;
+        case NR_OP_VSUB: r = _mm512_subs_epi16(x, y); break;
+        case NR_OP_VMAX: r = _mm512_max_epi16(x, y); break;
+        case NR_OP_VMIN: r = _mm512_min_epi16(x, y); break;
+        case NR_OP_VRELU: r = _mm512_max_epi16(x, zero); break;
+        case NR_OP_VADDS: r = _mm512_adds_epi16(x, vs); break;
+        case NR_OP_VSRA:
+            r = sh == 0 ? x : sh >= 16 ? zero
+              : _mm512_add_epi16(_mm512_sra_epi16(x, c1), _mm512_and_si512(_mm512_sra_epi16(x, c0), one));
+            break;
+        case NR_OP_VCLIP: r = sh >= 17 ? x : _mm512_min_epi16(_mm512_max_epi16(x, vnlim), vlim); break;
+        case NR_OP_VCLIPU: r = _mm512_min_epi16(_mm512_max_epi16(x, zero), vlim); break;
+        default: r = x; break;   /* vcvt */
+        }
+        if (dd == NR_DTYPE_U8)   /* unsigned saturation of the non-negative values = 0 … 255 */
+            _mm256_mask_storeu_epi8(mem + d + k, mk, _mm512_cvtusepi16_epi8(_mm512_max_epi16(r, zero)));
+        else
+            _mm512_mask_storeu_epi16(mem + d + 2 * k, mk, r);
+    }
+    return n;
+}
+#endif
+
 void _nr_v16(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n)
 {
     uint64_t done = 0;
 #ifdef _NR_V16_AVX2
-    if (_nr_simd_level() >= 1 && __builtin_cpu_supports("avx2")) done = _nr_v16_avx2(mem, op, dd, d, a, b, p, n);
+    static int level = -1;   /* 2: AVX-512BW, 1: AVX2, 0: the blocks (NR48_SIMD caps it) */
+    if (level < 0) {
+        const int cap = _nr_simd_level();
+        level = cap >= 2 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") ? 2
+              : cap >= 1 && __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    if (level == 2) done = _nr_v16_avx512(mem, op, dd, d, a, b, p, n);
+    if (level >= 1 && done == 0) done = _nr_v16_avx2(mem, op, dd, d, a, b, p, n);
 #endif
     if (done < n) {
         const uint64_t es = _nr_dsize[dd];
