@@ -110,29 +110,35 @@ void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, u
 
 /* The SAR readout of one pass: d[q] = clamp(floor(z[q] + 0.5) limited to ±1e9, lo, hi) — the
    binary search with its half-LSB pre-offset (analog.c); floor is exact in both versions. */
+static inline int64_t _nr_sar1(double z, int64_t lo, int64_t hi)
+{
+    double r = floor(z + 0.5);
+    int64_t v = r < -1e9 ? -1000000000 : r > 1e9 ? 1000000000 : (int64_t)r;
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
 static void _nr_sar_round_portable(const double *z, int n, int64_t lo, int64_t hi, int64_t *d)
 {
-    for (int q = 0; q < n; q++) {
-        double r = floor(z[q] + 0.5);
-        int64_t v = r < -1e9 ? -1000000000 : r > 1e9 ? 1000000000 : (int64_t)r;
-        d[q] = v < lo ? lo : v > hi ? hi : v;
-    }
+    for (int q = 0; q < n; q++) d[q] = _nr_sar1(z[q], lo, hi);
 }
 
 #ifdef _NR_NZ_AVX512
+/* _nr_sar1 of eight lanes */
+__attribute__((target("avx512f,avx512dq")))
+static inline __m512i _nr_sar8(const double *z, __m512i vlo, __m512i vhi)
+{
+    __m512d r = _mm512_roundscale_pd(_mm512_add_pd(_mm512_loadu_pd(z), _mm512_set1_pd(0.5)),
+                                     _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    r = _mm512_min_pd(_mm512_max_pd(r, _mm512_set1_pd(-1e9)), _mm512_set1_pd(1e9));
+    return _mm512_min_epi64(_mm512_max_epi64(_mm512_cvttpd_epi64(r), vlo), vhi);
+}
+
 __attribute__((target("avx512f,avx512dq")))
 static void _nr_sar_round_avx512(const double *z, int n, int64_t lo, int64_t hi, int64_t *d)
 {
-    const __m512d half = _mm512_set1_pd(0.5), big = _mm512_set1_pd(1e9), nbig = _mm512_set1_pd(-1e9);
     const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
     int q = 0;
-    for (; q + 8 <= n; q += 8) {
-        __m512d r = _mm512_roundscale_pd(_mm512_add_pd(_mm512_loadu_pd(&z[q]), half),
-                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-        r = _mm512_min_pd(_mm512_max_pd(r, nbig), big);
-        __m512i v = _mm512_cvttpd_epi64(r);
-        _mm512_storeu_si512(&d[q], _mm512_min_epi64(_mm512_max_epi64(v, vlo), vhi));
-    }
+    for (; q + 8 <= n; q += 8) _mm512_storeu_si512(&d[q], _nr_sar8(&z[q], vlo, vhi));
     _nr_sar_round_portable(z + q, n - q, lo, hi, d + q);
 }
 #endif
@@ -154,9 +160,7 @@ static void _nr_sar_out_portable(const double *z, int n, int64_t lo, int64_t hi,
                                  int16_t *out)
 {
     for (int q = 0; q < n; q++) {
-        double r = floor(z[q] + 0.5);
-        int64_t v = r < -1e9 ? -1000000000 : r > 1e9 ? 1000000000 : (int64_t)r;
-        v = v < lo ? lo : v > hi ? hi : v;
+        int64_t v = _nr_sar1(z[q], lo, hi);
         v = v < olo ? olo : v;
         v = v > ohi ? ohi : v;
         out[q] = (int16_t)v;
@@ -168,16 +172,11 @@ __attribute__((target("avx512f,avx512dq")))
 static void _nr_sar_out_avx512(const double *z, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi,
                                int16_t *out)
 {
-    const __m512d half = _mm512_set1_pd(0.5), big = _mm512_set1_pd(1e9), nbig = _mm512_set1_pd(-1e9);
     const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
     const __m512i volo = _mm512_set1_epi64(olo), vohi = _mm512_set1_epi64(ohi);
     int q = 0;
     for (; q + 8 <= n; q += 8) {
-        __m512d r = _mm512_roundscale_pd(_mm512_add_pd(_mm512_loadu_pd(&z[q]), half),
-                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-        r = _mm512_min_pd(_mm512_max_pd(r, nbig), big);
-        __m512i v = _mm512_min_epi64(_mm512_max_epi64(_mm512_cvttpd_epi64(r), vlo), vhi);
-        v = _mm512_min_epi64(_mm512_max_epi64(v, volo), vohi);
+        const __m512i v = _mm512_min_epi64(_mm512_max_epi64(_nr_sar8(&z[q], vlo, vhi), volo), vohi);
         _mm_storeu_si128((__m128i *)&out[q], _mm512_cvtepi64_epi16(v));
     }
     _nr_sar_out_portable(z + q, n - q, lo, hi, olo, ohi, out + q);

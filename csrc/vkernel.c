@@ -126,6 +126,14 @@ static void _nr_v16_blocks(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a,
 }
 
 #ifdef _NR_V16_AVX2
+/* the bound of vclip (±lim; from 17 bits on no i16 reaches it) and vclipu (0 … lim) */
+static inline int16_t _nr_v16_lim(int op, int sh)
+{
+    if (op == NR_OP_VCLIP) return sh >= 16 ? INT16_MAX : (int16_t)((1 << (sh - 1)) - 1);
+    if (op == NR_OP_VCLIPU) return sh >= 15 ? INT16_MAX : (int16_t)((1 << sh) - 1);
+    return 0;
+}
+
 /* AVX2 on i16 lanes, 16 elements a step, with the instructions' own saturating forms: the same
    integers as the blocks (adds/subs saturate as the int32 sum clamped; vsra rounds half up as
    (x >> p) + bit p−1 of x, which cannot overflow).  Returns the elements done (a multiple of 16;
@@ -148,8 +156,7 @@ static uint64_t _nr_v16_avx2(uint8_t *mem, int op, int dd, uint64_t d, uint64_t 
     }
     const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi16(1);
     const int sh = (int)p;
-    const int16_t lim = op == NR_OP_VCLIP ? (sh >= 16 ? INT16_MAX : (int16_t)((1 << (sh - 1)) - 1))   /* ≥ 17: none */
-                      : op == NR_OP_VCLIPU ? (sh >= 15 ? INT16_MAX : (int16_t)((1 << sh) - 1)) : 0;
+    const int16_t lim = _nr_v16_lim(op, sh);
     const __m256i vlim = _mm256_set1_epi16(lim), vnlim = _mm256_set1_epi16((int16_t)-lim);
     const __m256i vs = _mm256_set1_epi16(op == NR_OP_VADDS ? (int16_t)p : 0);
     const __m128i c1 = _mm_cvtsi32_si128(sh), c0 = _mm_cvtsi32_si128(sh > 0 ? sh - 1 : 0);
@@ -189,8 +196,7 @@ static uint64_t _nr_v16_avx512(uint8_t *mem, int op, int dd, uint64_t d, uint64_
     const int two = op == NR_OP_VADD || op == NR_OP_VSUB || op == NR_OP_VMAX || op == NR_OP_VMIN;
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi16(1);
     const int sh = (int)p;
-    const int16_t lim = op == NR_OP_VCLIP ? (sh >= 16 ? INT16_MAX : (int16_t)((1 << (sh - 1)) - 1))   /* ≥ 17: none */
-                      : op == NR_OP_VCLIPU ? (sh >= 15 ? INT16_MAX : (int16_t)((1 << sh) - 1)) : 0;
+    const int16_t lim = _nr_v16_lim(op, sh);
     const __m512i vlim = _mm512_set1_epi16(lim), vnlim = _mm512_set1_epi16((int16_t)-lim);
     const __m512i vs = _mm512_set1_epi16(op == NR_OP_VADDS ? (int16_t)p : 0);
     const __m128i c1 = _mm_cvtsi32_si128(sh), c0 = _mm_cvtsi32_si128(sh > 0 ? sh - 1 : 0);
