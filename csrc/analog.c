@@ -121,9 +121,9 @@ int _nr_relax_due(const nr_machine *m, int id, uint64_t t)
     return _nr_epoch(_nr_time_at(m, t) - c->t_prog_s) != c->relax_epoch;
 }
 
-/* The fast path keeps each cell's relaxation draw z: a chip run re-materialises a programmed
-   core at every epoch its age crosses (16 per decade), and z is the same each time while the
-   cell's g_prog is, so only σ·z and the rounding are redone.  An entry is valid for the g_prog
+/* Each cell's relaxation draw z is kept (except with wv_serial): a chip run re-materialises a
+   programmed core at every epoch its age crosses (16 per decade), and z is the same each time
+   while the cell's g_prog is, so only σ·z and the rounding are redone.  An entry is valid for the g_prog
    it was drawn for (tag) and the machine's seed; a pure function of its key, it survives
    snapshots and restores and is never part of the state. */
 struct nr_relax_cache {
@@ -139,7 +139,7 @@ struct nr_relax_cache {
 typedef struct {
     const nr_machine *m;
     nr_core *c;
-    struct nr_relax_cache *rc;   /* NULL: draw every z (the reference, or no memory) */
+    struct nr_relax_cache *rc;   /* NULL: draw every z (wv_serial, or no memory) */
     int id;
     double age;
     double sig[NR_LOGICAL_ROWS + 1];
