@@ -116,6 +116,7 @@ def _check(q: QRBMBlocks, corrupted, known, steps, keep, name):
 
 
 def age_bad(age_ms) -> bool:
+    """True when age_ms is neither None nor a whole number 0 … AGE_MAX (cage's milliseconds)."""
     return age_ms is not None and not (is_int(age_ms) and 0 <= age_ms <= AGE_MAX)
 
 

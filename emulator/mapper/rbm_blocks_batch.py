@@ -46,7 +46,7 @@ def chunk_size(q, n: int, chunk, mem_size) -> int:
         fixed = 4 * n * (nv + 1) + weights + 4096          # x, clamp, free, count; the weights
         per_chain = nb * 2 * nh + nh + (nh + 1) + (nv + 1)   # part_b, hx, hm, vm
         chunk = max(1, min(n, BN_MAX, (limit - fixed) // 2 // per_chain))
-    if not is_int(chunk) or isinstance(chunk, bool) or not 1 <= chunk <= BN_MAX:
+    if not is_int(chunk) or not 1 <= chunk <= BN_MAX:
         raise MapError(f"chunk must be a whole number 1 … {BN_MAX}, got {chunk!r}")
     return int(min(chunk, n))
 
