@@ -60,5 +60,9 @@ def test_neurram_rbm794_command(capsys):
     assert main(["rbm794", "--n", "2", "--steps", "4", "--keep", "2", "--map"]) == 0
     out = capsys.readouterr().out
     assert "RBM 794 × 120 in 8 blocks on 16 cores" in out and "bit-exact against the integer reference: yes" in out
-    assert "(+ hidden sampler)" in out
+    assert "(+ hidden sampler)" in out and "batched (chunks of 2 chains) program: chip time per run" in out
+    assert "wall: run" in out and "per inference (ideal run" in out
+    assert main(["rbm794", "--n", "2", "--steps", "4", "--keep", "2", "--unbatched", "--model", "analog"]) == 0
+    out = capsys.readouterr().out
+    assert "per-image loop program: chip time per run" in out and "not checked (analog model" in out
     assert main(["rbm794", "--n", "0"]) == 2            # usage (docs/cli.md)

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .codegen import CORE_ORDER, Compiled, Slot
-from .model import MAX_COLS, MAX_ROWS, MapError, quantise_weights, split_even
-from .rbm import NOISE_MAX, RBM
+from .model import MAX_COLS, MAX_ROWS, MapError, is_int, quantise_weights, split_even
+from .rbm import AGE_MAX, NOISE_MAX, RBM
 
 DIAG = 112          # the sampler diagonal's code (a full-scale weight)
 _M64 = (1 << 64) - 1
@@ -100,62 +100,115 @@ def _cores(q: QRBMBlocks):
     return CORE_ORDER[:B], CORE_ORDER[B:2 * B]
 
 
-def compile_rbm_blocks(q: QRBMBlocks, corrupted, known, steps: int = 16, keep: int = 8,
-                       name: str = "rbmb") -> Compiled:
-    """Gibbs recovery of N corrupted images (known pixels clamped), `count` as compile_rbm's."""
-    C = np.asarray(corrupted, np.int64)
-    K = np.asarray(known, bool)
-    nv, nh, n = q.n_v, q.n_h, len(C)
-    if C.ndim != 2 or C.shape[1] != nv or K.shape != C.shape or not np.isin(C, (0, 1)).all():
-        raise MapError(f"{name}: corrupted and known must be N × {nv} binary arrays")
-    if not (1 <= keep <= min(steps, 255)):
+def _check(q: QRBMBlocks, corrupted, known, steps, keep, name):
+    """The images as N × n_v int64 / bool arrays, or MapError."""
+    nv = q.n_v
+    try:
+        C = np.asarray(corrupted, np.int64)
+        K = np.asarray(known, bool)
+    except (TypeError, ValueError):
+        raise MapError(f"{name}: corrupted and known must be N × {nv} binary arrays") from None
+    if C.ndim != 2 or len(C) < 1 or C.shape[1] != nv or K.shape != C.shape or not np.isin(C, (0, 1)).all():
+        raise MapError(f"{name}: corrupted and known must be N × {nv} binary arrays (N ≥ 1)")
+    if not (is_int(steps) and is_int(keep) and 1 <= keep <= min(steps, 255)):
         raise MapError(f"{name}: need 1 ≤ keep ≤ min(steps, 255), got steps={steps}, keep={keep}")
-    F, T = _cores(q)
+    return C, K
+
+
+def age_bad(age_ms) -> bool:
+    """True when age_ms is neither None nor a whole number 0 … AGE_MAX (cage's milliseconds)."""
+    return age_ms is not None and not (is_int(age_ms) and 0 <= age_ms <= AGE_MAX)
+
+
+def sampler_window(q: QRBMBlocks, on: bool) -> list:
+    """ccfg lines (mask in x9) switching T_0 to the hidden sampler (on) or back to its block."""
     hn, hg = q.hidden_noise
     vn, vg = q.visible_noise
-    VR = nv + 1
+    nh = q.n_h
+    if on:
+        return [f"        ccfg.nrows x9, {nh}", f"        ccfg.col0 x9, {MAX_COLS - nh}", f"        ccfg.ncols x9, {nh}",
+                "        ccfg.inbits x9, 8", "        ccfg.insigned x9, 1", f"        ccfg.noise x9, {hn}",
+                f"        ccfg.gshift x9, {hg}"]
+    return [f"        ccfg.nrows x9, {nh + 1}", "        ccfg.col0 x9, 0",
+            f"        ccfg.ncols x9, {min(q.blocks[0][1], q.n_v)}", "        ccfg.inbits x9, 1",
+            "        ccfg.insigned x9, 0", f"        ccfg.noise x9, {vn}", f"        ccfg.gshift x9, {vg}"]
+
+
+def setup(q: QRBMBlocks, C, K, name, age_ms):
+    """What the loop and the batched program share: (data, slots, .data lines of the weights and
+    images, .text lines from _start: power, windows, programming, the chip's age, masks x7 (F
+    cores), x8 (T cores), x9 (T_0))."""
+    F, T = _cores(q)
+    nv, nh, n = q.n_v, q.n_h, len(C)
+    vn, vg = q.visible_noise
     data = {f"{name}_x.npy": np.concatenate([C, np.ones((n, 1), np.int64)], 1).astype(np.uint8),
             f"{name}_clamp.npy": np.concatenate([C * K, np.ones((n, 1), np.int64)], 1).astype(np.uint8),
             f"{name}_free.npy": np.concatenate([~K, np.zeros((n, 1), bool)], 1).astype(np.uint8)}
-    slots = []
-    A = [f"# {name}.s — RBM ({nv} visible × {nh} hidden) Gibbs recovery in {len(q.blocks)} row blocks "
-         f"× 2 cores (emulator.mapper.rbm_blocks).",
-         f"# F cores {F}: block partials (mvm.fwd, round(acc/2^{q.gp}) as i8); T cores {T}: visible samples",
-         f"# (smp.fwd on the transposed block); T{T[0]} columns {MAX_COLS - nh}… sample the hidden units from the",
-         f"# summed partials (diagonal {DIAG}, noise {hn}·2^{hg}).",
-         "", f"        .equ N, {n}", f"        .equ STEPS, {steps}", f"        .equ KEEP, {keep}",
-         f"        .equ VR, {VR}", f"        .equ NH, {nh}", "", "        .data"]
+    slots, D = [], []
     sd = MAX_COLS - nh                                    # sampler diagonal's first column on T_0
     for b, (r0, nr) in enumerate(q.blocks):
         nvis = min(r0 + nr, nv) - r0                      # the block's visible units (no bias row)
         data[f"{name}_f{b}.npy"] = np.ascontiguousarray(q.codes[r0:r0 + nr, :nh])
         t = np.concatenate([q.codes[r0:r0 + nvis, :nh].T, q.codes[r0:r0 + nvis, nh:nh + 1].T], 0)
         data[f"{name}_t{b}.npy"] = np.ascontiguousarray(t)
-        A += [f"f{b}_w:  .npy \"{name}_f{b}.npy\", i8", f"t{b}_w:  .npy \"{name}_t{b}.npy\", i8"]
+        D += [f"f{b}_w:  .npy \"{name}_f{b}.npy\", i8", f"t{b}_w:  .npy \"{name}_t{b}.npy\", i8"]
         slots += [Slot(F[b], 0, f"F{b}", b, 0, r0, nr, 0, nh), Slot(T[b], 1, f"T{b}", b, 0, 0, nh + 1, 0, nvis)]
     data[f"{name}_diag.npy"] = (np.eye(nh) * DIAG).astype(np.int8)
     slots.append(Slot(T[0], 2, "sampler", 0, 0, 0, nh, sd, nh))
-    A += [f"diag:   .npy \"{name}_diag.npy\", i8", f"x:      .npy \"{name}_x.npy\", u8",
+    D += [f"diag:   .npy \"{name}_diag.npy\", i8", f"x:      .npy \"{name}_x.npy\", u8",
           f"clamp:  .npy \"{name}_clamp.npy\", u8", f"free:   .npy \"{name}_free.npy\", u8",
           "        .align 2"]
-    A += [f"part{b}: .zero {2 * nh}" for b in range(len(q.blocks))]
-    A += [f"hsum:   .zero {2 * nh}", f"hx:     .zero {nh}", f"hbuf:   .zero {nh + 1}", "vbuf:   .zero VR",
-          "count:  .zero N * VR", "", "        .text",
-          f"_start: li      x1, {' | '.join(f'(1 << {c})' for c in F + T)}", "        cpon    x1"]
+    P = [f"_start: li      x1, {' | '.join(f'(1 << {c})' for c in F + T)}", "        cpon    x1"]
     for b, (r0, nr) in enumerate(q.blocks):
         nvis = min(r0 + nr, nv) - r0
-        A += [f"        li      x1, 1 << {F[b]}", f"        ccfg.nrows x1, {nr}", f"        ccfg.ncols x1, {nh}",
+        P += [f"        li      x1, 1 << {F[b]}", f"        ccfg.nrows x1, {nr}", f"        ccfg.ncols x1, {nh}",
               "        ccfg.inbits x1, 1", "        ccfg.insigned x1, 0", f"        ccfg.gshift x1, {q.gp}",
               f"        la      x2, f{b}_w", f"        cprog   c{F[b]}, x2",
               f"        li      x1, 1 << {T[b]}", f"        ccfg.nrows x1, {nh + 1}", f"        ccfg.ncols x1, {nvis}",
               "        ccfg.inbits x1, 1", "        ccfg.insigned x1, 0", f"        ccfg.noise x1, {vn}",
               f"        ccfg.gshift x1, {vg}", f"        la      x2, t{b}_w", f"        cprog   c{T[b]}, x2"]
     t0 = T[0]
-    A += [f"        li      x9, 1 << {t0}", f"        ccfg.nrows x9, {nh}", f"        ccfg.col0 x9, {sd}",
-          f"        ccfg.ncols x9, {nh}", "        la      x2, diag", f"        cprog   c{t0}, x2",
-          f"        li      x7, {' | '.join(f'(1 << {c})' for c in F)}",
-          f"        li      x8, {' | '.join(f'(1 << {c})' for c in T)}",
-          "        la      x10, x", "        la      x11, clamp", "        la      x12, free",
+    P += [f"        li      x9, 1 << {t0}", f"        ccfg.nrows x9, {nh}", f"        ccfg.col0 x9, {sd}",
+          f"        ccfg.ncols x9, {nh}", "        la      x2, diag", f"        cprog   c{t0}, x2"]
+    if age_ms:
+        P += ["        sync    x0                    # programming done (cprog is asynchronous) …",
+              f"        li      x2, {int(age_ms)}",
+              f"        cage    x2                    # let the conductances relax for {age_ms / 1000:g} s"]
+    P += [f"        li      x7, {' | '.join(f'(1 << {c})' for c in F)}",
+          f"        li      x8, {' | '.join(f'(1 << {c})' for c in T)}"]
+    return data, slots, D, P
+
+
+def compile_rbm_blocks(q: QRBMBlocks, corrupted, known, steps: int = 16, keep: int = 8,
+                       name: str = "rbmb", age_ms: int = 0, batched: bool = False, chunk=None,
+                       mem_size=None) -> Compiled:
+    """Gibbs recovery of N corrupted images (known pixels clamped), `count` as compile_rbm's.
+    `age_ms`: let the chip age that long after programming (cage); `batched`: the chains of all
+    images as batches in chunks of at most `chunk` (emulator/mapper/rbm_blocks_batch.py), the
+    same `count`, sample and MVM counts and noise keys as this per-image loop."""
+    C, K = _check(q, corrupted, known, steps, keep, name)
+    if age_bad(age_ms):
+        raise MapError(f"{name}: age_ms must be a whole number 0 … {AGE_MAX}, got {age_ms!r}")
+    if batched:
+        from .rbm_blocks_batch import blocks_batched
+        return blocks_batched(q, C, K, steps, keep, name, age_ms, chunk, mem_size)
+    F, T = _cores(q)
+    hn, hg = q.hidden_noise
+    nv, nh, n = q.n_v, q.n_h, len(C)
+    VR = nv + 1
+    data, slots, D, P = setup(q, C, K, name, age_ms)
+    A = [f"# {name}.s — RBM ({nv} visible × {nh} hidden) Gibbs recovery in {len(q.blocks)} row blocks "
+         f"× 2 cores (emulator.mapper.rbm_blocks).",
+         f"# F cores {F}: block partials (mvm.fwd, round(acc/2^{q.gp}) as i8); T cores {T}: visible samples",
+         f"# (smp.fwd on the transposed block); T{T[0]} columns {MAX_COLS - nh}… sample the hidden units from the",
+         f"# summed partials (diagonal {DIAG}, noise {hn}·2^{hg}).",
+         "", f"        .equ N, {n}", f"        .equ STEPS, {steps}", f"        .equ KEEP, {keep}",
+         f"        .equ VR, {VR}", f"        .equ NH, {nh}", "", "        .data"] + D
+    A += [f"part{b}: .zero {2 * nh}" for b in range(len(q.blocks))]
+    A += [f"hsum:   .zero {2 * nh}", f"hx:     .zero {nh}", f"hbuf:   .zero {nh + 1}", "vbuf:   .zero VR",
+          "count:  .zero N * VR", "", "        .text"] + P
+    t0 = T[0]
+    A += ["        la      x10, x", "        la      x11, clamp", "        la      x12, free",
           "        la      x13, count", "        li      x14, N",
           "image:  setvli  VR", "        la      x5, vbuf", "        vmov.u8 x5, x10             # v ← the corrupted image",
           "        li      x15, STEPS", "step:"]
@@ -168,16 +221,12 @@ def compile_rbm_blocks(q: QRBMBlocks, corrupted, known, steps: int = 16, keep: i
     A += ["        vclip.i16 x4, x4, 8           # the sums as signed 8-bit codes", "        la      x3, hx",
           "        vcvt.i8.i16 x3, x4",
           # T_0 becomes the hidden sampler: signed 8-bit inputs on rows 0…NH−1, the diagonal's columns
-          f"        ccfg.nrows x9, {nh}", f"        ccfg.col0 x9, {sd}", f"        ccfg.ncols x9, {nh}",
-          "        ccfg.inbits x9, 8", "        ccfg.insigned x9, 1", f"        ccfg.noise x9, {hn}",
-          f"        ccfg.gshift x9, {hg}", f"        hin.i8  c{t0}, x3",
+          ] + sampler_window(q, True) + [f"        hin.i8  c{t0}, x3",
           "        smp.fwd x9                    # hidden units ~ P(h | v)", "        la      x3, hbuf",
           f"        vout.u8 c{t0}, x3", "        sync    x9", "        li      x4, 1",
           f"        sb      x4, {nh}(x3)           # the bias row's input",
           # T_0 back to its block
-          f"        ccfg.nrows x9, {nh + 1}", "        ccfg.col0 x9, 0",
-          f"        ccfg.ncols x9, {min(q.blocks[0][1], nv)}", "        ccfg.inbits x9, 1",
-          "        ccfg.insigned x9, 0", f"        ccfg.noise x9, {vn}", f"        ccfg.gshift x9, {vg}"]
+          ] + sampler_window(q, False)
     A += [f"        hin.u8  c{T[b]}, x3" for b in range(len(q.blocks))]
     A += ["        smp.fwd x8                    # visible units ~ P(v | h), block by block"]
     A += [f"        la      x5, vbuf + {r0}\n        vout.u8 c{T[b]}, x5" for b, (r0, _n) in enumerate(q.blocks)]

@@ -9,6 +9,8 @@ Recovery clamps the known pixels (and labels) and resamples the corrupted ones.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from emulator.mapper.rbm import RBM, corrupt_random, fake_quant, hsig
@@ -17,6 +19,7 @@ from emulator.workloads.digits import load_digits_split
 from .chiprun import SCRATCH
 
 NV, NH = 794, 120
+AGE_MS = 3_600_000          # chip age after programming (cage): one relaxation epoch for both programs
 
 
 def images(split: int = 0) -> np.ndarray:
@@ -53,24 +56,43 @@ def train(epochs: int = 4, lr: float = 0.01, seed: int = 0, batch: int = 32) -> 
 
 
 def run(n: int = 4, steps: int = 8, keep: int = 4, frac: float = 0.2, seed: int = 0,
-        workdir=SCRATCH / "rbm794", epochs: int = 4, rbm: RBM | None = None) -> dict:
-    """Map, run on the ideal model, compare with the reference; pixel errors before and after.
-    `rbm`: use this 794 × 120 RBM instead of training one."""
+        workdir=SCRATCH / "rbm794", epochs: int = 4, rbm: RBM | None = None, batched: bool = True,
+        model: str = "ideal", chunk=None, age_ms: int = AGE_MS, config=None) -> dict:
+    """Map, run on the chip (`model`), compare with the reference (ideal model only: the analog
+    model adds read noise to the partials); pixel errors before and after, chip and wall time,
+    energy per image.  `rbm`: use this 794 × 120 RBM instead of training one; `batched`: the
+    chains of all images as batches (emulator/mapper/rbm_blocks_batch.py, the default), False:
+    the per-image loop — the same counts bit for bit on both models; `config`: the chip profile
+    (None: chip).  `gibbs_wall_s`: the host time of the sampling alone (after programming)."""
     from emulator.machine import Machine
 
     q = quantise_rbm_blocks(rbm if rbm is not None else train(epochs, seed=seed))
     clean = images(1)[:n]
     C, corrupted = corrupt_random(clean, frac, seed)
     known = ~corrupted.astype(bool)
-    c = compile_rbm_blocks(q, C, known, steps, keep, name="rbm794")
-    m = Machine(seed=seed).load(c.write(f"{workdir}/rbm794.s"))
+    name = "rbm794" + ("_batched" if batched else "")
+    c = compile_rbm_blocks(q, C, known, steps, keep, name=name, age_ms=age_ms, batched=batched, chunk=chunk)
+    t0 = time.time()
+    m = Machine(model=model, seed=seed, config=config).load(c.write(f"{workdir}/{name}.s"))
+    m.enable_profile()
+    m.set_breakpoint("step")            # the first Gibbs step: programming and ageing are done
     r = m.run()
+    t1 = time.time()
+    if r.stop == "breakpoint":
+        m.clear_breakpoints()
+        r = m.run()
     if not r.ok:
         raise RuntimeError(f"rbm794: the run stopped: {r.message or r.stop}")
+    per_inference = m.profile_report(inferences=n)["per_inference"]
+    t2 = time.time()
     count = m.mem(m.sym("count"), n * (NV + 1), "u8").reshape(n, NV + 1).astype(np.int64)
-    ref = gibbs_blocks_reference(q, C, known, steps, keep, seed)
+    exact = bool(np.array_equal(count, gibbs_blocks_reference(q, C, known, steps, keep, seed))) \
+        if model == "ideal" else None
     rec = (count[:, :NV] * 2 > keep).astype(np.int64)
-    return {"cores": len(c.extra["cores"]), "blocks": len(q.blocks), "map": c.core_map,
-            "bit_exact": bool(np.array_equal(count, ref)), "cycles": r.cycles,
+    return {"cores": len(c.extra["cores"]), "blocks": len(q.blocks), "map": c.core_map, "batched": batched,
+            "chunk": c.extra.get("chunk"), "model": model, "bit_exact": exact, "cycles": r.cycles,
+            "chip_s": r.time_s, "wall_s": t2 - t0,
+            "gibbs_wall_s": t2 - t1, "per_inference": per_inference, "count": count,
+            "profile": m.config.profile,
             "errors_corrupted": int((C != clean).sum()), "errors_recovered": int((rec != clean).sum()),
             "pixels": int(clean.size)}
