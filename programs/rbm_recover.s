@@ -35,6 +35,9 @@ _start: li      x1, 1
         ccfg.noise x1, 225
         la      x2, w
         cprog   c0, x2
+        sync    x0                    # programming done (cprog is asynchronous) …
+        li      x7, 3600000
+        cage    x7                    # let the conductances relax for 3600 s
         la      x10, x
         la      x11, clamp
         la      x12, free

@@ -759,14 +759,14 @@ def test_line_mode_ctrl_c_interrupts_a_running_command(endless):
 
 def test_watchpoint_runs_throttle_checkpoints_by_time_and_stay_exact():
     """A watchpoint run steps one instruction at a time; checkpoints (a compressed 30 MiB state
-    each) are then taken at most once per 10× their cost — a few for 14 100 instructions, not one
+    each) are then taken at most once per 10× their cost — a few for 14 104 instructions, not one
     per 32 — and reverse execution still lands on exactly the forward state."""
     rbm = str(ROOT / "programs" / "rbm_recover.s")
     s = Session(rbm)
     s.add_watch("x0")
     st = s.cont()
-    assert st.reason == "halt" and st.instret == 14_100
-    assert len(s.history.points) < 14_100 // 32 // 4
+    assert st.reason == "halt" and st.instret == 14_104
+    assert len(s.history.points) < 14_104 // 32 // 4
     s.goto_instret(7_001)
     assert s.state_bytes() == fresh_state(rbm, instret=7_001)
 

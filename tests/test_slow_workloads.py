@@ -38,7 +38,7 @@ def test_rbm_recovery_figures(tmp_path):
     known = [rbm.run(M, model="analog", seed=s, workdir=tmp_path)["reduction"] for s in (1, 2, 3)]
     unknown = [rbm.run(M, model="analog", seed=s, workdir=tmp_path, known_positions=False)["reduction"]
                for s in (1, 2, 3)]
-    assert (round(100 * np.mean(known), 1), round(100 * np.mean(unknown), 1)) == (73.1, 51.6)
+    assert (round(100 * np.mean(known), 1), round(100 * np.mean(unknown), 1)) == (72.4, 47.9)
 
 
 def test_general_mapper_cnn_and_rnn_figures(tmp_path):

@@ -28,7 +28,7 @@ from emulator.data import DIR as DATA
 from emulator.mapper.rbm import (RBM, corrupt_random, fake_quant, flip, gibbs_reference, hsig, quantise_rbm,
                                  run_rbm)
 from emulator.mapper.rbm_codegen import compile_rbm
-from emulator.workloads.digits import load_digits_split
+from emulator.workloads.digits import AGE_MS, load_digits_split
 from .chiprun import SCRATCH
 
 NV, NH = 64, 48
@@ -86,13 +86,15 @@ def gibbs_numpy(M, C, mask, steps=16, keep=8, seed=0):
                            steps, keep, seed)
 
 
-def compiled(M, C, mask, steps=16, keep=8, name="rbm_recover", **kw):
+def compiled(M, C, mask, steps=16, keep=8, name="rbm_recover", age_ms=AGE_MS, **kw):
     """The mapper's Compiled recovery program for the corrupted images C (`mask` = resampled
     positions; None = unknown positions, `kw` → compile_rbm's temperature / evidence / batched:
-    the chains of all images as batches, the same counts)."""
+    the chains of all images as batches, the same counts).  The chip is aged `age_ms` after
+    programming (1 h, as for the digits workloads): the conductances have relaxed and stay in one
+    relaxation epoch for the whole run, so the loop and its faster batched twin see the same ones."""
     q = quantise_rbm(RBM.from_matrix(M, name))
     return compile_rbm(q, C, None if mask is None else ~np.asarray(mask, bool), steps, keep, name=name,
-                       origin=ORIGIN, **kw)
+                       origin=ORIGIN, age_ms=age_ms, **kw)
 
 
 def program(M, C, mask, steps=16, keep=8, name="rbm_recover", batched=False):
