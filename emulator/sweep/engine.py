@@ -36,8 +36,9 @@ class Summary:
 
 
 def local_cluster(n_workers: int):
-    """The default engine: a LocalCluster of single-threaded worker processes (the C core is
-    single-threaded), its dashboard on a free port so that two sweeps can run side by side."""
+    """The default engine: a LocalCluster of single-threaded worker processes (each chip's own
+    worker threads get the process's share of the cores, run_point), its dashboard on a free
+    port so that two sweeps can run side by side."""
     from distributed import LocalCluster
 
     return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
@@ -156,6 +157,9 @@ def _run_dask(spec, todo, builds, bkeys, store, attempts, bar, scheduler, worker
         client = Client(scheduler, timeout="30s")
     try:
         nworkers = len(client.scheduler_info()["workers"])
+        # a local cluster's processes share this machine's cores: each chip gets its share of
+        # worker threads (a remote scheduler's machines are unknown: their default, all cores)
+        host_threads = max(1, default_workers() // max(1, nworkers)) if cluster is not None else None
         if not todo:
             return 0, nworkers
         shared = {}
@@ -169,7 +173,7 @@ def _run_dask(spec, todo, builds, bkeys, store, attempts, bar, scheduler, worker
 
         def submit(p):
             bk = bkeys[p.key]
-            return client.submit(run_point, scattered(bk), bk, spec.config, spec.workload, p.params,
+            return client.submit(run_point, scattered(bk), bk, spec.config, spec.workload, p.params, host_threads,
                                  key=f"point-{p.key}-{attempts.get(p.key, 0)}", pure=False)
 
         futures = {}

@@ -242,7 +242,7 @@ _IDEAL: dict = {}   # per process: ideal outputs of a (build, configuration), re
 
 def _ideal(build: Build, build_id: str, cfg: dict) -> np.ndarray:
     icfg = {**cfg, "model": "ideal"}
-    k = (build_id, json.dumps(icfg, sort_keys=True))
+    k = (build_id, json.dumps({c: v for c, v in icfg.items() if c not in HOST_KEYS}, sort_keys=True))
     if k not in _IDEAL:
         if len(_IDEAL) > 64:
             _IDEAL.clear()
@@ -259,11 +259,14 @@ def _version() -> str:
         return "unknown"
 
 
-def run_point(build: Build, build_id: str, config: dict, workload: dict, params: dict) -> dict:
-    """One point: its record (docs/sweeps.md, the points table) or, if it fails, its error."""
+def run_point(build: Build, build_id: str, config: dict, workload: dict, params: dict,
+              host_threads: int | None = None) -> dict:
+    """One point: its record (docs/sweeps.md, the points table) or, if it fails, its error.
+    `host_threads`: the chip's worker threads when the spec does not set `threads` (a local
+    cluster gives each of its processes its share of the cores); never changes a result."""
     t0 = time.perf_counter()
     try:
-        rec = _measure(build, build_id, config, workload, params)
+        rec = _measure(build, build_id, config, workload, params, host_threads)
         rec["status"] = "ok"
     except Exception as e:   # recorded in the store, retried once: never lost in a worker log
         rec = {"status": "failed", "error": f"{type(e).__name__}: {e}"}
@@ -271,8 +274,15 @@ def run_point(build: Build, build_id: str, config: dict, workload: dict, params:
     return rec
 
 
-def _measure(build: Build, build_id: str, config: dict, workload: dict, params: dict) -> dict:
+# host-execution keys: how the emulator runs, never what it computes (not part of a record's hash)
+HOST_KEYS = ("threads", "wv_serial")
+
+
+def _measure(build: Build, build_id: str, config: dict, workload: dict, params: dict,
+             host_threads: int | None = None) -> dict:
     cfg = {**config, **{k: v for k, v in params.items() if k not in WORKLOAD_AXES}}
+    if host_threads is not None and "threads" not in cfg:
+        cfg["threads"] = host_threads
     cfg["seed"] = machine_seed(cfg.get("seed", 0), params.get("die_seed", workload.get("die_seed")))
     m, out, setup_cycles, setup_pj = _run(build, cfg)
     e = m.energy_report()
@@ -292,6 +302,7 @@ def _measure(build: Build, build_id: str, config: dict, workload: dict, params: 
         rec["output_error"] = float(np.sqrt(np.mean(d * d)))  # RMS difference from the ideal model
         if build.read == "dumps":
             rec["outputs"] = json.dumps(out.tolist())
-    rec["config_hash"] = hashlib.sha256(json.dumps(dict(m.config), sort_keys=True).encode()).hexdigest()[:16]
+    chip = {k: v for k, v in dict(m.config).items() if k not in HOST_KEYS}
+    rec["config_hash"] = hashlib.sha256(json.dumps(chip, sort_keys=True).encode()).hexdigest()[:16]
     rec["version"] = _version()
     return rec
