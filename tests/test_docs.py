@@ -143,11 +143,12 @@ def test_tutorial_beyond_one_vector_commands_work_as_written(capsys):
     text = (ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8")
     sec = text[text.index("## 14. Beyond one vector"):text.index("## 15. Where next")]
     lines = [ln.split("#")[0].strip() for ln in sec.splitlines() if ln.startswith("neurram ")]
-    assert len(lines) == 6
+    assert len(lines) == 7
     for ln in lines:
         argv = shlex.split(ln)[1:]
         assert main(argv) == 0, ln
     out = capsys.readouterr().out
-    for said in ("batched program: chip time", "per-sample loop program: chip time", "system of 3 chips",
+    for said in ("batched program: chip time", "per-sample loop program: chip time", "analog mean reduction",
+                 "system of 3 chips",
                  "cores per chip 33 + 26", "spikes / inference", "epoch"):
         assert said in out, said
