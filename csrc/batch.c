@@ -300,6 +300,7 @@ static void _nr_bahead(nr_machine *m, const nr_core *c, _nr_bfast *f, int id, in
                          f->pre_stored ? &m->mem[ya] : NULL, s_out, dto};
     _nr_parallel(m, (int)((nb + _NR_BK_V - 1) / _NR_BK_V), _nr_bahead_group, &jb);
     f->pre_epoch = f->epoch;
+    m->host_ahead += nb;
 }
 
 static void _nr_bfast_free(_nr_bfast *f)
@@ -370,7 +371,8 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
         *kc = k0 + b * ks;                /* this vector's noise key */
         if (analog) _nr_relax_sync(m, id, start);
         /* a vector the threads computed and stored (same epoch): only its time and counts are
-           left, and the registers need only the last vector's values */
+           left (its outputs still pass through pend_buf, which the events read), and the
+           registers need only the last vector's values */
         const int ahead = f && f->pre && f->pre_epoch == c->relax_epoch;
         const int quick = ahead && f->pre_stored && b + 1 < nb;
         /* scan-in: the row lands in the input register (read from memory as hin reads it) */
@@ -387,7 +389,8 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
             const int bwd = dir == NR_DIR_BWD;
             lo = (uint64_t)(bwd ? k[NR_CFG_ROW0] : k[NR_CFG_COL0]);   /* as the finish writes it */
             n = (uint64_t)f->k.nout;
-            if (!quick) memcpy(&c->pend_buf[lo], &f->pre[b * n], n * sizeof(int16_t));
+            /* (always: a step-counting readout's events are counted from these outputs) */
+            memcpy(&c->pend_buf[lo], &f->pre[b * n], n * sizeof(int16_t));
             steps = f->pre_steps[b];
         } else if (f && f->on) {
             if (b >= f->g0 + f->gn) _nr_bfast_group(m, c, f, b, nb, xa, s_in, dti);

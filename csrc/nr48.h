@@ -374,6 +374,8 @@ typedef struct {
     /* per core, the relaxation's standard normal of every cell (analog.c): a cache of a pure
        function of (seed, core, cell, g_prog), filled on first use, NULL until then */
     struct nr_relax_cache *rcache[NR_NUM_CORES];
+    uint64_t host_ahead;    /* batch vectors computed ahead on the worker threads: how the host ran,
+                               not chip state (zero in a snapshot image, kept across a restore) */
 } nr_machine;
 
 typedef struct {
@@ -464,6 +466,7 @@ double nr_chip_time(const nr_machine *m);            /* cycle / clock_hz + age, 
 int nr_core_relax_sync(nr_machine *m, int core);     /* materialise g for the current age */
 double nr_sigma_fit(double g_ns, double age_s);      /* σ(g, age) of the Wan-2022 fit, nS */
 int nr_host_threads(void);                            /* online host CPUs (threads = 0 uses them all) */
+uint64_t nr_host_ahead(const nr_machine *m);          /* batch vectors computed ahead on worker threads */
 
 /* debugger */
 int nr_bp_set(nr_machine *m, uint64_t addr);

@@ -47,6 +47,7 @@ int nr_snapshot_save(const nr_machine *m, void *buf, uint64_t size)
     img->prof = NULL;
     img->check = NULL;
     memset(img->rcache, 0, sizeof img->rcache);
+    img->host_ahead = 0;
     memset(&img->result, 0, sizeof img->result);   /* how the last run ended is not state */
     p += sizeof *m;
     memcpy(p, m->mem, m->cfg.mem_size);
@@ -170,6 +171,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     nr_check *check = m->check;
     struct nr_relax_cache *rcache[NR_NUM_CORES];   /* keyed by value: valid for any state */
     memcpy(rcache, m->rcache, sizeof rcache);
+    const uint64_t host_ahead = m->host_ahead;
     if (h.code_n != m->code_n) {
         free(prof);   /* a profile of another program */
         prof = NULL;
@@ -198,6 +200,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     m->prof = prof;
     m->check = check;
     memcpy(m->rcache, rcache, sizeof rcache);
+    m->host_ahead = host_ahead;
     _nr_update_next_event(m);   /* derived state: recomputed rather than trusted */
     memcpy(mem, p + sizeof(nr_machine), h.mem_size);
     if (h.code_n) {

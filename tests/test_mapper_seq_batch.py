@@ -106,6 +106,16 @@ def test_batched_rbm_equals_the_chain_loop(tmp_path, model, mode, chunk):
     assert a.cores[9].counters["samples"] == n * 2 * 4
 
 
+def test_batched_rbm_refuses_a_key_advance_past_bkey():
+    """1 + (B − 1)·2·STEPS must fit bkey's 32 bits: refused at compile time, not a fault after
+    the whole chunk ran."""
+    q = _rbm()
+    C = np.zeros((3, q.n_v), np.int64)
+    with pytest.raises(MapError, match="key advance"):
+        compile_rbm(q, C, None, steps=2**31, keep=1, batched=True)
+    compile_rbm(q, C, None, steps=4, keep=1, batched=True)          # the usual sizes compile
+
+
 def test_batched_rbm_refuses_the_split_layout():
     rng = np.random.default_rng(0)
     q = quantise_rbm(RBM(rng.normal(size=(140, 8)), np.zeros(140), np.zeros(8)))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from emulator import Machine
+from emulator._native import lib
 from emulator.trace.capture import config_hash
 
 WAVE = """
@@ -130,14 +131,17 @@ def _batch_outputs(src: str, model: str, threads: int, nout: int):
     m._native.trace_disable()
     assert r.ok, r.message
     recs = np.concatenate(parts)
-    return (m.mem(m.sym("y"), nout, "i16").copy(), m.cores[0].counters, m.cores[0].events, m.cycle,
-            recs.tobytes(), m.chip_time)
+    c = m.cores[0]
+    return (m.mem(m.sym("y"), nout, "i16").copy(), c.counters, c.events, m.cycle,
+            recs.tobytes(), c.keys, np.asarray(c.h).tobytes() + np.asarray(c.v).tobytes(), m.chip_time,
+            int(lib.nr_host_ahead(m._native.m)))   # vectors run ahead: how the host ran it, not a result
 
 
-@pytest.mark.parametrize("model,direction,sample,age_ms", [
-    ("analog", "fwd", False, 0), ("analog", "bwd", False, 3_600_000), ("analog", "fwd", True, 3_600_000),
-    ("ideal", "fwd", False, 0), ("ideal", "bwd", True, 0)])
-def test_batches_computed_ahead_on_threads_equal_the_loop(model, direction, sample, age_ms):
+@pytest.mark.parametrize("model,direction,sample,age_ms,readout", [
+    ("analog", "fwd", False, 0, 0), ("analog", "bwd", False, 3_600_000, 0), ("analog", "fwd", True, 3_600_000, 0),
+    ("ideal", "fwd", False, 0, 0), ("ideal", "bwd", True, 0, 0),
+    ("ideal", "fwd", False, 0, 1), ("analog", "bwd", False, 3_600_000, 1), ("analog", "rec", False, 3_600_000, 0)])
+def test_batches_computed_ahead_on_threads_equal_the_loop(model, direction, sample, age_ms, readout):
     """bmvm/bsmp with enough work run their vectors ahead on the worker threads: the outputs,
     counts, events, cycles and trace records are those of one thread, and the outputs those of
     the per-vector loop on an aged chip.  At age 0 the batch crosses relaxation epochs (the first
@@ -146,11 +150,12 @@ def test_batches_computed_ahead_on_threads_equal_the_loop(model, direction, samp
     from tests.test_batch import pair
 
     rng = np.random.default_rng(3)
-    nb, nrows, ncols = 400, 32, 40
+    nb, nrows, ncols = 400, 32, 40 if direction != "rec" else 32
     w = rng.integers(-127, 128, size=(nrows, ncols))
     nin = ncols if direction == "bwd" else nrows
     x = rng.integers(0, 16, size=(nb, nin))
-    cfg = [("inbits", 4), ("insigned", 0), ("gshift", 6), ("noise", 20), ("outbits", 6)]
+    cfg = [("inbits", 4), ("insigned", 0), ("gshift", 6), ("noise", 20), ("outbits", 6), ("readout", readout),
+           ("stepmax", 40)]
     plain, batched = pair(w, x, direction=direction, cfg=cfg, sample=sample, age_ms=age_ms)
     nout = nb * (ncols if direction == "fwd" else nrows)
     loop = _batch_outputs(plain, model, 1, nout) if age_ms or model == "ideal" else None
@@ -159,9 +164,10 @@ def test_batches_computed_ahead_on_threads_equal_the_loop(model, direction, samp
     if age_ms or model == "ideal":   # at age 0 the loop's slower timing meets other epochs
         np.testing.assert_array_equal(loop[0], two[0])
     np.testing.assert_array_equal(one[0], two[0])
-    assert one[1:5] == two[1:5]
+    assert one[1:7] == two[1:7]      # counts, events, cycles, trace, key counters, registers
+    assert (one[8], two[8]) == (0, nb)   # and the threads did compute the batch ahead
     if model == "analog" and age_ms == 0:
-        assert two[5] > 1.2e-3      # the batch ran past the epochs at 1 ms and 1.155 ms
+        assert two[7] > 1.2e-3      # the batch ran past the epochs at 1 ms and 1.155 ms
 
 
 SERIAL = """
@@ -206,6 +212,28 @@ def run_serial(serial: int, threads: int):
     return (np.concatenate(parts).tobytes(), m.cycle, [c.conductances.copy() for c in m.cores[:2]],
             [c.programmed_conductances.copy() for c in m.cores[:2]], [c.v.copy() for c in m.cores[:2]],
             [c.counters for c in m.cores[:2]])
+
+
+@pytest.mark.parametrize("model,sample", [("analog", False), ("ideal", True), ("analog", True)])
+def test_strided_keys_computed_ahead_equal_one_thread(model, sample):
+    """A batch with a bkey stride (KS = 3, KA = 5) keys vector b with k0 + 3b on the worker
+    threads exactly as in order on one thread."""
+    from tests.test_batch import pair
+
+    rng = np.random.default_rng(4)
+    nb, nrows, ncols = 300, 32, 40
+    w = rng.integers(-127, 128, size=(nrows, ncols))
+    x = rng.integers(0, 16, size=(nb, nrows))
+    cfg = [("inbits", 4), ("insigned", 0), ("gshift", 6), ("noise", 20), ("outbits", 6)]
+    _, batched = pair(w, x, cfg=cfg, sample=sample, age_ms=3_600_000)
+    op = "bsmp" if sample else "bmvm"
+    head, tail = batched.split(f"{op}.fwd", 1)
+    batched = head + "li x12, 3\nli x13, 5\nbkey c0, x12, x13\n" + f"{op}.fwd" + tail
+    one = _batch_outputs(batched, model, 1, nb * ncols)
+    two = _batch_outputs(batched, model, 2, nb * ncols)
+    np.testing.assert_array_equal(one[0], two[0])
+    assert one[1:7] == two[1:7] and (one[8], two[8]) == (0, nb)
+    assert two[5]["sample" if sample else "mvm"] == 5       # the batch left the key counter at k0 + KA
 
 
 def test_wv_serial_changes_no_result():

@@ -27,6 +27,8 @@ from .batch_codegen import BN_MAX
 from .codegen import Slot
 from .model import MapError, is_int
 
+KEY_MAX = 2**32 - 1          # bkey's range of KS and KA
+
 
 def chunk_size(n: int, VR: int, WC: int, chunk, mem_size) -> int:
     """C: the given chunk, or as many chains as fit half the data memory left by the images."""
@@ -54,6 +56,9 @@ def single_batched(q, C, known, smp, steps, keep, name, age_ms, cores, origin, c
         w[np.arange(nv), nh + 1 + np.arange(nv)] = lam
     B = chunk_size(n, VR, WC, chunk, mem_size)
     K = 2 * steps                                 # samples per image on the core
+    if 1 + (B - 1) * K > KEY_MAX:
+        raise MapError(f"{name}: {steps} steps × chunk {B}: the key advance 1 + (B − 1)·2·STEPS passes "
+                       f"bkey's 2^32 − 1; use a smaller chunk")
     data = {f"{name}_w.npy": w, **_image_data(name, C, known, smp)}
     R = smp.noise if not smp.gshift else f"{smp.noise}·2^{smp.gshift}"
     slots = [Slot(c, 0, q.name, 0, 0, 0, nv + 1, 0, w.shape[1])]
