@@ -344,6 +344,11 @@ static int _nr_mvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until)
     for (int id = 0; id < NR_NUM_CORES; id++)
         if ((mask >> id & 1) && !_nr_window_ok(&m->core[id], dir == NR_DIR_REC))
             return _nr_fault(m, NR_FAULT_BAD_WINDOW, (uint64_t)id);
+    /* a key counter at 2^64 − 1 (only a snapshot can set one) would wrap to reused keys: a
+       fault, as a batch that would pass it is */
+    for (int id = 0; id < NR_NUM_CORES; id++)
+        if ((mask >> id & 1) && (sample ? m->core[id].k_smp : m->core[id].k_mvm) == UINT64_MAX)
+            return _nr_fault(m, NR_FAULT_BAD_CONFIG, UINT64_MAX);
     r = _nr_wait(m, mask, t, until);
     if (r != _NR_DONE) return r;
 

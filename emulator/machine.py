@@ -469,6 +469,9 @@ class Machine:
                 kind = "sample" if op == "bsmp" else "MVM"
                 return (f"{op} on core {core}: its {kind} noise-key counter {d} plus the batch's keys "
                         f"(bkey stride × (BN − 1), advance) would pass 2^64 − 1")
+            if op in ("mvm", "smp"):
+                kind = "sample" if op == "smp" else "MVM"
+                return f"{op}: a core's {kind} noise-key counter is at 2^64 − 1; the next draw would reuse keys"
             hi, lo = FIELDS["csel"][:2]
             sel = None if word is None else (word >> lo) & ((1 << (hi - lo + 1)) - 1)
             if sel is not None and CFG_ESCAPE and sel == CFG_ESCAPE[0] and op == CFG_ESCAPE[2]:

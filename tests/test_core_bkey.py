@@ -116,3 +116,15 @@ def test_the_last_keys_below_2_64_are_usable():
     m._native.m.core[2].k_smp = 2**64 - 3
     assert m.run().stop == "halt"
     assert m.cores[2].keys["sample"] == 2**64 - 1
+
+
+@pytest.mark.parametrize("op", ["mvm", "smp"])
+def test_a_plain_mvm_or_smp_at_the_last_key_faults_instead_of_wrapping(op):
+    """Only a snapshot can put a key counter at 2^64 − 1; the next mvm/smp faults (as a batch
+    that would pass it does) instead of wrapping to keys already used."""
+    m = Machine().load(f"li x1, 1\ncpon x1\n{op}.fwd x1\nsync x0\nhalt\n")
+    m.step(2)
+    setattr(m._native.m.core[0], "k_smp" if op == "smp" else "k_mvm", 2**64 - 1)
+    r = m.run()
+    assert r.fault == "bad_config" and "2^64 − 1" in r.message and "reuse keys" in r.message
+    assert m.cores[0].counters["mvms"] == m.cores[0].counters["samples"] == 0
