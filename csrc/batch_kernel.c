@@ -198,116 +198,52 @@ static void _nr_bk_portable(const _nr_bk *k, const int32_t *x2, int32_t *acc)
 }
 
 #ifdef _NR_BK_AVX2
-/* 16 outputs × 4 vectors per sweep: eight accumulators stay in registers while the pairs
-   stream from the packed matrix once for all four vectors */
-__attribute__((target("avx2")))
-static void _nr_bk_avx2(const _nr_bk *k, const int32_t *x2, int32_t *acc)
-{
-    const int P = k->P, n16 = k->n16;
-    for (int q = 0; q < n16; q += 16) {
-        __m256i a0 = _mm256_setzero_si256(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-        const int16_t *w = &k->w2[2 * q];
-        for (int p = 0; p < P; p++, w += 2 * n16) {
-            if ((x2[p] | x2[P + p] | x2[2 * P + p] | x2[3 * P + p]) == 0) continue;
-            const __m256i w0 = _mm256_loadu_si256((const __m256i *)w);
-            const __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + 16));
-            __m256i x = _mm256_set1_epi32(x2[p]);
-            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(w0, x));
-            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(w1, x));
-            x = _mm256_set1_epi32(x2[P + p]);
-            b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(w0, x));
-            b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(w1, x));
-            x = _mm256_set1_epi32(x2[2 * P + p]);
-            c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(w0, x));
-            c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(w1, x));
-            x = _mm256_set1_epi32(x2[3 * P + p]);
-            d0 = _mm256_add_epi32(d0, _mm256_madd_epi16(w0, x));
-            d1 = _mm256_add_epi32(d1, _mm256_madd_epi16(w1, x));
-        }
-        _mm256_storeu_si256((__m256i *)&acc[q], a0);
-        _mm256_storeu_si256((__m256i *)&acc[q + 8], a1);
-        _mm256_storeu_si256((__m256i *)&acc[n16 + q], b0);
-        _mm256_storeu_si256((__m256i *)&acc[n16 + q + 8], b1);
-        _mm256_storeu_si256((__m256i *)&acc[2 * n16 + q], c0);
-        _mm256_storeu_si256((__m256i *)&acc[2 * n16 + q + 8], c1);
-        _mm256_storeu_si256((__m256i *)&acc[3 * n16 + q], d0);
-        _mm256_storeu_si256((__m256i *)&acc[3 * n16 + q + 8], d1);
+/* The SIMD kernels, one body for the three instruction sets: 2·W outputs × the four vectors of
+   a group per sweep (W = int32 lanes of the vector type), eight accumulators kept in registers
+   while the pairs stream from the packed matrix once for all four vectors; pairs that are zero
+   in all four vectors add nothing and are skipped.  MAC(acc, w, x) adds Σ w·x of the int16
+   pairs to acc. */
+#define _NR_BK_KERNEL(NAME, TARGET, VT, W, ZERO, LOAD, SET1, MAC, STORE)                          \
+    __attribute__((target(TARGET)))                                                              \
+    static void NAME(const _nr_bk *k, const int32_t *x2, int32_t *acc)                           \
+    {                                                                                             \
+        const int P = k->P, n16 = k->n16;                                                         \
+        for (int q = 0; q < n16; q += 2 * (W)) {                                                  \
+            VT a[2 * _NR_BK_V];                                                                   \
+            for (int j = 0; j < 2 * _NR_BK_V; j++) a[j] = ZERO;                                   \
+            const int16_t *w = &k->w2[2 * q];                                                     \
+            for (int p = 0; p < P; p++, w += 2 * n16) {                                           \
+                if ((x2[p] | x2[P + p] | x2[2 * P + p] | x2[3 * P + p]) == 0) continue;           \
+                const VT w0 = LOAD(w), w1 = LOAD(w + 2 * (W));                                    \
+                for (int v = 0; v < _NR_BK_V; v++) {                                              \
+                    const VT x = SET1(x2[v * P + p]);                                             \
+                    a[2 * v] = MAC(a[2 * v], w0, x);                                              \
+                    a[2 * v + 1] = MAC(a[2 * v + 1], w1, x);                                      \
+                }                                                                                 \
+            }                                                                                     \
+            for (int v = 0; v < _NR_BK_V; v++) {                                                  \
+                STORE(&acc[v * n16 + q], a[2 * v]);                                               \
+                STORE(&acc[v * n16 + q + (W)], a[2 * v + 1]);                                     \
+            }                                                                                     \
+        }                                                                                         \
     }
-}
-#endif
 
-#ifdef _NR_BK_AVX2
-/* the same with 32 outputs per sweep on AVX-512 hosts */
-__attribute__((target("avx512f,avx512bw")))
-static void _nr_bk_avx512(const _nr_bk *k, const int32_t *x2, int32_t *acc)
-{
-    const int P = k->P, n16 = k->n16;
-    for (int q = 0; q < n16; q += 32) {
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-        const int16_t *w = &k->w2[2 * q];
-        for (int p = 0; p < P; p++, w += 2 * n16) {
-            if ((x2[p] | x2[P + p] | x2[2 * P + p] | x2[3 * P + p]) == 0) continue;
-            const __m512i w0 = _mm512_loadu_si512((const void *)w);
-            const __m512i w1 = _mm512_loadu_si512((const void *)(w + 32));
-            __m512i x = _mm512_set1_epi32(x2[p]);
-            a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(w0, x));
-            a1 = _mm512_add_epi32(a1, _mm512_madd_epi16(w1, x));
-            x = _mm512_set1_epi32(x2[P + p]);
-            b0 = _mm512_add_epi32(b0, _mm512_madd_epi16(w0, x));
-            b1 = _mm512_add_epi32(b1, _mm512_madd_epi16(w1, x));
-            x = _mm512_set1_epi32(x2[2 * P + p]);
-            c0 = _mm512_add_epi32(c0, _mm512_madd_epi16(w0, x));
-            c1 = _mm512_add_epi32(c1, _mm512_madd_epi16(w1, x));
-            x = _mm512_set1_epi32(x2[3 * P + p]);
-            d0 = _mm512_add_epi32(d0, _mm512_madd_epi16(w0, x));
-            d1 = _mm512_add_epi32(d1, _mm512_madd_epi16(w1, x));
-        }
-        _mm512_storeu_si512((void *)&acc[q], a0);
-        _mm512_storeu_si512((void *)&acc[q + 16], a1);
-        _mm512_storeu_si512((void *)&acc[n16 + q], b0);
-        _mm512_storeu_si512((void *)&acc[n16 + q + 16], b1);
-        _mm512_storeu_si512((void *)&acc[2 * n16 + q], c0);
-        _mm512_storeu_si512((void *)&acc[2 * n16 + q + 16], c1);
-        _mm512_storeu_si512((void *)&acc[3 * n16 + q], d0);
-        _mm512_storeu_si512((void *)&acc[3 * n16 + q + 16], d1);
-    }
-}
+#define _NR_L256(p) _mm256_loadu_si256((const __m256i *)(p))
+#define _NR_S256(p, v) _mm256_storeu_si256((__m256i *)(p), (v))
+#define _NR_MAC256(a, w, x) _mm256_add_epi32((a), _mm256_madd_epi16((w), (x)))
+#define _NR_L512(p) _mm512_loadu_si512((const void *)(p))
+#define _NR_S512(p, v) _mm512_storeu_si512((void *)(p), (v))
+#define _NR_MAC512(a, w, x) _mm512_add_epi32((a), _mm512_madd_epi16((w), (x)))
 
+/* AVX2: pmaddwd, 16 outputs per sweep */
+_NR_BK_KERNEL(_nr_bk_avx2, "avx2", __m256i, 8, _mm256_setzero_si256(), _NR_L256, _mm256_set1_epi32,
+              _NR_MAC256, _NR_S256)
+/* AVX-512: the same, 32 outputs per sweep */
+_NR_BK_KERNEL(_nr_bk_avx512, "avx512f,avx512bw", __m512i, 16, _mm512_setzero_si512(), _NR_L512,
+              _mm512_set1_epi32, _NR_MAC512, _NR_S512)
 /* AVX-512 VNNI: the multiply-add and the accumulation in one instruction (vpdpwssd) */
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
-static void _nr_bk_vnni(const _nr_bk *k, const int32_t *x2, int32_t *acc)
-{
-    const int P = k->P, n16 = k->n16;
-    for (int q = 0; q < n16; q += 32) {
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-        const int16_t *w = &k->w2[2 * q];
-        for (int p = 0; p < P; p++, w += 2 * n16) {
-            if ((x2[p] | x2[P + p] | x2[2 * P + p] | x2[3 * P + p]) == 0) continue;   /* adds 0 */
-            const __m512i w0 = _mm512_loadu_si512((const void *)w);
-            const __m512i w1 = _mm512_loadu_si512((const void *)(w + 32));
-            __m512i x = _mm512_set1_epi32(x2[p]);
-            a0 = _mm512_dpwssd_epi32(a0, w0, x);
-            a1 = _mm512_dpwssd_epi32(a1, w1, x);
-            x = _mm512_set1_epi32(x2[P + p]);
-            b0 = _mm512_dpwssd_epi32(b0, w0, x);
-            b1 = _mm512_dpwssd_epi32(b1, w1, x);
-            x = _mm512_set1_epi32(x2[2 * P + p]);
-            c0 = _mm512_dpwssd_epi32(c0, w0, x);
-            c1 = _mm512_dpwssd_epi32(c1, w1, x);
-            x = _mm512_set1_epi32(x2[3 * P + p]);
-            d0 = _mm512_dpwssd_epi32(d0, w0, x);
-            d1 = _mm512_dpwssd_epi32(d1, w1, x);
-        }
-        _mm512_storeu_si512((void *)&acc[q], a0);
-        _mm512_storeu_si512((void *)&acc[q + 16], a1);
-        _mm512_storeu_si512((void *)&acc[n16 + q], b0);
-        _mm512_storeu_si512((void *)&acc[n16 + q + 16], b1);
-        _mm512_storeu_si512((void *)&acc[2 * n16 + q], c0);
-        _mm512_storeu_si512((void *)&acc[2 * n16 + q + 16], c1);
-        _mm512_storeu_si512((void *)&acc[3 * n16 + q], d0);
-        _mm512_storeu_si512((void *)&acc[3 * n16 + q + 16], d1);
-    }
-}
+_NR_BK_KERNEL(_nr_bk_vnni, "avx512f,avx512bw,avx512vnni", __m512i, 16, _mm512_setzero_si512(), _NR_L512,
+              _mm512_set1_epi32, _mm512_dpwssd_epi32, _NR_S512)
 #endif
 
 void _nr_bk_run(const _nr_bk *k, const int32_t *x2, int32_t *acc)
