@@ -76,7 +76,6 @@ int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost)
     const uint64_t vl = m->vl, rows = m->bn;
     const int op = in->op, dt = in->a;
     const int dd = op == NR_OP_VCVT2 || op == NR_OP_VARGMAX2 ? in->b : dt;
-    const uint64_t es = _nr_dsize[dt], ds = _nr_dsize[dd];
     const uint64_t d = m->x[in->rd], a = m->x[in->rs1], b = m->x[in->rs2];
     const uint64_t sd = m->bs_d, s1 = m->bs_1, s2 = m->bs_2;
     const int two = op == NR_OP_VADD2 || op == NR_OP_VMAX2;
@@ -85,43 +84,12 @@ int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost)
     if (r == _NR_DONE) r = _nr_rows_ok(m, d, rows, sd, op == NR_OP_VARGMAX2 ? 1 : vl, dd, 1);
     if (r != _NR_DONE) return r;
     uint8_t *mem = m->mem;
-    /* the element-wise instruction each row is */
-    const int k16 = dt != NR_DTYPE_I16 ? 0 : op == NR_OP_VADD2 ? NR_OP_VADD : op == NR_OP_VMAX2 ? NR_OP_VMAX
-                  : op == NR_OP_VCVT2 ? NR_OP_VCVT : 0;
+    /* a row of vadd2, vmax2, vcvt2 is the element-wise instruction on that row */
+    const int kop = op == NR_OP_VADD2 ? NR_OP_VADD : op == NR_OP_VMAX2 ? NR_OP_VMAX : NR_OP_VCVT;
     for (uint64_t w = 0; w < rows; w++) {
         const uint64_t dw = d + w * sd, aw = a + w * s1, bw = b + w * s2;
-        if (k16 && _nr_v16_ok(k16, dd, dw, aw, bw, 0, vl)) {   /* vkernel.c, where it gives the same */
-            _nr_v16(mem, k16, dd, dw, aw, bw, 0, vl);
-            continue;
-        }
-        switch (op) {
-        case NR_OP_VADD2:
-            for (uint64_t k = 0; k < vl; k++)
-                _nr_vput(mem, dw + k * es, dt, _nr_vget(mem, aw + k * es, dt) + _nr_vget(mem, bw + k * es, dt));
-            break;
-        case NR_OP_VMAX2:
-            for (uint64_t k = 0; k < vl; k++) {
-                int64_t p = _nr_vget(mem, aw + k * es, dt), q = _nr_vget(mem, bw + k * es, dt);
-                _nr_vput(mem, dw + k * es, dt, p > q ? p : q);
-            }
-            break;
-        case NR_OP_VCVT2:
-            for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, dw + k * ds, dd, _nr_vget(mem, aw + k * es, dt));
-            break;
-        default: {   /* vargmax2: first largest, 0 for an empty row (as vargmax) */
-            if (dt == NR_DTYPE_I16) {
-                _nr_vput(mem, dw, dd, (int64_t)_nr_argmax16(mem + aw, vl));
-                break;
-            }
-            uint64_t best = 0;
-            int64_t bv = vl ? _nr_vget(mem, aw, dt) : 0;
-            for (uint64_t k = 1; k < vl; k++) {
-                int64_t p = _nr_vget(mem, aw + k * es, dt);
-                if (p > bv) { bv = p; best = k; }
-            }
-            _nr_vput(mem, dw, dd, (int64_t)best);
-        }
-        }
+        if (op == NR_OP_VARGMAX2) _nr_vput(mem, dw, dd, (int64_t)_nr_vargmax(mem, aw, vl, dt));
+        else _nr_velem(mem, kop, dt, dd, dw, aw, bw, vl);
     }
     const uint64_t lanes = m->cfg.vec_lanes;
     m->ev_vec_elems += rows * vl;

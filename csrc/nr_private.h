@@ -126,6 +126,9 @@ int _nr_voperand(nr_machine *m, uint64_t addr, uint64_t count, int dt);
 /* batch.c: batched MVMs and samples, the batch registers and the row-strided vector ops */
 int _nr_exec_batch(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until, uint64_t *cost);
 int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost);
+/* vector.c: the element-wise kernels the row-strided instructions share with the flat ones */
+void _nr_velem(uint8_t *mem, int op, int dt, int dd, uint64_t d, uint64_t a, uint64_t b, uint64_t n);
+uint64_t _nr_vargmax(const uint8_t *mem, uint64_t a, uint64_t n, int dt);
 /* vkernel.c: the i16 element kernel of the vector unit and the condition under which it equals
    the sequential element loop */
 int _nr_v16_ok(int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t s, uint64_t n);

@@ -88,6 +88,45 @@ static void _nr_vwritten(nr_machine *m, const nr_insn *in, uint64_t d, uint64_t 
     if (f != NR_MEM_NONE) _nr_chk_written(m->check, d, vl * _nr_dsize[_nr_mem_dtype(in, f)]);
 }
 
+/* The two-operand element-wise instructions and vcvt over n elements (dt the sources' type, dd
+   the destination's), element by element in increasing order, or on the i16 fast path of
+   vkernel.c where that gives the same: vadd … vmin and vcvt, and each row of vadd2, vmax2 and
+   vcvt2 (batch.c). */
+void _nr_velem(uint8_t *mem, int op, int dt, int dd, uint64_t d, uint64_t a, uint64_t b, uint64_t n)
+{
+    if (dt == NR_DTYPE_I16 && _nr_v16_ok(op, dd, d, a, b, 0, n)) {
+        _nr_v16(mem, op, dd, d, a, b, 0, n);
+        return;
+    }
+    const uint64_t es = _nr_dsize[dt], ds = _nr_dsize[dd];
+    for (uint64_t k = 0; k < n; k++) {
+        const int64_t p = _nr_vget(mem, a + k * es, dt);
+        if (op == NR_OP_VCVT) {
+            _nr_vput(mem, d + k * ds, dd, p);
+            continue;
+        }
+        const int64_t q = _nr_vget(mem, b + k * es, dt);
+        const int64_t r = op == NR_OP_VADD ? p + q : op == NR_OP_VSUB ? p - q : op == NR_OP_VMUL ? p * q
+                        : op == NR_OP_VMAX ? (p > q ? p : q) : (p < q ? p : q);
+        _nr_vput(mem, d + k * ds, dd, r);
+    }
+}
+
+/* the index of the first largest of n elements at a (0 for n = 0): vargmax, and each row of
+   vargmax2 (batch.c) */
+uint64_t _nr_vargmax(const uint8_t *mem, uint64_t a, uint64_t n, int dt)
+{
+    if (dt == NR_DTYPE_I16) return _nr_argmax16(mem + a, n);
+    const uint64_t es = _nr_dsize[dt];
+    uint64_t best = 0;
+    int64_t bv = n ? _nr_vget(mem, a, dt) : 0;
+    for (uint64_t k = 1; k < n; k++) {
+        int64_t p = _nr_vget(mem, a + k * es, dt);
+        if (p > bv) { bv = p; best = k; }
+    }
+    return best;
+}
+
 int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
 {
     const uint64_t vl = m->vl;
@@ -116,29 +155,8 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
         }
     }
     switch (op) {
-    case NR_OP_VADD:
-        for (uint64_t k = 0; k < vl; k++)
-            _nr_vput(mem, d + k * es, dt, _nr_vget(mem, a + k * es, dt) + _nr_vget(mem, b + k * es, dt));
-        break;
-    case NR_OP_VSUB:
-        for (uint64_t k = 0; k < vl; k++)
-            _nr_vput(mem, d + k * es, dt, _nr_vget(mem, a + k * es, dt) - _nr_vget(mem, b + k * es, dt));
-        break;
-    case NR_OP_VMUL:
-        for (uint64_t k = 0; k < vl; k++)
-            _nr_vput(mem, d + k * es, dt, _nr_vget(mem, a + k * es, dt) * _nr_vget(mem, b + k * es, dt));
-        break;
-    case NR_OP_VMAX:
-        for (uint64_t k = 0; k < vl; k++) {
-            int64_t p = _nr_vget(mem, a + k * es, dt), q = _nr_vget(mem, b + k * es, dt);
-            _nr_vput(mem, d + k * es, dt, p > q ? p : q);
-        }
-        break;
-    case NR_OP_VMIN:
-        for (uint64_t k = 0; k < vl; k++) {
-            int64_t p = _nr_vget(mem, a + k * es, dt), q = _nr_vget(mem, b + k * es, dt);
-            _nr_vput(mem, d + k * es, dt, p < q ? p : q);
-        }
+    case NR_OP_VADD: case NR_OP_VSUB: case NR_OP_VMUL: case NR_OP_VMAX: case NR_OP_VMIN:
+        _nr_velem(mem, op, dt, dt, d, a, b, vl);
         break;
     case NR_OP_VMULS: {
         /* |element| < 2^31, so a scalar clamped to ±(2^32−1) keeps every product in int64 and
@@ -189,12 +207,7 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
         }
         break;
     }
-    case NR_OP_VCVT: {
-        const int dd = in->b;
-        const uint64_t ds = _nr_dsize[dd];
-        for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, d + k * ds, dd, _nr_vget(mem, a + k * es, dt));
-        break;
-    }
+    case NR_OP_VCVT: _nr_velem(mem, op, dt, in->b, d, a, 0, vl); break;
     case NR_OP_VPMAX:
         if (b == 0) return _nr_fault(m, NR_FAULT_BAD_CONFIG, 0);
         if (vl > 0 && b > m->cfg.mem_size) return _nr_fault(m, NR_FAULT_MEM_BOUNDS, a);
@@ -214,16 +227,7 @@ int _nr_exec_vector(nr_machine *m, const nr_insn *in, uint64_t *cost)
         for (uint64_t k = 0; k < vl; k++) _nr_vput(mem, d + k * es, dt, s);
         break;
     }
-    case NR_OP_VARGMAX: {
-        uint64_t best = 0;
-        int64_t bv = vl ? _nr_vget(mem, a, dt) : 0;
-        for (uint64_t k = 1; k < vl; k++) {
-            int64_t p = _nr_vget(mem, a + k * es, dt);
-            if (p > bv) { bv = p; best = k; }
-        }
-        m->x[in->rd] = best;
-        break;
-    }
+    case NR_OP_VARGMAX: m->x[in->rd] = _nr_vargmax(mem, a, vl, dt); break;
     case NR_OP_VSUM: {
         uint64_t s = 0;
         for (uint64_t k = 0; k < vl; k++) s += (uint64_t)_nr_vget(mem, a + k * es, dt);
