@@ -106,23 +106,31 @@ static uint64_t _nr_readout(const int32_t *cfg, const int32_t *acc, int n, int16
     return max_abs < (uint64_t)sm ? max_abs : (uint64_t)sm;
 }
 
-uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t seed,
-                         uint64_t *lo, uint64_t *n)
+/* the ideal kernel on the core's input register: acc[k] for output k of the window (inputs
+   clamped to the configured range); returns the output count */
+static int _nr_ideal_acc(const nr_core *c, int dir, int32_t *acc)
 {
     const int32_t *cfg = c->cfg;
     const int row0 = cfg[NR_CFG_ROW0], nrows = cfg[NR_CFG_NROWS];
     const int col0 = cfg[NR_CFG_COL0], ncols = cfg[NR_CFG_NCOLS];
     int16_t x[NR_REG_LEN];
-    int32_t acc[NR_REG_LEN];
     int32_t ilo, ihi;
     _nr_input_range(cfg, &ilo, &ihi);
     if (dir == NR_DIR_BWD) {
         _nr_clamp_inputs(&c->v[col0], ncols, ilo, ihi, x);
         _nr_kernel_bwd(c, row0, nrows, col0, ncols, x, acc);
-    } else {
-        _nr_clamp_inputs(&c->h[row0], nrows, ilo, ihi, x);
-        _nr_kernel_fwd(c, row0, nrows, col0, ncols, x, acc);
+        return nrows;
     }
+    _nr_clamp_inputs(&c->h[row0], nrows, ilo, ihi, x);
+    _nr_kernel_fwd(c, row0, nrows, col0, ncols, x, acc);
+    return ncols;
+}
+
+uint64_t _nr_mvm_compute(nr_core *c, int core_id, int dir, int sample, uint64_t seed,
+                         uint64_t *lo, uint64_t *n)
+{
+    int32_t acc[NR_REG_LEN];
+    _nr_ideal_acc(c, dir, acc);
     return _nr_mvm_finish(c, core_id, dir, sample, seed, acc, lo, n);
 }
 
@@ -166,24 +174,9 @@ uint64_t _nr_mvm_finish_to(const nr_core *c, int core_id, int dir, int sample, u
 void _nr_mvm_preact(nr_core *c, int dir, double *y, uint64_t *lo, uint64_t *n)
 {
     const int32_t *cfg = c->cfg;
-    const int row0 = cfg[NR_CFG_ROW0], nrows = cfg[NR_CFG_NROWS];
-    const int col0 = cfg[NR_CFG_COL0], ncols = cfg[NR_CFG_NCOLS];
-    int16_t x[NR_REG_LEN];
     int32_t acc[NR_REG_LEN];
-    int32_t ilo, ihi;
-    int nout;
-    _nr_input_range(cfg, &ilo, &ihi);
-    if (dir == NR_DIR_BWD) {
-        _nr_clamp_inputs(&c->v[col0], ncols, ilo, ihi, x);
-        _nr_kernel_bwd(c, row0, nrows, col0, ncols, x, acc);
-        nout = nrows;
-        *lo = (uint64_t)row0;
-    } else {
-        _nr_clamp_inputs(&c->h[row0], nrows, ilo, ihi, x);
-        _nr_kernel_fwd(c, row0, nrows, col0, ncols, x, acc);
-        nout = ncols;
-        *lo = (uint64_t)col0;
-    }
+    const int nout = _nr_ideal_acc(c, dir, acc);
+    *lo = (uint64_t)(dir == NR_DIR_BWD ? cfg[NR_CFG_ROW0] : cfg[NR_CFG_COL0]);
     *n = (uint64_t)nout;
     const int gs = cfg[NR_CFG_GSHIFT];
     const int64_t gain = cfg[NR_CFG_GAIN], offset = cfg[NR_CFG_OFFSET];
