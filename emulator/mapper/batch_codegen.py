@@ -17,7 +17,7 @@ import numpy as np
 from emulator.config import ChipConfig
 
 from .codegen import (Compiled, _check_limits, _copy_u8, _describe, _mask, _pool_passes, _stage_label, balance_rows,
-                      core_map_text, place)
+                      core_map_text, layer_weights, place)
 from .model import MapError, QConv, QDense, QModel, QPool
 
 BN_MAX = 65535          # bcount's range
@@ -97,14 +97,7 @@ def compile_batched(q: QModel, inputs, name="net", cores=None, age_ms=0, balance
     for k, L in enumerate(q.layers):
         if isinstance(L, QPool):
             continue
-        blocks = []
-        for s in (s for s in slots if s.layer == k):
-            blk = np.tile(L.codes[s.row0:s.row0 + s.rows, s.col0:s.col0 + s.cols], (1, s.rep))
-            if (k, s.seg) in pads:
-                blk = np.concatenate([blk, pads[(k, s.seg)][1][s.blk]])
-            blocks.append(np.ascontiguousarray(blk).ravel())
-        data[f"{name}_{L.name}_w.npy"] = np.concatenate(blocks).astype(np.int8)
-        A.append(f"{L.name}_w: .npy \"{name}_{L.name}_w.npy\", i8")
+        A.append(layer_weights(data, name, k, L, (s for s in slots if s.layer == k), pads))
     rows_of = lambda L: "C" if type(L) is QDense else L.out_shape[0] * L.out_shape[1]   # noqa: E731
     for k, L in enumerate(q.layers):
         if k == 0 and kd == 0 or isinstance(L, QPool):

@@ -112,6 +112,19 @@ def _copy_u8(dst: str, src: str, comment: str) -> str:
 _RESERVED = {"x", "out", "pred", "loop", "program", "_start", "N", "XROW", "NOUT", "R", "C", "chunk", "sample", "left"}
 
 
+def layer_weights(data: dict, name: str, k: int, L, slots, pads) -> str:
+    """Layer k's weights as one .npy (the core blocks of `slots` in order, each row-major: the
+    copies side by side, then the balancing rows of `pads`) into `data`; returns its .data line."""
+    blocks = []
+    for s in slots:
+        blk = np.tile(L.codes[s.row0:s.row0 + s.rows, s.col0:s.col0 + s.cols], (1, s.rep))
+        if (k, s.seg) in pads:
+            blk = np.concatenate([blk, pads[(k, s.seg)][1][s.blk]])
+        blocks.append(np.ascontiguousarray(blk).ravel())
+    data[f"{name}_{L.name}_w.npy"] = np.concatenate(blocks).astype(np.int8)
+    return f"{L.name}_w: .npy \"{name}_{L.name}_w.npy\", i8"
+
+
 def _stage_label(name: str) -> str:
     """The code label of a layer's stage in the inference loop (the profile groups by it): the
     layer's name, unless that is a register, core, mnemonic or one of the program's own symbols."""
@@ -228,14 +241,7 @@ def compile_model(q: QModel, inputs, name="net", cores=None, age_ms=0, balance=T
         if not has_weights(L):
             continue
         # one .npy per layer: the core blocks in slot order, each row-major (weights, then pads)
-        blocks = []
-        for s in rsl(k, 0):
-            blk = np.tile(L.codes[s.row0:s.row0 + s.rows, s.col0:s.col0 + s.cols], (1, s.rep))
-            if (k, s.seg) in pads:
-                blk = np.concatenate([blk, pads[(k, s.seg)][1][s.blk]])
-            blocks.append(np.ascontiguousarray(blk).ravel())
-        data[f"{name}_{L.name}_w.npy"] = np.concatenate(blocks).astype(np.int8)
-        A.append(f"{L.name}_w: .npy \"{name}_{L.name}_w.npy\", i8")
+        A.append(layer_weights(data, name, k, L, rsl(k, 0), pads))
     A.append("        .align 2")
 
     def in_buffers(k, r, src):
