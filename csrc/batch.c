@@ -251,7 +251,7 @@ static void _nr_bahead(nr_machine *m, const nr_core *c, _nr_bfast *f, int id, in
                        uint64_t ya, uint64_t s_out, int dto)
 {
     const uint64_t nout = (uint64_t)f->k.nout;
-    if (m->cfg.threads == 1 || (m->cfg.threads == 0 && nr_host_threads() < 2) || nb < 2 * _NR_BK_V ||
+    if (_nr_threads_for(m) < 2 || nb < 2 * _NR_BK_V ||
         nb * (uint64_t)f->k.nin * nout < _NR_BAHEAD_MACS)
         return;
     f->pre = malloc(nb * nout * sizeof *f->pre);

@@ -323,5 +323,6 @@ uint64_t _nr_queue_program(nr_machine *m, nr_core *c, uint64_t t, uint64_t dur, 
 /* threads.c: fn(ctx, 0 … n−1) on up to cfg.threads host threads (items must be independent) */
 typedef void (*_nr_task_fn)(void *ctx, int i);
 void _nr_parallel(const nr_machine *m, int n, _nr_task_fn fn, void *ctx);
+int _nr_threads_for(const nr_machine *m);   /* the threads _nr_parallel may use (caller included) */
 
 #endif /* NR_PRIVATE_H */

@@ -99,7 +99,7 @@ static void *_nr_worker(void *arg)
 
 uint64_t nr_host_ahead(const nr_machine *m) { return m->host_ahead; }
 
-static int _nr_threads_for(const nr_machine *m)
+int _nr_threads_for(const nr_machine *m)
 {
     int t = m->cfg.threads ? (int)m->cfg.threads : nr_host_threads();
     return t > _NR_POOL_MAX + 1 ? _NR_POOL_MAX + 1 : t;
