@@ -134,6 +134,27 @@ static inline int16_t _nr_v16_lim(int op, int sh)
     return 0;
 }
 
+/* r = the operation on the lanes of x (and y) for one vector width (PFX _mm256 or _mm512, VT its
+   integer type, W its bits), with the constants zero, one, vs, vlim, vnlim, c0, c1 and the shift sh set up
+   by the caller */
+#define _NR_V16_OP(PFX, VT, W)                                                                       \
+    switch (op) {                                                                                   \
+    case NR_OP_VADD: r = PFX##_adds_epi16(x, y); break;                                             \
+    case NR_OP_VSUB: r = PFX##_subs_epi16(x, y); break;                                             \
+    case NR_OP_VMAX: r = PFX##_max_epi16(x, y); break;                                              \
+    case NR_OP_VMIN: r = PFX##_min_epi16(x, y); break;                                              \
+    case NR_OP_VRELU: r = PFX##_max_epi16(x, zero); break;                                          \
+    case NR_OP_VADDS: r = PFX##_adds_epi16(x, vs); break;                                           \
+    case NR_OP_VSRA: {   /* (x >> sh) + bit sh−1 of x: round half up, no overflow */               \
+        const VT hi = PFX##_sra_epi16(x, c1), lo = PFX##_sra_epi16(x, c0);                         \
+        r = sh == 0 ? x : sh >= 16 ? zero : PFX##_add_epi16(hi, PFX##_and_si##W(lo, one));        \
+        break;                                                                                      \
+    }                                                                                               \
+    case NR_OP_VCLIP: r = sh >= 17 ? x : PFX##_min_epi16(PFX##_max_epi16(x, vnlim), vlim); break;  \
+    case NR_OP_VCLIPU: r = PFX##_min_epi16(PFX##_max_epi16(x, zero), vlim); break;                 \
+    default: r = x; break;   /* vcvt */                                                             \
+    }
+
 /* AVX2 on i16 lanes, 16 elements a step, with the instructions' own saturating forms: the same
    integers as the blocks (adds/subs saturate as the int32 sum clamped; vsra rounds half up as
    (x >> p) + bit p−1 of x, which cannot overflow).  Returns the elements done (a multiple of 16;
@@ -154,6 +175,7 @@ static uint64_t _nr_v16_avx2(uint8_t *mem, int op, int dd, uint64_t d, uint64_t 
         }
         return n32;
     }
+    const int two = op == NR_OP_VADD || op == NR_OP_VSUB || op == NR_OP_VMAX || op == NR_OP_VMIN;
     const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi16(1);
     const int sh = (int)p;
     const int16_t lim = _nr_v16_lim(op, sh);
@@ -162,22 +184,9 @@ static uint64_t _nr_v16_avx2(uint8_t *mem, int op, int dd, uint64_t d, uint64_t 
     const __m128i c1 = _mm_cvtsi32_si128(sh), c0 = _mm_cvtsi32_si128(sh > 0 ? sh - 1 : 0);
     for (uint64_t k = 0; k < n16; k += 16) {
         const __m256i x = _mm256_loadu_si256((const __m256i *)(mem + a + 2 * k));
+        const __m256i y = two ? _mm256_loadu_si256((const __m256i *)(mem + b + 2 * k)) : zero;
         __m256i r;
-        switch (op) {
-        case NR_OP_VADD: r = _mm256_adds_epi16(x, _mm256_loadu_si256((const __m256i *)(mem + b + 2 * k))); break;
-        case NR_OP_VSUB: r = _mm256_subs_epi16(x, _mm256_loadu_si256((const __m256i *)(mem + b + 2 * k))); break;
-        case NR_OP_VMAX: r = _mm256_max_epi16(x, _mm256_loadu_si256((const __m256i *)(mem + b + 2 * k))); break;
-        case NR_OP_VMIN: r = _mm256_min_epi16(x, _mm256_loadu_si256((const __m256i *)(mem + b + 2 * k))); break;
-        case NR_OP_VRELU: r = _mm256_max_epi16(x, zero); break;
-        case NR_OP_VADDS: r = _mm256_adds_epi16(x, vs); break;
-        case NR_OP_VSRA:
-            r = sh == 0 ? x : sh >= 16 ? zero
-              : _mm256_add_epi16(_mm256_sra_epi16(x, c1), _mm256_and_si256(_mm256_sra_epi16(x, c0), one));
-            break;
-        case NR_OP_VCLIP: r = sh >= 17 ? x : _mm256_min_epi16(_mm256_max_epi16(x, vnlim), vlim); break;
-        case NR_OP_VCLIPU: r = _mm256_min_epi16(_mm256_max_epi16(x, zero), vlim); break;
-        default: r = x; break;   /* vcvt to i16 */
-        }
+        _NR_V16_OP(_mm256, __m256i, 256);
         _mm256_storeu_si256((__m256i *)(mem + d + 2 * k), r);
     }
     return n16;
@@ -205,21 +214,7 @@ static uint64_t _nr_v16_avx512(uint8_t *mem, int op, int dd, uint64_t d, uint64_
         const __m512i x = _mm512_maskz_loadu_epi16(mk, mem + a + 2 * k);
         const __m512i y = two ? _mm512_maskz_loadu_epi16(mk, mem + b + 2 * k) : zero;
         __m512i r;
-        switch (op) {
-        case NR_OP_VADD: r = _mm512_adds_epi16(x, y); break;
-        case NR_OP_VSUB: r = _mm512_subs_epi16(x, y); break;
-        case NR_OP_VMAX: r = _mm512_max_epi16(x, y); break;
-        case NR_OP_VMIN: r = _mm512_min_epi16(x, y); break;
-        case NR_OP_VRELU: r = _mm512_max_epi16(x, zero); break;
-        case NR_OP_VADDS: r = _mm512_adds_epi16(x, vs); break;
-        case NR_OP_VSRA:
-            r = sh == 0 ? x : sh >= 16 ? zero
-              : _mm512_add_epi16(_mm512_sra_epi16(x, c1), _mm512_and_si512(_mm512_sra_epi16(x, c0), one));
-            break;
-        case NR_OP_VCLIP: r = sh >= 17 ? x : _mm512_min_epi16(_mm512_max_epi16(x, vnlim), vlim); break;
-        case NR_OP_VCLIPU: r = _mm512_min_epi16(_mm512_max_epi16(x, zero), vlim); break;
-        default: r = x; break;   /* vcvt */
-        }
+        _NR_V16_OP(_mm512, __m512i, 512);
         if (dd == NR_DTYPE_U8)   /* unsigned saturation of the non-negative values = 0 … 255 */
             _mm256_mask_storeu_epi8(mem + d + k, mk, _mm512_cvtusepi16_epi8(_mm512_max_epi16(r, zero)));
         else
