@@ -27,12 +27,18 @@
 
 static inline int _nr_apart(uint64_t a, uint64_t an, uint64_t b, uint64_t bn) { return a + an <= b || b + bn <= a; }
 
+/* the instructions with a second vector operand */
+static inline int _nr_v16_two(int op)
+{
+    return op == NR_OP_VADD || op == NR_OP_VSUB || op == NR_OP_VMAX || op == NR_OP_VMIN;
+}
+
 int _nr_v16_ok(int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t s, uint64_t n)
 {
     const uint64_t dn = n * _nr_dsize[dd], sn = n * 2;
-    int two = 0;
+    const int two = _nr_v16_two(op);
     switch (op) {
-    case NR_OP_VADD: case NR_OP_VSUB: case NR_OP_VMAX: case NR_OP_VMIN: two = 1; break;
+    case NR_OP_VADD: case NR_OP_VSUB: case NR_OP_VMAX: case NR_OP_VMIN:
     case NR_OP_VRELU: case NR_OP_VADDS: case NR_OP_VCVT: break;
     case NR_OP_VSRA: if (s < 0 || s > 30) return 0; break;   /* 0: a copy */
     case NR_OP_VCLIP: case NR_OP_VCLIPU: if (s < 1 || s > 30) return 0; break;
@@ -93,7 +99,7 @@ static inline void _nr_v16_block(int op, int32_t p, const int16_t *x, const int1
 _NR_VCLONES
 static void _nr_v16_blocks(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n)
 {
-    const int two = op == NR_OP_VADD || op == NR_OP_VSUB || op == NR_OP_VMAX || op == NR_OP_VMIN;
+    const int two = _nr_v16_two(op);
     /* vadds: beyond ±65536 every i16 element saturates the same way */
     const int32_t q = op == NR_OP_VADDS ? (int32_t)(p > 65536 ? 65536 : p < -65536 ? -65536 : p) : (int32_t)p;
     for (uint64_t k0 = 0; k0 < n; k0 += _NR_VB) {
@@ -175,7 +181,7 @@ static uint64_t _nr_v16_avx2(uint8_t *mem, int op, int dd, uint64_t d, uint64_t 
         }
         return n32;
     }
-    const int two = op == NR_OP_VADD || op == NR_OP_VSUB || op == NR_OP_VMAX || op == NR_OP_VMIN;
+    const int two = _nr_v16_two(op);
     const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi16(1);
     const int sh = (int)p;
     const int16_t lim = _nr_v16_lim(op, sh);
@@ -202,7 +208,7 @@ static uint64_t _nr_v16_avx512(uint8_t *mem, int op, int dd, uint64_t d, uint64_
 {
     if (op == NR_OP_VADDS && (p < INT16_MIN || p > INT16_MAX)) return 0;
     if (op == NR_OP_VCVT && dd != NR_DTYPE_I16 && dd != NR_DTYPE_U8) return 0;
-    const int two = op == NR_OP_VADD || op == NR_OP_VSUB || op == NR_OP_VMAX || op == NR_OP_VMIN;
+    const int two = _nr_v16_two(op);
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi16(1);
     const int sh = (int)p;
     const int16_t lim = _nr_v16_lim(op, sh);
