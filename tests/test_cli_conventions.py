@@ -169,6 +169,20 @@ def test_version_and_usage_exit_codes(capsys):
     assert cli_main([]) == 2 and cli_main(["nosuchcommand"]) == 2 and cli_main(["run"]) == 2
 
 
+@pytest.mark.parametrize("argv,said", [
+    (["rnn", "--n-test", "-5"], "must be a positive integer (got -5)"),
+    (["digits", "--n-test", "451"], "there are 450 test digits (got 451)"),
+    (["rbm", "--n", "0"], "must be a positive integer (got 0)"),
+    (["rbm794", "--n", "100000"], "there are 450 test digits (got 100000)"),
+    (["snn", "--n-test", "0"], "must be a positive integer (got 0)")])
+def test_test_digit_counts_outside_the_split_are_usage_errors(argv, said, capsys):
+    """A count of test digits is 1 … 450: a negative one used to slice from the end silently,
+    one past the split ran on fewer digits (rbm794: a traceback reading past its outputs)."""
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
+
+
 def test_output_off_a_terminal_is_not_wrapped(files, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="")
     env.pop("COLUMNS")

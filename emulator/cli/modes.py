@@ -18,14 +18,14 @@ import shutil
 from pathlib import Path
 
 from .common import EXIT_CHECK, EXIT_OK, EXIT_USAGE, add_json_option, fail, report
-from .options import positive
+from .options import positive, test_digits
 
 
 def register(subparsers) -> None:
     s = subparsers.add_parser("snn", help="spiking digits classifier (IF neurons, rate-coded inputs) "
                               "next to the non-spiking MLP: accuracy, spikes, energy/latency")
     s.add_argument("--steps", type=positive, default=32, help="time steps per inference (default 32, max 200)")
-    s.add_argument("--n-test", type=positive, default=None, help="use the first N test digits (default all 450)")
+    s.add_argument("--n-test", type=test_digits, default=None, help="use the first N test digits (default all 450)")
     s.add_argument("--model", choices=("ideal", "analog"), default="ideal", help="chip model (default ideal)")
     s.add_argument("--seed", type=int, default=0, help="input spike trains and analog seed (default 0)")
     s.add_argument("--write", metavar="DIR", help="also write snn_digits.s and its .npy files into DIR")
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
                               "error on the vector unit, sign-based outer-product updates)")
     L.add_argument("--epochs", type=positive, default=5, help="training epochs (default 5, max 50)")
     L.add_argument("--n-train", type=positive, default=None, help="use the first N training digits (default all 1347)")
-    L.add_argument("--n-test", type=positive, default=None, help="use the first N test digits (default all 450)")
+    L.add_argument("--n-test", type=test_digits, default=None, help="use the first N test digits (default all 450)")
     L.add_argument("--model", choices=("ideal", "analog"), default="ideal", help="chip model (default ideal)")
     L.add_argument("--seed", type=int, default=0, help="analog seed (default 0)")
     L.add_argument("--both", action="store_true",
@@ -49,7 +49,7 @@ def register(subparsers) -> None:
                    help="column copies per layer (default 1: one device pair per weight; 16 is the mapper's default)")
     F.add_argument("--nets", default="mlp,cnn", help="comma-separated: mlp, cnn (default both)")
     F.add_argument("--n-train", type=positive, default=None, help="use the first N training digits (default all 1347)")
-    F.add_argument("--n-test", type=positive, default=None, help="use the first N test digits (default all 450)")
+    F.add_argument("--n-test", type=test_digits, default=None, help="use the first N test digits (default all 450)")
     F.add_argument("--noise-aware", action="store_true", help="start from the shipped noise-aware models")
     add_json_option(F)
     F.set_defaults(func=_finetune)

@@ -30,6 +30,16 @@ def positive(text: str) -> int:
     return n
 
 
+def test_digits(text: str) -> int:
+    """argparse type: a count of held-out test digits, 1 … 450."""
+    from emulator.workloads.digits import N_TEST
+
+    n = positive(text)
+    if n > N_TEST:
+        raise argparse.ArgumentTypeError(f"there are {N_TEST} test digits (got {n})")
+    return n
+
+
 def cycles(text: str) -> int:
     """argparse type of a cycle limit: an integer in 1..2^62 (machine times stay below 2^62)."""
     n = positive(text)
@@ -79,7 +89,7 @@ def add_workload_options(p, train_seed_default: str, write_help: str) -> None:
     """--seeds, --n-test, --retrain, --train-seed, --write and --config of the digits classifiers."""
     add_config_option(p)
     p.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
-    p.add_argument("--n-test", type=int, default=None, help="use the first N test digits (default all 450)")
+    p.add_argument("--n-test", type=test_digits, default=None, help="use the first N test digits (default all 450)")
     p.add_argument("--retrain", action="store_true", help="retrain both models instead of the shipped weights")
     p.add_argument("--train-seed", type=int, default=None,
                    help=f"training seed with --retrain (default{train_seed_default})")

@@ -13,7 +13,7 @@ and wall time and energy per image of the batched program (the chains of all ima
 from __future__ import annotations
 
 from .common import EXIT_CHECK, EXIT_OK, EXIT_USAGE, fail, report
-from .options import add_config_option, per_inference_line
+from .options import add_config_option, per_inference_line, test_digits
 
 
 def register(subparsers) -> None:
@@ -30,7 +30,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=main)
     r = subparsers.add_parser("rbm794", help="MNIST-size RBM (794 visible × 120 hidden) on 16 cores: "
                               "map, bit-exactness, recovery of corrupted images")
-    r.add_argument("--n", type=int, default=8, help="test images to corrupt and recover (default 8)")
+    r.add_argument("--n", type=test_digits, default=8, help="test images to corrupt and recover (default 8)")
     r.add_argument("--steps", type=int, default=16, help="Gibbs steps (default 16)")
     r.add_argument("--keep", type=int, default=8, help="last samples counted (default 8)")
     r.add_argument("--model", choices=("ideal", "analog"), default="ideal",
@@ -101,8 +101,6 @@ def rbm794(args) -> int:
     from emulator.workloads.rbm_mnist import run
 
     con = Console(highlight=False)
-    if args.n < 1:
-        return fail(args, f"--n must be ≥ 1, got {args.n}", EXIT_USAGE, kind="usage")
     t0 = time.time()
     try:
         profile = ChipConfig.load(args.config).profile

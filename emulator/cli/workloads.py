@@ -15,7 +15,7 @@ import numpy as np
 
 from .common import EXIT_CHECK, EXIT_INPUT, EXIT_OK, fail, report
 from .options import (add_config_option, add_picture_options, add_workload_options, per_inference_line,
-                      show_pictures, slot_cores)
+                      show_pictures, slot_cores, test_digits)
 
 
 def _profile_name(args) -> str:
@@ -62,7 +62,7 @@ def register(subparsers) -> None:
                    "(needs matplotlib)")
     d.set_defaults(func=_guard(_digits))
     r = subparsers.add_parser("rbm", help="RBM image recovery by Gibbs sampling (smp.fwd/smp.bwd) on the chip")
-    r.add_argument("--n", type=int, default=40, help="test digits to corrupt and recover (default 40)")
+    r.add_argument("--n", type=test_digits, default=40, help="test digits to corrupt and recover (default 40)")
     r.add_argument("--frac", type=float, default=0.2, help="fraction of pixels corrupted (default 0.2)")
     r.add_argument("--seeds", type=int, default=3, help="analog seeds 1..N (default 3)")
     r.add_argument("--retrain", action="store_true", help="retrain the RBM instead of the shipped weights")

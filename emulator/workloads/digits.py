@@ -12,6 +12,7 @@ from emulator.mapper import Model, Dense, compile_batched, compile_model, quanti
 from .chiprun import SCRATCH
 
 N_TRAIN = 1347
+N_TEST = 450                # the held-out test digits (1797 − N_TRAIN)
 IN_SCALE = 16 / 15          # pixel 0..16 → 4-bit code 0..15
 HIDDEN = 64
 COPIES = 16                 # column copies per layer (fc1 gets 4, fc2 16: what fits 256 columns)

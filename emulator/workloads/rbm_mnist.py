@@ -66,8 +66,11 @@ def run(n: int = 4, steps: int = 8, keep: int = 4, frac: float = 0.2, seed: int 
     (None: chip).  `gibbs_wall_s`: the host time of the sampling alone (after programming)."""
     from emulator.machine import Machine
 
+    clean = images(1)
+    if not 1 <= n <= len(clean):
+        raise ValueError(f"n must be 1 … {len(clean)} (the test digits), got {n}")
+    clean = clean[:n]
     q = quantise_rbm_blocks(rbm if rbm is not None else train(epochs, seed=seed))
-    clean = images(1)[:n]
     C, corrupted = corrupt_random(clean, frac, seed)
     known = ~corrupted.astype(bool)
     name = "rbm794" + ("_batched" if batched else "")
