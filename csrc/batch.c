@@ -86,7 +86,9 @@ int _nr_exec_rows(nr_machine *m, const nr_insn *in, uint64_t *cost)
     uint8_t *mem = m->mem;
     /* a row of vadd2, vmax2, vcvt2 is the element-wise instruction on that row */
     const int kop = op == NR_OP_VADD2 ? NR_OP_VADD : op == NR_OP_VMAX2 ? NR_OP_VMAX : NR_OP_VCVT;
-    for (uint64_t w = 0; w < rows; w++) {
+    if (op != NR_OP_VARGMAX2 && dt == NR_DTYPE_I16 && _nr_v16_rows_ok(kop, dd, d, a, b, vl, rows, sd, s1, s2))
+        _nr_v16_rows(mem, kop, dd, d, a, b, 0, vl, rows, sd, s1, s2);
+    else for (uint64_t w = 0; w < rows; w++) {
         const uint64_t dw = d + w * sd, aw = a + w * s1, bw = b + w * s2;
         if (op == NR_OP_VARGMAX2) _nr_vput(mem, dw, dd, (int64_t)_nr_vargmax(mem, aw, vl, dt));
         else _nr_velem(mem, kop, dt, dd, dw, aw, bw, vl);
@@ -170,7 +172,9 @@ static void _nr_bgroup(const nr_machine *m, const nr_core *c, const _nr_bk *bk, 
     if (npass == 1) {   /* one phase: the digits are the clamped inputs, paired straight away */
         for (uint64_t v = 0; v < _NR_BK_V; v++) {
             int32_t *xv = &x2[v * (uint64_t)bk->P];
-            if (v < gn) {
+            if (v < gn && dti == NR_DTYPE_U8) {
+                _nr_bk_xpairs8(bk, &m->mem[xa + (b + v) * s_in], ilo, ihi, xv);
+            } else if (v < gn) {
                 int16_t x[NR_REG_LEN];
                 _nr_row_load(x, &m->mem[xa + (b + v) * s_in], (uint64_t)nin, dti);
                 _nr_bk_xpairs16(bk, x, ilo, ihi, xv);

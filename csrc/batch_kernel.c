@@ -162,24 +162,38 @@ void _nr_bk_xpairs(const _nr_bk *k, const int32_t *x, int32_t *x2)
 }
 
 /* the same from raw input codes clamped to [lo, hi] — the digits of a one-phase MVM — with no
-   digit row in between */
-_NR_BK_CLONES
-void _nr_bk_xpairs16(const _nr_bk *k, const int16_t *x, int32_t lo, int32_t hi, int32_t *x2)
+   digit row in between: from an i16 row, or (u8) straight from a u8 row in data memory */
+__attribute__((always_inline))
+static inline void _nr_bk_xpairs_raw(const _nr_bk *k, const void *row, int u8, int32_t lo, int32_t hi, int32_t *x2)
 {
     const int P = k->P;
-#define _NR_CL(v) ((int32_t)(v) < lo ? lo : (int32_t)(v) > hi ? hi : (int32_t)(v))
+#define _NR_X(i) ((int32_t)(u8 ? ((const uint8_t *)row)[i] : ((const int16_t *)row)[i]))
+#define _NR_CL(v) ((v) < lo ? lo : (v) > hi ? hi : (v))
     if (k->analog == 1) {
         for (int p = 0; p < P; p++) {
-            const int32_t d = _NR_CL(x[p]);
+            const int32_t d = _NR_CL(_NR_X(p));
             x2[p] = (int32_t)((uint32_t)(uint16_t)d | (uint32_t)(uint16_t)-d << 16);
         }
         return;
     }
     const int full = k->nin / 2;
     for (int p = 0; p < full; p++)
-        x2[p] = (int32_t)((uint32_t)(uint16_t)_NR_CL(x[2 * p]) | (uint32_t)(uint16_t)_NR_CL(x[2 * p + 1]) << 16);
-    if (full < P) x2[full] = (int32_t)(uint32_t)(uint16_t)_NR_CL(x[2 * full]);
+        x2[p] = (int32_t)((uint32_t)(uint16_t)_NR_CL(_NR_X(2 * p)) | (uint32_t)(uint16_t)_NR_CL(_NR_X(2 * p + 1)) << 16);
+    if (full < P) x2[full] = (int32_t)(uint32_t)(uint16_t)_NR_CL(_NR_X(2 * full));
 #undef _NR_CL
+#undef _NR_X
+}
+
+_NR_BK_CLONES
+void _nr_bk_xpairs16(const _nr_bk *k, const int16_t *x, int32_t lo, int32_t hi, int32_t *x2)
+{
+    _nr_bk_xpairs_raw(k, x, 0, lo, hi, x2);
+}
+
+_NR_BK_CLONES
+void _nr_bk_xpairs8(const _nr_bk *k, const uint8_t *x, int32_t lo, int32_t hi, int32_t *x2)
+{
+    _nr_bk_xpairs_raw(k, x, 1, lo, hi, x2);
 }
 
 static void _nr_bk_portable(const _nr_bk *k, const int32_t *x2, int32_t *acc)
@@ -198,34 +212,64 @@ static void _nr_bk_portable(const _nr_bk *k, const int32_t *x2, int32_t *acc)
 }
 
 #ifdef _NR_BK_AVX2
-/* The SIMD kernels, one body for the three instruction sets: 2·W outputs × the four vectors of
-   a group per sweep (W = int32 lanes of the vector type), eight accumulators kept in registers
-   while the pairs stream from the packed matrix once for all four vectors; pairs that are zero
-   in all four vectors add nothing and are skipped.  MAC(acc, w, x) adds Σ w·x of the int16
-   pairs to acc. */
-#define _NR_BK_KERNEL(NAME, TARGET, VT, W, ZERO, LOAD, SET1, MAC, STORE)                          \
+/* The pairs that are nonzero in any of a group's four vectors, listed once per group with their
+   four x pairs side by side (xs[4i + v]): the sweeps below then need no test per pair, whose
+   outcome is data (a branch per pair and sweep mispredicted often on sparse inputs), and each
+   x broadcasts straight from memory.  Returns the count. */
+static inline int _nr_bk_union(int P, const int32_t *x2, int32_t *idx, int32_t *xs)
+{
+    int n = 0;
+    for (int p = 0; p < P; p++) {
+        const int32_t a = x2[p], b = x2[P + p], c = x2[2 * P + p], d = x2[3 * P + p];
+        idx[n] = p;
+        xs[4 * n] = a;
+        xs[4 * n + 1] = b;
+        xs[4 * n + 2] = c;
+        xs[4 * n + 3] = d;
+        n += (a | b | c | d) != 0;
+    }
+    return n;
+}
+
+/* The SIMD kernels, one body for the three instruction sets: a sweep covers NW·W outputs (W =
+   int32 lanes of the vector type) of the group's four vectors, 4·NW accumulators kept in
+   registers while the listed pairs stream from the packed matrix once for all four vectors.
+   MAC(acc, w, x) adds Σ w·x of the int16 pairs to acc.  NW is 4 where the registers allow
+   (AVX-512: 16 accumulators, half a load per multiply-add) with a last sweep of 2 (n16 is a
+   multiple of 32), and 2 on AVX2. */
+#define _NR_BK_KERNEL(NAME, TARGET, VT, W, NWMAX, ZERO, LOAD, SET1, MAC, STORE)                   \
+    __attribute__((target(TARGET), always_inline))                                               \
+    static inline void NAME##_sweep(const int NW, const int16_t *w2, size_t pitch,                \
+                                    const int32_t *idx, const int32_t *xs, int n, int32_t *acc,   \
+                                    int n16)                                                      \
+    {                                                                                             \
+        VT a[_NR_BK_V * (NWMAX)];                                                                 \
+        _Pragma("GCC unroll 16") for (int j = 0; j < _NR_BK_V * NW; j++) a[j] = ZERO;             \
+        for (int i = 0; i < n; i++) {                                                             \
+            const int16_t *w = w2 + (size_t)idx[i] * pitch;                                       \
+            VT wv[NWMAX];                                                                         \
+            _Pragma("GCC unroll 4") for (int j = 0; j < NW; j++) wv[j] = LOAD(w + 2 * (W) * j);   \
+            _Pragma("GCC unroll 4") for (int v = 0; v < _NR_BK_V; v++) {                          \
+                const VT x = SET1(xs[_NR_BK_V * i + v]);                                          \
+                _Pragma("GCC unroll 4") for (int j = 0; j < NW; j++)                              \
+                    a[v * NW + j] = MAC(a[v * NW + j], wv[j], x);                                 \
+            }                                                                                     \
+        }                                                                                         \
+        _Pragma("GCC unroll 4") for (int v = 0; v < _NR_BK_V; v++)                                \
+            _Pragma("GCC unroll 4") for (int j = 0; j < NW; j++)                                  \
+                STORE(&acc[v * n16 + (W) * j], a[v * NW + j]);                                    \
+    }                                                                                             \
     __attribute__((target(TARGET)))                                                              \
     static void NAME(const _nr_bk *k, const int32_t *x2, int32_t *acc)                           \
     {                                                                                             \
-        const int P = k->P, n16 = k->n16;                                                         \
-        for (int q = 0; q < n16; q += 2 * (W)) {                                                  \
-            VT a[2 * _NR_BK_V];                                                                   \
-            for (int j = 0; j < 2 * _NR_BK_V; j++) a[j] = ZERO;                                   \
-            const int16_t *w = &k->w2[2 * q];                                                     \
-            for (int p = 0; p < P; p++, w += 2 * n16) {                                           \
-                if ((x2[p] | x2[P + p] | x2[2 * P + p] | x2[3 * P + p]) == 0) continue;           \
-                const VT w0 = LOAD(w), w1 = LOAD(w + 2 * (W));                                    \
-                for (int v = 0; v < _NR_BK_V; v++) {                                              \
-                    const VT x = SET1(x2[v * P + p]);                                             \
-                    a[2 * v] = MAC(a[2 * v], w0, x);                                              \
-                    a[2 * v + 1] = MAC(a[2 * v + 1], w1, x);                                      \
-                }                                                                                 \
-            }                                                                                     \
-            for (int v = 0; v < _NR_BK_V; v++) {                                                  \
-                STORE(&acc[v * n16 + q], a[2 * v]);                                               \
-                STORE(&acc[v * n16 + q + (W)], a[2 * v + 1]);                                     \
-            }                                                                                     \
-        }                                                                                         \
+        const int n16 = k->n16;                                                                   \
+        const size_t pitch = (size_t)2 * n16;                                                     \
+        int32_t idx[NR_REG_LEN], xs[_NR_BK_V * NR_REG_LEN];                                       \
+        const int n = _nr_bk_union(k->P, x2, idx, xs);                                            \
+        int q = 0;                                                                                \
+        for (; q + (NWMAX) * (W) <= n16; q += (NWMAX) * (W))                                      \
+            NAME##_sweep(NWMAX, &k->w2[2 * q], pitch, idx, xs, n, &acc[q], n16);                  \
+        for (; q < n16; q += 2 * (W)) NAME##_sweep(2, &k->w2[2 * q], pitch, idx, xs, n, &acc[q], n16); \
     }
 
 #define _NR_L256(p) _mm256_loadu_si256((const __m256i *)(p))
@@ -236,13 +280,13 @@ static void _nr_bk_portable(const _nr_bk *k, const int32_t *x2, int32_t *acc)
 #define _NR_MAC512(a, w, x) _mm512_add_epi32((a), _mm512_madd_epi16((w), (x)))
 
 /* AVX2: pmaddwd, 16 outputs per sweep */
-_NR_BK_KERNEL(_nr_bk_avx2, "avx2", __m256i, 8, _mm256_setzero_si256(), _NR_L256, _mm256_set1_epi32,
+_NR_BK_KERNEL(_nr_bk_avx2, "avx2", __m256i, 8, 2, _mm256_setzero_si256(), _NR_L256, _mm256_set1_epi32,
               _NR_MAC256, _NR_S256)
-/* AVX-512: the same, 32 outputs per sweep */
-_NR_BK_KERNEL(_nr_bk_avx512, "avx512f,avx512bw", __m512i, 16, _mm512_setzero_si512(), _NR_L512,
+/* AVX-512: the same, 64 outputs per sweep */
+_NR_BK_KERNEL(_nr_bk_avx512, "avx512f,avx512bw", __m512i, 16, 4, _mm512_setzero_si512(), _NR_L512,
               _mm512_set1_epi32, _NR_MAC512, _NR_S512)
 /* AVX-512 VNNI: the multiply-add and the accumulation in one instruction (vpdpwssd) */
-_NR_BK_KERNEL(_nr_bk_vnni, "avx512f,avx512bw,avx512vnni", __m512i, 16, _mm512_setzero_si512(), _NR_L512,
+_NR_BK_KERNEL(_nr_bk_vnni, "avx512f,avx512bw,avx512vnni", __m512i, 16, 4, _mm512_setzero_si512(), _NR_L512,
               _mm512_set1_epi32, _mm512_dpwssd_epi32, _NR_S512)
 #endif
 

@@ -59,16 +59,18 @@ __attribute__((target("avx512f,avx512dq")))
 static inline __m512d _nr_noise8(const double *fac, const int32_t *acc, __m512d voff, __m512d vsn, __m512i vbase,
                                  uint64_t b, int noisy)
 {
-    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), m16 = _mm512_set1_epi64(0xFFFF);
+    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i m16x2 = _mm512_set1_epi64(0x0000FFFF0000FFFFll), m32 = _mm512_set1_epi64(0xFFFFFFFFll);
     const __m512d mid = _mm512_set1_pd(2.0 * 65535.0), scale = _mm512_set1_pd(1.0 / 37837.22);
     __m512d v = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)acc)), _mm512_loadu_pd(fac));
     v = _mm512_add_pd(v, voff);
     if (noisy) {
         __m512i r = _nr_mix64x8(_nr_mix64x8(_mm512_xor_si512(vbase, _mm512_add_epi64(_mm512_set1_epi64((long long)b), lane))));
-        __m512d s = _mm512_add_pd(_mm512_cvtepi64_pd(_mm512_and_si512(r, m16)),
-                                  _mm512_cvtepi64_pd(_mm512_and_si512(_mm512_srli_epi64(r, 16), m16)));
-        s = _mm512_add_pd(s, _mm512_cvtepi64_pd(_mm512_and_si512(_mm512_srli_epi64(r, 32), m16)));
-        s = _mm512_add_pd(s, _mm512_cvtepi64_pd(_mm512_srli_epi64(r, 48)));
+        /* the four 16-bit fields summed as integers: every partial sum is an integer below 2^18,
+           exact in a double, so one conversion gives the portable loop's sum of four doubles */
+        r = _mm512_add_epi64(_mm512_and_si512(r, m16x2), _mm512_and_si512(_mm512_srli_epi64(r, 16), m16x2));
+        r = _mm512_add_epi64(_mm512_and_si512(r, m32), _mm512_srli_epi64(r, 32));
+        const __m512d s = _mm512_cvtepi64_pd(r);
         v = _mm512_add_pd(v, _mm512_mul_pd(vsn, _mm512_mul_pd(_mm512_sub_pd(s, mid), scale)));
     }
     return v;

@@ -133,6 +133,10 @@ uint64_t _nr_vargmax(const uint8_t *mem, uint64_t a, uint64_t n, int dt);
    the sequential element loop */
 int _nr_v16_ok(int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t s, uint64_t n);
 void _nr_v16(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n);
+int _nr_v16_rows_ok(int op, int dd, uint64_t d, uint64_t a, uint64_t b, uint64_t n, uint64_t rows, uint64_t sd,
+                    uint64_t s1, uint64_t s2);
+void _nr_v16_rows(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n,
+                  uint64_t rows, uint64_t sd, uint64_t s1, uint64_t s2);
 /* index of the first largest of n i16 elements at p (0 for n = 0) */
 uint64_t _nr_argmax16(const uint8_t *p, uint64_t n);
 /* bytes from rd that a row-strided op writes (its BN rows and the gaps between), or UINT64_MAX */
@@ -161,6 +165,7 @@ int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog);   /* 0: out o
 void _nr_bk_free(_nr_bk *k);
 void _nr_bk_xpairs(const _nr_bk *k, const int32_t *x, int32_t *x2);
 void _nr_bk_xpairs16(const _nr_bk *k, const int16_t *x, int32_t lo, int32_t hi, int32_t *x2);
+void _nr_bk_xpairs8(const _nr_bk *k, const uint8_t *x, int32_t lo, int32_t hi, int32_t *x2);
 void _nr_bk_run(const _nr_bk *k, const int32_t *x2, int32_t *acc);
 
 /* decode.c */
@@ -257,7 +262,7 @@ uint64_t _nr_mvm_finish_to(const nr_core *c, int core_id, int dir, int sample, u
 void _nr_mvm_preact(nr_core *c, int dir, double *y, uint64_t *lo, uint64_t *n);
 
 /* analog.c: the analog model */
-int _nr_relax_due(const nr_machine *m, int id, uint64_t t);   /* the age epoch moved on */
+int _nr_relax_due(nr_machine *m, int id, uint64_t t);   /* the age epoch moved on */
 void _nr_relax_sync(nr_machine *m, int id, uint64_t t);
 uint64_t _nr_wv_window(const nr_machine *m, nr_core *c, int id, int apply, uint64_t *failed,
                        uint64_t *outside);

@@ -48,6 +48,7 @@ int nr_snapshot_save(const nr_machine *m, void *buf, uint64_t size)
     img->check = NULL;
     memset(img->rcache, 0, sizeof img->rcache);
     img->host_ahead = 0;
+    memset(img->epoch_memo, 0, sizeof img->epoch_memo);
     memset(&img->result, 0, sizeof img->result);   /* how the last run ended is not state */
     p += sizeof *m;
     memcpy(p, m->mem, m->cfg.mem_size);
@@ -172,6 +173,8 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     struct nr_relax_cache *rcache[NR_NUM_CORES];   /* keyed by value: valid for any state */
     memcpy(rcache, m->rcache, sizeof rcache);
     const uint64_t host_ahead = m->host_ahead;
+    double epoch_memo[NR_NUM_CORES][2];
+    memcpy(epoch_memo, m->epoch_memo, sizeof epoch_memo);
     if (h.code_n != m->code_n) {
         free(prof);   /* a profile of another program */
         prof = NULL;
@@ -201,6 +204,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     m->check = check;
     memcpy(m->rcache, rcache, sizeof rcache);
     m->host_ahead = host_ahead;
+    memcpy(m->epoch_memo, epoch_memo, sizeof epoch_memo);
     _nr_update_next_event(m);   /* derived state: recomputed rather than trusted */
     memcpy(mem, p + sizeof(nr_machine), h.mem_size);
     if (h.code_n) {

@@ -50,6 +50,19 @@ int _nr_v16_ok(int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t s, ui
     return 1;
 }
 
+/* _nr_v16_ok for every row r < rows of (d + r·sd, a + r·s1, b + r·s2): row 0 passes, and either
+   the strides are equal (every row has row 0's layout) or no destination row meets a source
+   row */
+int _nr_v16_rows_ok(int op, int dd, uint64_t d, uint64_t a, uint64_t b, uint64_t n, uint64_t rows, uint64_t sd,
+                    uint64_t s1, uint64_t s2)
+{
+    const int two = _nr_v16_two(op);
+    if (!_nr_v16_ok(op, dd, d, a, b, 0, n)) return 0;
+    if (rows == 1 || (sd == s1 && (!two || sd == s2))) return 1;
+    const uint64_t dn = (rows - 1) * sd + n * _nr_dsize[dd];
+    return _nr_apart(d, dn, a, (rows - 1) * s1 + 2 * n) && (!two || _nr_apart(d, dn, b, (rows - 1) * s2 + 2 * n));
+}
+
 static inline int16_t _nr_s16(int32_t v) { return (int16_t)(v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v); }
 
 /* one block of m ≤ 64 elements: o32[i] = f(x[i], y[i]), or o16[i] = f saturated to i16 when o16
@@ -202,9 +215,11 @@ static uint64_t _nr_v16_avx2(uint8_t *mem, int op, int dd, uint64_t d, uint64_t 
 #ifdef _NR_V16_AVX2
 /* The same on AVX-512BW lanes, 32 elements a step and the last partial step under a mask
    (masked-off lanes neither load nor store, so a row's end needs no scalar tail: short rows of
-   a batch cost one step).  Returns n, or 0 for what it does not take (as the AVX2 version). */
+   a batch cost one step), for `rows` rows in order (row r at d + r·sd, a + r·s1, b + r·s2) with
+   one set-up.  Returns n, or 0 for what it does not take (as the AVX2 version). */
 __attribute__((target("avx512f,avx512bw,avx512vl")))
-static uint64_t _nr_v16_avx512(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n)
+static uint64_t _nr_v16_avx512(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n,
+                               uint64_t rows, uint64_t sd, uint64_t s1, uint64_t s2)
 {
     if (op == NR_OP_VADDS && (p < INT16_MIN || p > INT16_MAX)) return 0;
     if (op == NR_OP_VCVT && dd != NR_DTYPE_I16 && dd != NR_DTYPE_U8) return 0;
@@ -215,38 +230,63 @@ static uint64_t _nr_v16_avx512(uint8_t *mem, int op, int dd, uint64_t d, uint64_
     const __m512i vlim = _mm512_set1_epi16(lim), vnlim = _mm512_set1_epi16((int16_t)-lim);
     const __m512i vs = _mm512_set1_epi16(op == NR_OP_VADDS ? (int16_t)p : 0);
     const __m128i c1 = _mm_cvtsi32_si128(sh), c0 = _mm_cvtsi32_si128(sh > 0 ? sh - 1 : 0);
-    for (uint64_t k = 0; k < n; k += 32) {
-        const __mmask32 mk = n - k >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (n - k)) - 1);
-        const __m512i x = _mm512_maskz_loadu_epi16(mk, mem + a + 2 * k);
-        const __m512i y = two ? _mm512_maskz_loadu_epi16(mk, mem + b + 2 * k) : zero;
-        __m512i r;
-        _NR_V16_OP(_mm512, __m512i, 512);
-        if (dd == NR_DTYPE_U8)   /* unsigned saturation of the non-negative values = 0 … 255 */
-            _mm256_mask_storeu_epi8(mem + d + k, mk, _mm512_cvtusepi16_epi8(_mm512_max_epi16(r, zero)));
-        else
-            _mm512_mask_storeu_epi16(mem + d + 2 * k, mk, r);
+    for (uint64_t w = 0; w < rows; w++, d += sd, a += s1, b += s2) {
+        for (uint64_t k = 0; k < n; k += 32) {
+            const __mmask32 mk = n - k >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (n - k)) - 1);
+            const __m512i x = _mm512_maskz_loadu_epi16(mk, mem + a + 2 * k);
+            const __m512i y = two ? _mm512_maskz_loadu_epi16(mk, mem + b + 2 * k) : zero;
+            __m512i r;
+            _NR_V16_OP(_mm512, __m512i, 512);
+            if (dd == NR_DTYPE_U8)   /* unsigned saturation of the non-negative values = 0 … 255 */
+                _mm256_mask_storeu_epi8(mem + d + k, mk, _mm512_cvtusepi16_epi8(_mm512_max_epi16(r, zero)));
+            else
+                _mm512_mask_storeu_epi16(mem + d + 2 * k, mk, r);
+        }
     }
     return n;
 }
 #endif
 
-void _nr_v16(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n)
+/* 2: AVX-512BW, 1: AVX2, 0: the blocks (NR48_SIMD caps it) */
+static int _nr_v16_level(void)
 {
-    uint64_t done = 0;
+    static int level = -1;
 #ifdef _NR_V16_AVX2
-    static int level = -1;   /* 2: AVX-512BW, 1: AVX2, 0: the blocks (NR48_SIMD caps it) */
     if (level < 0) {
         const int cap = _nr_simd_level();
         level = cap >= 2 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") ? 2
               : cap >= 1 && __builtin_cpu_supports("avx2") ? 1 : 0;
     }
-    if (level == 2) done = _nr_v16_avx512(mem, op, dd, d, a, b, p, n);
+#else
+    level = 0;
+#endif
+    return level;
+}
+
+void _nr_v16(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n)
+{
+    uint64_t done = 0;
+#ifdef _NR_V16_AVX2
+    const int level = _nr_v16_level();
+    if (level == 2) done = _nr_v16_avx512(mem, op, dd, d, a, b, p, n, 1, 0, 0, 0);
     if (level >= 1 && done == 0) done = _nr_v16_avx2(mem, op, dd, d, a, b, p, n);
 #endif
     if (done < n) {
         const uint64_t es = _nr_dsize[dd];
         _nr_v16_blocks(mem, op, dd, d + done * es, a + 2 * done, b + 2 * done, p, n - done);
     }
+}
+
+/* _nr_v16 on rows r < rows at (d + r·sd, a + r·s1, b + r·s2), in order; needs _nr_v16_rows_ok.
+   The AVX-512 path takes them in one call (a batch's rows are short: the set-up per row cost
+   as much as the row). */
+void _nr_v16_rows(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n,
+                  uint64_t rows, uint64_t sd, uint64_t s1, uint64_t s2)
+{
+#ifdef _NR_V16_AVX2
+    if (_nr_v16_level() == 2 && _nr_v16_avx512(mem, op, dd, d, a, b, p, n, rows, sd, s1, s2)) return;
+#endif
+    for (uint64_t w = 0; w < rows; w++) _nr_v16(mem, op, dd, d + w * sd, a + w * s1, b + w * s2, p, n);
 }
 
 /* the largest first (a max reduction, which vectorises), then the first element equal to it */
