@@ -559,6 +559,14 @@ uint64_t _nr_analog_finish_to(const nr_machine *m, const nr_core *c, int id, con
     double z[2][NR_REG_LEN];
     /* z = acc·fac + offset (first pass) + sn·N(key (seed, core, event, pass << 16 | lane, tag)) */
     const uint64_t base = _nr_akey_base(cfg->seed, id, nev, tag);
+    const int sign = _nr_sign_readout(k);
+    int64_t plo, phi;
+    _nr_output_range(k, 1, &plo, &phi);
+    if (!sample && !sign && mode != 1 && npass == 1) {
+        /* SAR, one pass: z and its binary search (below) in one sweep, no row of z between */
+        _nr_noise_sar_out(ax->fac, acc[0], ax->offset, sn, base, (uint64_t)out_lo, nout, plo, phi, olo, ohi, out);
+        return 0;
+    }
     for (int p = 0; p < npass; p++)
         _nr_noise_z(ax->fac, acc[p], p == 0 ? ax->offset : 0.0, sn, base, (uint64_t)p << 16 | (uint64_t)out_lo,
                     nout, z[p]);
@@ -574,17 +582,10 @@ uint64_t _nr_analog_finish_to(const nr_machine *m, const nr_core *c, int id, con
         }
         return 0;
     }
-    const int sign = _nr_sign_readout(k);
     const int64_t sm = k[NR_CFG_STEPMAX];
-    int64_t plo, phi;
-    _nr_output_range(k, 1, &plo, &phi);
     uint64_t max_abs = 0;
     if (!sign && mode != 1) {
         /* SAR: binary search with a half-LSB pre-offset = round half up, pass by pass */
-        if (npass == 1) {
-            _nr_sar_out(z[0], nout, plo, phi, olo, ohi, out);
-            return 0;
-        }
         int64_t d[2][NR_REG_LEN];
         for (int p = 0; p < npass; p++) _nr_sar_round(z[p], nout, plo, phi, d[p]);
         const int64_t wgt = (int64_t)1 << ax->b0;

@@ -51,10 +51,38 @@ static int32_t _nr_bk_maxdiff(const nr_core *c, int row0, int nrows, int col0, i
     return big;
 }
 
+#ifdef _NR_BK_AVX2
+/* The analog-1 pairs of a row on AVX-512BW, 32 outputs a step: d[2q] = gp[q] ^ 0x8000, d[2q+1] =
+   gn[q] ^ 0x8000 (two two-source permutes interleave them); returns the outputs done and raises
+   *big to the largest |gp − gn| among them. */
+__attribute__((target("avx512f,avx512bw")))
+static int _nr_bk_pack1_avx512(const uint16_t *gp, const uint16_t *gn, int nout, int16_t *d, int32_t *big)
+{
+    static const int16_t lo[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+                                   8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+    const __m512i ilo = _mm512_loadu_si512(lo), ihi = _mm512_add_epi16(ilo, _mm512_set1_epi16(16));
+    const __m512i flip = _mm512_set1_epi16((short)0x8000);
+    __m512i dmax = _mm512_setzero_si512();
+    int q = 0;
+    for (; q + 32 <= nout; q += 32) {
+        const __m512i a = _mm512_loadu_si512(gp + q), b = _mm512_loadu_si512(gn + q);
+        dmax = _mm512_max_epu16(dmax, _mm512_sub_epi16(_mm512_max_epu16(a, b), _mm512_min_epu16(a, b)));
+        const __m512i fa = _mm512_xor_si512(a, flip), fb = _mm512_xor_si512(b, flip);
+        _mm512_storeu_si512(d + 2 * q, _mm512_permutex2var_epi16(fa, ilo, fb));
+        _mm512_storeu_si512(d + 2 * q + 32, _mm512_permutex2var_epi16(fa, ihi, fb));
+    }
+    const int32_t m = _mm512_reduce_max_epi32(_mm512_max_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(dmax)),
+                                                               _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(dmax, 1))));
+    if (m > *big) *big = m;
+    return q;
+}
+#endif
+
 /* pair p of a forward (or recurrent) window, interleaved into d[2q], d[2q+1] for output q (both
-   halves written in one loop, which vectorises as an interleave) */
+   halves written in one loop); analog 1 also returns the largest |G⁺ − G⁻| of the logical row
+   (0 otherwise) */
 _NR_BK_CLONES
-static void _nr_bk_pack_fwd(const nr_core *c, int analog, int row0, int col0, int nin, int nout, int p, int16_t *d)
+static int32_t _nr_bk_pack_fwd(const nr_core *c, int analog, int row0, int col0, int nin, int nout, int p, int16_t *d)
 {
     const int i0 = 2 * p, two = 2 * p + 1 < nin;
     if (analog == 2) {        /* G⁺ − G⁻ of logical rows 2p and 2p+1 */
@@ -65,12 +93,21 @@ static void _nr_bk_pack_fwd(const nr_core *c, int analog, int row0, int col0, in
             d[2 * q] = (int16_t)((int32_t)p0[q] - (int32_t)n0[q]);
             d[2 * q + 1] = (int16_t)((int32_t)p1[q] - (int32_t)n1[q]);
         }
-    } else if (analog) {      /* G⁺, G⁻ of logical row p, offset to int16 */
+    } else if (analog) {      /* G⁺, G⁻ of logical row p, offset to int16 (G − 32768 = G ^ 0x8000) */
         const uint16_t *gp = &c->g[2 * (row0 + p)][col0], *gn = &c->g[2 * (row0 + p) + 1][col0];
-        for (int q = 0; q < nout; q++) {
-            d[2 * q] = (int16_t)((int32_t)gp[q] - 32768);
-            d[2 * q + 1] = (int16_t)((int32_t)gn[q] - 32768);
+        int32_t big = 0;
+        int q = 0;
+#ifdef _NR_BK_AVX2
+        if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512bw")) q = _nr_bk_pack1_avx512(gp, gn, nout, d, &big);
+#endif
+        for (; q < nout; q++) {
+            d[2 * q] = (int16_t)(gp[q] ^ 0x8000u);
+            d[2 * q + 1] = (int16_t)(gn[q] ^ 0x8000u);
+            int32_t df = (int32_t)gp[q] - (int32_t)gn[q];
+            df = df < 0 ? -df : df;
+            big = df > big ? df : big;
         }
+        return big;
     } else {                  /* ideal weights of logical rows 2p and 2p+1 */
         const int16_t *w0 = &c->w[row0 + i0][col0];
         if (two) {
@@ -86,17 +123,18 @@ static void _nr_bk_pack_fwd(const nr_core *c, int analog, int row0, int col0, in
             }
         }
     }
+    return 0;
 }
 
-int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
+/* the window packed as `analog` says (0: ideal weights, 1: G⁺/G⁻ pairs, 2: differences); with
+   analog 1 forward, *big gets the largest |G⁺ − G⁻| */
+static int _nr_bk_pack_as(_nr_bk *k, const nr_core *c, int dir, int analog, int32_t *big)
 {
     const int32_t *cfg = c->cfg;
     const int row0 = cfg[NR_CFG_ROW0], nrows = cfg[NR_CFG_NROWS];
     const int col0 = cfg[NR_CFG_COL0], ncols = cfg[NR_CFG_NCOLS];
     const int bwd = dir == NR_DIR_BWD;
     const int nin = bwd ? ncols : nrows, nout = bwd ? nrows : ncols;
-    /* analog: do the differences fit int16? (then two logical rows per pair) */
-    if (analog) analog = _nr_bk_maxdiff(c, row0, nrows, col0, ncols) > INT16_MAX ? 1 : 2;
     const int P = analog == 1 ? nin : (nin + 1) / 2, n16 = _nr_round16(nout);
     if (!k->w2 || k->cap < (size_t)P * 2 * n16) {
         free(k->w2);
@@ -114,7 +152,8 @@ int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
         /* the outputs beyond nout (up to the pitch n16) stay 0 */
         memset(d + 2 * nout, 0, (size_t)(n16 - nout) * 2 * sizeof *d);
         if (!bwd) {
-            _nr_bk_pack_fwd(c, analog, row0, col0, nin, nout, p, d);
+            const int32_t b = _nr_bk_pack_fwd(c, analog, row0, col0, nin, nout, p, d);
+            if (big && b > *big) *big = b;
             continue;
         }
         for (int q = 0; q < nout; q++) {
@@ -137,6 +176,22 @@ int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
         }
     }
     return 1;
+}
+
+/* analog: two logical rows per pair when every difference of the window fits int16.  A forward
+   window finds out while it packs G⁺/G⁻ pairs (one pass over the cells), repacked as
+   differences only when they fit. */
+int _nr_bk_pack(_nr_bk *k, const nr_core *c, int dir, int analog)
+{
+    if (!analog) return _nr_bk_pack_as(k, c, dir, 0, NULL);
+    if (dir == NR_DIR_BWD) {
+        const int32_t *cfg = c->cfg;
+        const int32_t big = _nr_bk_maxdiff(c, cfg[NR_CFG_ROW0], cfg[NR_CFG_NROWS], cfg[NR_CFG_COL0], cfg[NR_CFG_NCOLS]);
+        return _nr_bk_pack_as(k, c, dir, big > INT16_MAX ? 1 : 2, NULL);
+    }
+    int32_t big = 0;
+    if (!_nr_bk_pack_as(k, c, dir, 1, &big)) return 0;
+    return big > INT16_MAX ? 1 : _nr_bk_pack_as(k, c, dir, 2, NULL);
 }
 
 void _nr_bk_free(_nr_bk *k)

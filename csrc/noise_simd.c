@@ -127,10 +127,9 @@ static void _nr_sar_round_portable(const double *z, int n, int64_t lo, int64_t h
 #ifdef _NR_NZ_AVX512
 /* _nr_sar1 of eight lanes */
 __attribute__((target("avx512f,avx512dq")))
-static inline __m512i _nr_sar8(const double *z, __m512i vlo, __m512i vhi)
+static inline __m512i _nr_sar8(__m512d z, __m512i vlo, __m512i vhi)
 {
-    __m512d r = _mm512_roundscale_pd(_mm512_add_pd(_mm512_loadu_pd(z), _mm512_set1_pd(0.5)),
-                                     _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512d r = _mm512_roundscale_pd(_mm512_add_pd(z, _mm512_set1_pd(0.5)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     r = _mm512_min_pd(_mm512_max_pd(r, _mm512_set1_pd(-1e9)), _mm512_set1_pd(1e9));
     return _mm512_min_epi64(_mm512_max_epi64(_mm512_cvttpd_epi64(r), vlo), vhi);
 }
@@ -140,7 +139,7 @@ static void _nr_sar_round_avx512(const double *z, int n, int64_t lo, int64_t hi,
 {
     const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
     int q = 0;
-    for (; q + 8 <= n; q += 8) _mm512_storeu_si512(&d[q], _nr_sar8(&z[q], vlo, vhi));
+    for (; q + 8 <= n; q += 8) _mm512_storeu_si512(&d[q], _nr_sar8(_mm512_loadu_pd(&z[q]), vlo, vhi));
     _nr_sar_round_portable(z + q, n - q, lo, hi, d + q);
 }
 #endif
@@ -156,13 +155,17 @@ void _nr_sar_round(const double *z, int n, int64_t lo, int64_t hi, int64_t *d)
     _nr_sar_round_portable(z, n, lo, hi, d);
 }
 
-/* One-pass SAR readout straight to output codes: out[q] = clamp(d[q], olo, ohi) with d[q] of
-   _nr_sar_round — the same integers, without the int64 row in between (|olo|, |ohi| ≤ 2^15). */
-static void _nr_sar_out_portable(const double *z, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi,
-                                 int16_t *out)
+/* One pass straight to output codes: the read-noise step above and the SAR readout,
+   out[q] = clamp(d[q], olo, ohi) with d[q] of _nr_sar_round, without the rows of z and d in
+   between (|olo|, |ohi| ≤ 2^15) */
+static void _nr_noise_sar_out_portable(const double *fac, const int32_t *acc, double off, double sn, uint64_t base,
+                                       uint64_t b0, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi,
+                                       int16_t *out)
 {
     for (int q = 0; q < n; q++) {
-        int64_t v = _nr_sar1(z[q], lo, hi);
+        double z;
+        _nr_noise_z_portable(fac + q, acc + q, off, sn, base, b0 + (uint64_t)q, 1, &z);
+        int64_t v = _nr_sar1(z, lo, hi);
         v = v < olo ? olo : v;
         v = v > ohi ? ohi : v;
         out[q] = (int16_t)v;
@@ -171,27 +174,40 @@ static void _nr_sar_out_portable(const double *z, int n, int64_t lo, int64_t hi,
 
 #ifdef _NR_NZ_AVX512
 __attribute__((target("avx512f,avx512dq")))
-static void _nr_sar_out_avx512(const double *z, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi,
-                               int16_t *out)
+static void _nr_noise_sar_out_avx512(const double *fac, const int32_t *acc, double off, double sn, uint64_t base,
+                                     uint64_t b0, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi,
+                                     int16_t *out)
 {
-    const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
-    const __m512i volo = _mm512_set1_epi64(olo), vohi = _mm512_set1_epi64(ohi);
+    const __m512d voff = _mm512_set1_pd(off), vsn = _mm512_set1_pd(sn);
+    const __m512i vbase = _mm512_set1_epi64((long long)base);
+    const __m512i vlo = _mm512_set1_epi64(lo > olo ? lo : olo), vhi = _mm512_set1_epi64(hi < ohi ? hi : ohi);
+    const int noisy = sn > 0;
     int q = 0;
-    for (; q + 8 <= n; q += 8) {
-        const __m512i v = _mm512_min_epi64(_mm512_max_epi64(_nr_sar8(&z[q], vlo, vhi), volo), vohi);
-        _mm_storeu_si128((__m128i *)&out[q], _mm512_cvtepi64_epi16(v));
+    /* clamp to [lo, hi] then to [olo, ohi] = clamp to their intersection when it is not empty */
+    if (lo <= ohi && olo <= hi) {
+        for (; q + 16 <= n; q += 16) {
+            const __m512d v0 = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, b0 + (uint64_t)q, noisy);
+            const __m512d v1 = _nr_noise8(fac + q + 8, acc + q + 8, voff, vsn, vbase, b0 + (uint64_t)q + 8, noisy);
+            _mm_storeu_si128((__m128i *)&out[q], _mm512_cvtepi64_epi16(_nr_sar8(v0, vlo, vhi)));
+            _mm_storeu_si128((__m128i *)&out[q + 8], _mm512_cvtepi64_epi16(_nr_sar8(v1, vlo, vhi)));
+        }
+        for (; q + 8 <= n; q += 8) {
+            const __m512d v = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, b0 + (uint64_t)q, noisy);
+            _mm_storeu_si128((__m128i *)&out[q], _mm512_cvtepi64_epi16(_nr_sar8(v, vlo, vhi)));
+        }
     }
-    _nr_sar_out_portable(z + q, n - q, lo, hi, olo, ohi, out + q);
+    _nr_noise_sar_out_portable(fac + q, acc + q, off, sn, base, b0 + (uint64_t)q, n - q, lo, hi, olo, ohi, out + q);
 }
 #endif
 
-void _nr_sar_out(const double *z, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi, int16_t *out)
+void _nr_noise_sar_out(const double *fac, const int32_t *acc, double off, double sn, uint64_t base, uint64_t b0,
+                       int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi, int16_t *out)
 {
 #ifdef _NR_NZ_AVX512
     if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
-        _nr_sar_out_avx512(z, n, lo, hi, olo, ohi, out);
+        _nr_noise_sar_out_avx512(fac, acc, off, sn, base, b0, n, lo, hi, olo, ohi, out);
         return;
     }
 #endif
-    _nr_sar_out_portable(z, n, lo, hi, olo, ohi, out);
+    _nr_noise_sar_out_portable(fac, acc, off, sn, base, b0, n, lo, hi, olo, ohi, out);
 }

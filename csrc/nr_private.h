@@ -150,8 +150,10 @@ void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, u
                  int n, double *z);
 /* the SAR readout of one pass: d[q] = clamp(floor(z[q] + 0.5) within ±1e9, lo, hi) */
 void _nr_sar_round(const double *z, int n, int64_t lo, int64_t hi, int64_t *d);
-/* the same for one pass, clamped on to the output range [olo, ohi] and stored as codes */
-void _nr_sar_out(const double *z, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi, int16_t *out);
+/* a one-pass readout straight from the accumulators: _nr_noise_z, then _nr_sar_round clamped on
+   to the output range [olo, ohi], stored as codes */
+void _nr_noise_sar_out(const double *fac, const int32_t *acc, double off, double sn, uint64_t base, uint64_t b0,
+                       int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi, int16_t *out);
 
 /* batch_kernel.c: accumulators of _NR_BK_V vectors of a batch at once from weights packed as
    int16 pairs (fwd/rec/bwd, ideal w or analog G⁺/G⁻); acc and x2 are [_NR_BK_V][n16] / [_NR_BK_V][P] */

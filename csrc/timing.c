@@ -129,6 +129,11 @@ uint64_t nr_core_busy_cycles(const nr_machine *m, int core)
     return b;
 }
 
+void nr_busy_all(const nr_machine *m, uint64_t *out)
+{
+    for (int c = 0; c < NR_NUM_CORES; c++) out[c] = nr_core_busy_cycles(m, c);
+}
+
 int nr_core_phase_at(const nr_machine *m, int core, uint64_t cycle)
 {
     if (core < 0 || core >= NR_NUM_CORES) return -1;

@@ -396,7 +396,9 @@ class Machine:
     def _result(self, limit: int | None = None) -> RunResult:
         m = self._native.m
         stop = STOP_NAMES[m.result.stop]
-        busy = tuple(int(lib.nr_core_busy_cycles(m, i)) for i in range(NUM_CORES))
+        buf = ffi.new("uint64_t[]", NUM_CORES)
+        lib.nr_busy_all(m, buf)
+        busy = tuple(buf)
         kw: dict[str, Any] = {}
         if limit is not None:
             kw = dict(fault="cycle_limit", fault_pc=self.pc, fault_detail=limit)
@@ -414,7 +416,7 @@ class Machine:
                                                 kw["location"])
         else:
             kw["location"] = self.source_location(self.pc)
-        return RunResult(stop, self.cycle, self.instret, self.stall_cycles, self.pc,
+        return RunResult(stop, int(m.cycle), int(m.instret), int(m.stall_cycles), int(m.pc),
                          self.config.clock_hz, busy, **kw)
 
     def _fault_location(self, fault: str, pc: int, detail: int | None) -> str | None:
