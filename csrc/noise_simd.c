@@ -55,45 +55,48 @@ static inline __m512i _nr_mix64x8(__m512i x)
     return _mm512_xor_si512(x, _mm512_srli_epi64(x, 31));
 }
 
-__attribute__((target("avx512f,avx512dq")))
+/* eight lanes q … q+7 of z, their keys k = (b0 + q … b0 + q + 7), a vector */
+__attribute__((target("avx512f,avx512dq,avx512bw")))
 static inline __m512d _nr_noise8(const double *fac, const int32_t *acc, __m512d voff, __m512d vsn, __m512i vbase,
-                                 uint64_t b, int noisy)
+                                 __m512i k, int noisy)
 {
-    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i m16x2 = _mm512_set1_epi64(0x0000FFFF0000FFFFll), m32 = _mm512_set1_epi64(0xFFFFFFFFll);
-    const __m512d mid = _mm512_set1_pd(2.0 * 65535.0), scale = _mm512_set1_pd(1.0 / 37837.22);
+    const __m512d scale = _mm512_set1_pd(1.0 / 37837.22);
     __m512d v = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)acc)), _mm512_loadu_pd(fac));
     v = _mm512_add_pd(v, voff);
     if (noisy) {
-        __m512i r = _nr_mix64x8(_nr_mix64x8(_mm512_xor_si512(vbase, _mm512_add_epi64(_mm512_set1_epi64((long long)b), lane))));
-        /* the four 16-bit fields summed as integers: every partial sum is an integer below 2^18,
-           exact in a double, so one conversion gives the portable loop's sum of four doubles */
-        r = _mm512_add_epi64(_mm512_and_si512(r, m16x2), _mm512_and_si512(_mm512_srli_epi64(r, 16), m16x2));
-        r = _mm512_add_epi64(_mm512_and_si512(r, m32), _mm512_srli_epi64(r, 32));
-        const __m512d s = _mm512_cvtepi64_pd(r);
-        v = _mm512_add_pd(v, _mm512_mul_pd(vsn, _mm512_mul_pd(_mm512_sub_pd(s, mid), scale)));
+        __m512i r = _nr_mix64x8(_nr_mix64x8(_mm512_xor_si512(vbase, k)));
+        /* s − 2·65535 of the four 16-bit fields f as integers: pmaddwd adds two fields as signed
+           words, (f − 32768) + (f' − 32768), so the two words of a lane give s − 131072 (2 is
+           added after).  Every value is an integer below 2^18, exact in a double: one
+           conversion gives the portable loop's (sum of four doubles) − 2·65535. */
+        r = _mm512_madd_epi16(_mm512_xor_si512(r, _mm512_set1_epi16((short)0x8000)), _mm512_set1_epi16(1));
+        r = _mm512_add_epi32(_mm512_add_epi32(r, _mm512_srli_epi64(r, 32)), _mm512_set1_epi64(2));
+        const __m512d s = _mm512_cvtepi32_pd(_mm512_cvtepi64_epi32(r));
+        v = _mm512_add_pd(v, _mm512_mul_pd(vsn, _mm512_mul_pd(s, scale)));
     }
     return v;
 }
 
 /* two groups of eight per step: the two mix64 chains are long, and two independent ones keep
    the multipliers busy (the same operations per lane as the portable loop) */
-__attribute__((target("avx512f,avx512dq")))
+__attribute__((target("avx512f,avx512dq,avx512bw")))
 static void _nr_noise_z_avx512(const double *fac, const int32_t *acc, double off, double sn, uint64_t base,
                                uint64_t b0, int n, double *z)
 {
     const __m512d voff = _mm512_set1_pd(off), vsn = _mm512_set1_pd(sn);
     const __m512i vbase = _mm512_set1_epi64((long long)base);
     const int noisy = sn > 0;
+    const __m512i eight = _mm512_set1_epi64(8), sixteen = _mm512_set1_epi64(16);
+    __m512i k = _mm512_add_epi64(_mm512_set1_epi64((long long)b0), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
     int q = 0;
-    for (; q + 16 <= n; q += 16) {
-        const __m512d v0 = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, b0 + (uint64_t)q, noisy);
-        const __m512d v1 = _nr_noise8(fac + q + 8, acc + q + 8, voff, vsn, vbase, b0 + (uint64_t)q + 8, noisy);
+    for (; q + 16 <= n; q += 16, k = _mm512_add_epi64(k, sixteen)) {
+        const __m512d v0 = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy);
+        const __m512d v1 = _nr_noise8(fac + q + 8, acc + q + 8, voff, vsn, vbase, _mm512_add_epi64(k, eight), noisy);
         _mm512_storeu_pd(&z[q], v0);
         _mm512_storeu_pd(&z[q + 8], v1);
     }
-    for (; q + 8 <= n; q += 8)
-        _mm512_storeu_pd(&z[q], _nr_noise8(fac + q, acc + q, voff, vsn, vbase, b0 + (uint64_t)q, noisy));
+    for (; q + 8 <= n; q += 8, k = _mm512_add_epi64(k, eight))
+        _mm512_storeu_pd(&z[q], _nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy));
     _nr_noise_z_portable(fac + q, acc + q, off, sn, base, b0 + (uint64_t)q, n - q, z + q);
 }
 #endif
@@ -102,7 +105,8 @@ void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, u
                  int n, double *z)
 {
 #ifdef _NR_NZ_AVX512
-    if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+    if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512bw")) {
         _nr_noise_z_avx512(fac, acc, off, sn, base, b0, n, z);
         return;
     }
@@ -173,28 +177,38 @@ static void _nr_noise_sar_out_portable(const double *fac, const int32_t *acc, do
 }
 
 #ifdef _NR_NZ_AVX512
-__attribute__((target("avx512f,avx512dq")))
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
 static void _nr_noise_sar_out_avx512(const double *fac, const int32_t *acc, double off, double sn, uint64_t base,
                                      uint64_t b0, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi,
                                      int16_t *out)
 {
     const __m512d voff = _mm512_set1_pd(off), vsn = _mm512_set1_pd(sn);
     const __m512i vbase = _mm512_set1_epi64((long long)base);
-    const __m512i vlo = _mm512_set1_epi64(lo > olo ? lo : olo), vhi = _mm512_set1_epi64(hi < ohi ? hi : ohi);
     const int noisy = sn > 0;
+    const __m512i eight = _mm512_set1_epi64(8), sixteen = _mm512_set1_epi64(16);
+    __m512i k = _mm512_add_epi64(_mm512_set1_epi64((long long)b0), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
     int q = 0;
-    /* clamp to [lo, hi] then to [olo, ohi] = clamp to their intersection when it is not empty */
-    if (lo <= ohi && olo <= hi) {
-        for (; q + 16 <= n; q += 16) {
-            const __m512d v0 = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, b0 + (uint64_t)q, noisy);
-            const __m512d v1 = _nr_noise8(fac + q + 8, acc + q + 8, voff, vsn, vbase, b0 + (uint64_t)q + 8, noisy);
-            _mm_storeu_si128((__m128i *)&out[q], _mm512_cvtepi64_epi16(_nr_sar8(v0, vlo, vhi)));
-            _mm_storeu_si128((__m128i *)&out[q + 8], _mm512_cvtepi64_epi16(_nr_sar8(v1, vlo, vhi)));
+    /* the clamps to ±1e9, [lo, hi] and [olo, ohi] one after the other = one clamp to their
+       intersection (when each step leaves a non-empty one), done on the rounded doubles (whole
+       numbers, exact); the codes then fit int32 */
+    const int64_t l1 = lo > -1000000000 ? lo : -1000000000, h1 = hi < 1000000000 ? hi : 1000000000;
+    const int64_t l2 = l1 > olo ? l1 : olo, h2 = h1 < ohi ? h1 : ohi;
+    if (l1 <= h1 && l2 <= h2) {
+        const __m512d vl = _mm512_set1_pd((double)l2), vh = _mm512_set1_pd((double)h2), half = _mm512_set1_pd(0.5);
+#define _NR_SAR_STORE(V, Q)                                                                           \
+        _mm_storeu_si128((__m128i *)&out[Q],                                                          \
+                         _mm256_cvtepi32_epi16(_mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(        \
+                             _mm512_roundscale_pd(_mm512_add_pd((V), half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), \
+                             vl), vh))))
+        for (; q + 16 <= n; q += 16, k = _mm512_add_epi64(k, sixteen)) {
+            const __m512d v0 = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy);
+            const __m512d v1 = _nr_noise8(fac + q + 8, acc + q + 8, voff, vsn, vbase, _mm512_add_epi64(k, eight), noisy);
+            _NR_SAR_STORE(v0, q);
+            _NR_SAR_STORE(v1, q + 8);
         }
-        for (; q + 8 <= n; q += 8) {
-            const __m512d v = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, b0 + (uint64_t)q, noisy);
-            _mm_storeu_si128((__m128i *)&out[q], _mm512_cvtepi64_epi16(_nr_sar8(v, vlo, vhi)));
-        }
+        for (; q + 8 <= n; q += 8, k = _mm512_add_epi64(k, eight))
+            _NR_SAR_STORE(_nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy), q);
+#undef _NR_SAR_STORE
     }
     _nr_noise_sar_out_portable(fac + q, acc + q, off, sn, base, b0 + (uint64_t)q, n - q, lo, hi, olo, ohi, out + q);
 }
@@ -204,7 +218,8 @@ void _nr_noise_sar_out(const double *fac, const int32_t *acc, double off, double
                        int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi, int16_t *out)
 {
 #ifdef _NR_NZ_AVX512
-    if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+    if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
         _nr_noise_sar_out_avx512(fac, acc, off, sn, base, b0, n, lo, hi, olo, ohi, out);
         return;
     }
