@@ -103,12 +103,12 @@ static int64_t _nr_core_epoch(nr_machine *m, int id, double age)
     double *memo = m->epoch_memo[id];
     if (memo[0] >= 1e-3 && age >= memo[0]) {
         const double fl = floor(memo[1]);
-        const double hi = memo[1] + _NR_EPOCHS_PER_DECADE * (age - memo[0]) / (memo[0] * 2.302585092994046);
-        if (memo[1] - fl >= 1e-6 && hi + 1e-6 < fl + 1) return 2 + (int64_t)fl;
+        if (memo[1] - fl >= 1e-6 && memo[1] + (age - memo[0]) * memo[2] + 1e-6 < fl + 1) return 2 + (int64_t)fl;
     }
     if (!(age >= 1e-3)) return 1;
     memo[0] = age;
     memo[1] = _NR_EPOCHS_PER_DECADE * log10(age / 1e-3) + 1e-9;
+    memo[2] = _NR_EPOCHS_PER_DECADE / (age * 2.302585092994046);   /* the slope 16/(a·ln 10) */
     return 2 + (int64_t)floor(memo[1]);
 }
 

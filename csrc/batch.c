@@ -342,13 +342,6 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
         uint64_t lo, n, steps;
         *kc = k0 + b * ks;                /* this vector's noise key */
         if (analog) _nr_relax_sync(m, id, start);
-        /* a vector the threads computed and stored (same epoch): only its time and counts are
-           left (its outputs still pass through pend_buf, which the events read), and the
-           registers need only the last vector's values */
-        const int ahead = f && f->pre && f->pre_epoch == c->relax_epoch;
-        const int quick = ahead && f->pre_stored && b + 1 < nb;
-        /* scan-in: the row lands in the input register (read from memory as hin reads it) */
-        if (!quick) _nr_row_load(&reg_in[in_lo], &m->mem[xa + b * s_in], in_n, dti);
         if (f && (b == 0 || (analog && c->relax_epoch != f->epoch))) {
             f->on = _nr_bk_pack(&f->k, c, dir, analog);
             if (analog) _nr_analog_prep(m, c, id, dir, &f->ax);
@@ -356,6 +349,12 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
             f->gn = 0;
             if (b == 0 && f->on) _nr_bahead(m, c, f, id, dir, sample, nb, xa, s_in, dti, k0, ks, ya, s_out, dto);
         }
+        /* The fast path reads the input rows from memory, and with separate input and output
+           registers (fwd, bwd) the scan-out can store the outputs straight from pend_buf (the
+           events read them there): the registers then need only the last vector's values. */
+        const int fast = f && f->on, last = b + 1 == nb;
+        /* scan-in: the row lands in the input register (read from memory as hin reads it) */
+        if (!fast || same || last) _nr_row_load(&reg_in[in_lo], &m->mem[xa + b * s_in], in_n, dti);
         const int ahead_now = f && f->pre && f->pre_epoch == c->relax_epoch;
         if (ahead_now) {                  /* computed ahead (same epoch) */
             const int bwd = dir == NR_DIR_BWD;
@@ -391,11 +390,14 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
         _nr_prof(m, m->pc, NR_PF_MVM_CYCLES, end - start);
         if (sample) c->n_smp++;
         else c->n_mvm++;
-        if (!quick) memcpy(&(out_v ? c->v : c->h)[lo], &c->pend_buf[lo], n * sizeof(int16_t));
+        const int direct = fast && !same && !last && lo == out_lo && n == out_n;
+        if (!direct) memcpy(&(out_v ? c->v : c->h)[lo], &c->pend_buf[lo], n * sizeof(int16_t));
 
-        /* scan-out: the output register's window, stored as vout/hout store it */
+        /* scan-out: the output register's window, stored as vout/hout store it (a vector the
+           threads computed ahead may have stored it already) */
         uint8_t *dst = &m->mem[ya + b * s_out];
-        if (!(ahead_now && f->pre_stored)) _nr_row_store(dst, &reg_out[out_lo], out_n, dto);
+        if (!(ahead_now && f->pre_stored))
+            _nr_row_store(dst, direct ? &c->pend_buf[lo] : &reg_out[out_lo], out_n, dto);
         if (dig) {
             dig[b] = _nr_fnv1a(dst, out_n * eso);
             total = _nr_fnv_more(total, dst, out_n * eso);

@@ -173,7 +173,7 @@ int nr_snapshot_load(nr_machine *m, const void *buf, uint64_t size)
     struct nr_relax_cache *rcache[NR_NUM_CORES];   /* keyed by value: valid for any state */
     memcpy(rcache, m->rcache, sizeof rcache);
     const uint64_t host_ahead = m->host_ahead;
-    double epoch_memo[NR_NUM_CORES][2];
+    double epoch_memo[NR_NUM_CORES][3];
     memcpy(epoch_memo, m->epoch_memo, sizeof epoch_memo);
     if (h.code_n != m->code_n) {
         free(prof);   /* a profile of another program */
