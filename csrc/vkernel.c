@@ -213,16 +213,12 @@ static uint64_t _nr_v16_avx2(uint8_t *mem, int op, int dd, uint64_t d, uint64_t 
 #endif
 
 #ifdef _NR_V16_AVX2
-/* The same on AVX-512BW lanes, 32 elements a step and the last partial step under a mask
-   (masked-off lanes neither load nor store, so a row's end needs no scalar tail: short rows of
-   a batch cost one step), for `rows` rows in order (row r at d + r·sd, a + r·s1, b + r·s2) with
-   one set-up.  Returns n, or 0 for what it does not take (as the AVX2 version). */
-__attribute__((target("avx512f,avx512bw,avx512vl")))
-static uint64_t _nr_v16_avx512(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n,
-                               uint64_t rows, uint64_t sd, uint64_t s1, uint64_t s2)
+/* the rows with the operation and the destination type as constants (inlined per pair below,
+   so no switch runs per step) */
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline))
+static inline void _nr_v16_avx512_rows(const int op, const int dd, uint8_t *mem, uint64_t d, uint64_t a, uint64_t b,
+                                       int64_t p, uint64_t n, uint64_t rows, uint64_t sd, uint64_t s1, uint64_t s2)
 {
-    if (op == NR_OP_VADDS && (p < INT16_MIN || p > INT16_MAX)) return 0;
-    if (op == NR_OP_VCVT && dd != NR_DTYPE_I16 && dd != NR_DTYPE_U8) return 0;
     const int two = _nr_v16_two(op);
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi16(1);
     const int sh = (int)p;
@@ -243,6 +239,34 @@ static uint64_t _nr_v16_avx512(uint8_t *mem, int op, int dd, uint64_t d, uint64_
                 _mm512_mask_storeu_epi16(mem + d + 2 * k, mk, r);
         }
     }
+}
+
+/* The same on AVX-512BW lanes, 32 elements a step and the last partial step under a mask
+   (masked-off lanes neither load nor store, so a row's end needs no scalar tail: short rows of
+   a batch cost one step), for `rows` rows in order (row r at d + r·sd, a + r·s1, b + r·s2) with
+   one set-up.  Returns n, or 0 for what it does not take (as the AVX2 version). */
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static uint64_t _nr_v16_avx512(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t b, int64_t p, uint64_t n,
+                               uint64_t rows, uint64_t sd, uint64_t s1, uint64_t s2)
+{
+    if (op == NR_OP_VADDS && (p < INT16_MIN || p > INT16_MAX)) return 0;
+    if (op == NR_OP_VCVT && dd != NR_DTYPE_I16 && dd != NR_DTYPE_U8) return 0;
+#define _NR_V16_R(OP, DD) _nr_v16_avx512_rows(OP, DD, mem, d, a, b, p, n, rows, sd, s1, s2)
+    switch (op) {
+    case NR_OP_VADD: _NR_V16_R(NR_OP_VADD, NR_DTYPE_I16); break;
+    case NR_OP_VSUB: _NR_V16_R(NR_OP_VSUB, NR_DTYPE_I16); break;
+    case NR_OP_VMAX: _NR_V16_R(NR_OP_VMAX, NR_DTYPE_I16); break;
+    case NR_OP_VMIN: _NR_V16_R(NR_OP_VMIN, NR_DTYPE_I16); break;
+    case NR_OP_VRELU: _NR_V16_R(NR_OP_VRELU, NR_DTYPE_I16); break;
+    case NR_OP_VADDS: _NR_V16_R(NR_OP_VADDS, NR_DTYPE_I16); break;
+    case NR_OP_VSRA: _NR_V16_R(NR_OP_VSRA, NR_DTYPE_I16); break;
+    case NR_OP_VCLIP: _NR_V16_R(NR_OP_VCLIP, NR_DTYPE_I16); break;
+    case NR_OP_VCLIPU: _NR_V16_R(NR_OP_VCLIPU, NR_DTYPE_I16); break;
+    default:   /* vcvt */
+        if (dd == NR_DTYPE_U8) _NR_V16_R(NR_OP_VCVT, NR_DTYPE_U8);
+        else _NR_V16_R(NR_OP_VCVT, NR_DTYPE_I16);
+    }
+#undef _NR_V16_R
     return n;
 }
 #endif
