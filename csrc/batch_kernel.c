@@ -245,9 +245,46 @@ void _nr_bk_xpairs16(const _nr_bk *k, const int16_t *x, int32_t lo, int32_t hi, 
     _nr_bk_xpairs_raw(k, x, 0, lo, hi, x2);
 }
 
+#ifdef _NR_BK_AVX2
+/* _nr_bk_xpairs8 on AVX-512BW: 16 (analog 1) or 32 inputs a step, the last step masked.  Pairs
+   of adjacent inputs are the clamped int16 row itself read as int32 (x86 is little-endian); the
+   lanes past the last input stay 0, as the odd last input's partner. */
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static void _nr_bk_xpairs8_avx512(const _nr_bk *k, const uint8_t *x, int32_t lo, int32_t hi, int32_t *x2)
+{
+    const int nin = k->nin;
+    if (k->analog == 1) {
+        const __m512i vlo = _mm512_set1_epi32(lo), vhi = _mm512_set1_epi32(hi), m16 = _mm512_set1_epi32(0xFFFF);
+        for (int p = 0; p < nin; p += 16) {
+            const __mmask16 mk = nin - p >= 16 ? 0xFFFF : (__mmask16)((1u << (nin - p)) - 1);
+            const __m512i d = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mk, x + p)), vlo), vhi);
+            const __m512i v = _mm512_or_si512(_mm512_and_si512(d, m16), _mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), d), 16));
+            _mm512_mask_storeu_epi32(x2 + p, mk, v);
+        }
+        return;
+    }
+    const __m512i vlo = _mm512_set1_epi16((short)lo), vhi = _mm512_set1_epi16((short)hi);
+    for (int i = 0; i < nin; i += 32) {
+        const __mmask32 mk = nin - i >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (nin - i)) - 1);
+        const __m512i d = _mm512_maskz_mov_epi16(mk, _mm512_min_epi16(_mm512_max_epi16(
+            _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mk, x + i)), vlo), vhi));
+        const int np = (nin - i + 1) / 2;   /* pairs of this step (16 but at the end) */
+        _mm512_mask_storeu_epi32(x2 + i / 2, np >= 16 ? 0xFFFF : (__mmask16)((1u << np) - 1), d);
+    }
+}
+#endif
+
 _NR_BK_CLONES
 void _nr_bk_xpairs8(const _nr_bk *k, const uint8_t *x, int32_t lo, int32_t hi, int32_t *x2)
 {
+#ifdef _NR_BK_AVX2
+    /* the clamp bounds of the int16 lanes: input codes are within ±2^15 */
+    if (_nr_simd_level() >= 2 && lo >= INT16_MIN && hi <= INT16_MAX && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl")) {
+        _nr_bk_xpairs8_avx512(k, x, lo, hi, x2);
+        return;
+    }
+#endif
     _nr_bk_xpairs_raw(k, x, 1, lo, hi, x2);
 }
 

@@ -313,10 +313,36 @@ void _nr_v16_rows(uint8_t *mem, int op, int dd, uint64_t d, uint64_t a, uint64_t
     for (uint64_t w = 0; w < rows; w++) _nr_v16(mem, op, dd, d + w * sd, a + w * s1, b + w * s2, p, n);
 }
 
+#ifdef _NR_V16_AVX2
+/* the same on AVX-512BW lanes, the last step masked (a batch's rows are short: one step) */
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static uint64_t _nr_argmax16_avx512(const uint8_t *p, uint64_t n)
+{
+    const __m512i low = _mm512_set1_epi16(INT16_MIN);
+    __m512i mx = low;
+    for (uint64_t k = 0; k < n; k += 32) {
+        const __mmask32 mk = n - k >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (n - k)) - 1);
+        mx = _mm512_max_epi16(mx, _mm512_mask_loadu_epi16(low, mk, p + 2 * k));
+    }
+    const int32_t best = _mm512_reduce_max_epi32(_mm512_max_epi32(
+        _mm512_cvtepi16_epi32(_mm512_castsi512_si256(mx)), _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(mx, 1))));
+    const __m512i vb = _mm512_set1_epi16((short)best);
+    for (uint64_t k = 0; k < n; k += 32) {
+        const __mmask32 mk = n - k >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (n - k)) - 1);
+        const __mmask32 eq = _mm512_mask_cmpeq_epi16_mask(mk, _mm512_maskz_loadu_epi16(mk, p + 2 * k), vb);
+        if (eq) return k + (uint64_t)__builtin_ctz(eq);
+    }
+    return 0;
+}
+#endif
+
 /* the largest first (a max reduction, which vectorises), then the first element equal to it */
 _NR_VCLONES
 uint64_t _nr_argmax16(const uint8_t *p, uint64_t n)
 {
+#ifdef _NR_V16_AVX2
+    if (_nr_v16_level() == 2) return _nr_argmax16_avx512(p, n);
+#endif
     int16_t best = INT16_MIN;
     for (uint64_t k0 = 0; k0 < n; k0 += _NR_VB) {
         const int m = n - k0 < _NR_VB ? (int)(n - k0) : _NR_VB;
