@@ -189,17 +189,17 @@ static void _nr_noise_sar_out_avx512(const double *fac, const int32_t *acc, doub
     __m512i k = _mm512_add_epi64(_mm512_set1_epi64((long long)b0), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
     int q = 0;
     /* the clamps to ±1e9, [lo, hi] and [olo, ohi] one after the other = one clamp to their
-       intersection (when each step leaves a non-empty one), done on the rounded doubles (whole
-       numbers, exact); the codes then fit int32 */
+       intersection (when each step leaves a non-empty one); it is applied to z + 0.5 before
+       the floor, which gives the same whole numbers (the bounds are whole), all within int32 */
     const int64_t l1 = lo > -1000000000 ? lo : -1000000000, h1 = hi < 1000000000 ? hi : 1000000000;
     const int64_t l2 = l1 > olo ? l1 : olo, h2 = h1 < ohi ? h1 : ohi;
     if (l1 <= h1 && l2 <= h2) {
         const __m512d vl = _mm512_set1_pd((double)l2), vh = _mm512_set1_pd((double)h2), half = _mm512_set1_pd(0.5);
 #define _NR_SAR_STORE(V, Q)                                                                           \
         _mm_storeu_si128((__m128i *)&out[Q],                                                          \
-                         _mm256_cvtepi32_epi16(_mm512_cvttpd_epi32(_mm512_min_pd(_mm512_max_pd(        \
-                             _mm512_roundscale_pd(_mm512_add_pd((V), half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), \
-                             vl), vh))))
+                         _mm256_cvtepi32_epi16(_mm512_cvt_roundpd_epi32(                               \
+                             _mm512_min_pd(_mm512_max_pd(_mm512_add_pd((V), half), vl), vh),            \
+                             _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)))
         for (; q + 16 <= n; q += 16, k = _mm512_add_epi64(k, sixteen)) {
             const __m512d v0 = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy);
             const __m512d v1 = _nr_noise8(fac + q + 8, acc + q + 8, voff, vsn, vbase, _mm512_add_epi64(k, eight), noisy);
@@ -210,7 +210,7 @@ static void _nr_noise_sar_out_avx512(const double *fac, const int32_t *acc, doub
             _NR_SAR_STORE(_nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy), q);
 #undef _NR_SAR_STORE
     }
-    _nr_noise_sar_out_portable(fac + q, acc + q, off, sn, base, b0 + (uint64_t)q, n - q, lo, hi, olo, ohi, out + q);
+    if (q < n) _nr_noise_sar_out_portable(fac + q, acc + q, off, sn, base, b0 + (uint64_t)q, n - q, lo, hi, olo, ohi, out + q);
 }
 #endif
 
