@@ -460,7 +460,12 @@ int nr_core_set_cfg(nr_machine *m, int core, int field, int64_t value);
 int nr_core_set_conductances(nr_machine *m, int core, const uint16_t *g);  /* 256×256 row-major */
 int nr_core_set_power(nr_machine *m, int core, int on);                    /* no wake time */
 uint64_t nr_core_busy_cycles(const nr_machine *m, int core);
-void nr_busy_all(const nr_machine *m, uint64_t *out);   /* nr_core_busy_cycles of all cores */
+/* what a run result reports, in one call: out[0 … 7] = result.stop, result.fault, result.fault_pc,
+   result.fault_detail, cycle, instret, stall_cycles, pc; out[NR_SUMMARY_BUSY + c] =
+   nr_core_busy_cycles of core c (NR_SUMMARY_LEN words) */
+#define NR_SUMMARY_BUSY 8
+#define NR_SUMMARY_LEN (NR_SUMMARY_BUSY + NR_NUM_CORES)
+void nr_result_summary(const nr_machine *m, uint64_t *out);
 uint64_t nr_chain_of(int core);
 uint64_t nr_scan_shifts(int core, int v_side);
 

@@ -129,9 +129,17 @@ uint64_t nr_core_busy_cycles(const nr_machine *m, int core)
     return b;
 }
 
-void nr_busy_all(const nr_machine *m, uint64_t *out)
+void nr_result_summary(const nr_machine *m, uint64_t *out)
 {
-    for (int c = 0; c < NR_NUM_CORES; c++) out[c] = nr_core_busy_cycles(m, c);
+    out[0] = m->result.stop;
+    out[1] = m->result.fault;
+    out[2] = m->result.fault_pc;
+    out[3] = m->result.fault_detail;
+    out[4] = m->cycle;
+    out[5] = m->instret;
+    out[6] = m->stall_cycles;
+    out[7] = m->pc;
+    for (int c = 0; c < NR_NUM_CORES; c++) out[NR_SUMMARY_BUSY + c] = nr_core_busy_cycles(m, c);
 }
 
 int nr_core_phase_at(const nr_machine *m, int core, uint64_t cycle)

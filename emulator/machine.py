@@ -394,30 +394,29 @@ class Machine:
     # ------------------------------------------------------------ results
 
     def _result(self, limit: int | None = None) -> RunResult:
-        m = self._native.m
-        stop = STOP_NAMES[m.result.stop]
-        buf = ffi.new("uint64_t[]", NUM_CORES)
-        lib.nr_busy_all(m, buf)
-        busy = tuple(buf)
+        # one call for every figure (a result follows every run and step)
+        buf = ffi.new("uint64_t[]", lib.NR_SUMMARY_LEN)
+        lib.nr_result_summary(self._native.m, buf)
+        v = ffi.unpack(buf, lib.NR_SUMMARY_LEN)
+        stop_code, fault_code, fault_pc, detail, cycle, instret, stall, pc = v[:lib.NR_SUMMARY_BUSY]
+        stop = STOP_NAMES[stop_code]
         kw: dict[str, Any] = {}
         if limit is not None:
-            kw = dict(fault="cycle_limit", fault_pc=self.pc, fault_detail=limit)
+            kw = dict(fault="cycle_limit", fault_pc=pc, fault_detail=limit)
             stop = "fault"
         elif stop == "fault":
-            detail = int(m.result.fault_detail)
-            fault = FAULT_NAMES[m.result.fault]
+            fault = FAULT_NAMES[fault_code]
             # only pc_bounds uses the "no detail" marker; elsewhere all ones is a real value
             none = fault == "pc_bounds" and detail == NO_DETAIL
-            kw = dict(fault=fault, fault_pc=int(m.result.fault_pc),
-                      fault_detail=None if none else detail)
+            kw = dict(fault=fault, fault_pc=fault_pc, fault_detail=None if none else detail)
         if kw:
             kw["location"] = self._fault_location(kw["fault"], kw["fault_pc"], kw["fault_detail"])
             kw["message"] = self._fault_message(kw["fault"], kw["fault_pc"], kw["fault_detail"],
                                                 kw["location"])
         else:
-            kw["location"] = self.source_location(self.pc)
-        return RunResult(stop, int(m.cycle), int(m.instret), int(m.stall_cycles), int(m.pc),
-                         self.config.clock_hz, busy, **kw)
+            kw["location"] = self.source_location(pc)
+        return RunResult(stop, cycle, instret, stall, pc, self.config.clock_hz,
+                         tuple(v[lib.NR_SUMMARY_BUSY:]), **kw)
 
     def _fault_location(self, fault: str, pc: int, detail: int | None) -> str | None:
         loc = self.source_location(pc)
