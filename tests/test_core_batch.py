@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator import Machine
 from tests.helpers import I, li, program
@@ -200,3 +202,31 @@ def test_overlapping_rows_behave_like_the_sequential_loop(op, dt, dd, doff, aoff
     want = bytearray(init.tobytes())
     _sequential(want, op, dt, dd, doff, aoff, 64, vl, rows, sd, s1, s2)
     np.testing.assert_array_equal(m.mem(base, 4096), np.frombuffer(bytes(want), np.uint8))
+
+
+@settings(max_examples=120, deadline=None)
+@given(op=st.sampled_from([("vadd2", "i16"), ("vmax2", "i16"), ("vcvt2", "i16"), ("vcvt2", "u8")]),
+       rows=st.integers(1, 6), vl=st.integers(1, 70),
+       strides=st.tuples(*[st.integers(0, 48).map(lambda k: 2 * k)] * 3),
+       offs=st.tuples(*[st.integers(0, 96).map(lambda k: 2 * k)] * 3), seed=st.integers(0, 2**16))
+def test_row_ops_in_any_layout_behave_like_the_sequential_loop(op, rows, vl, strides, offs, seed):
+    """Rows that overlap each other or the sources, with equal or unequal strides (the i16 rows
+    path takes all rows in one call when every row may, else goes row by row): always the
+    element-by-element loop, row after row."""
+    op, dd = op
+    sd, s1, s2 = strides
+    base = 0x2000
+    d, a, b = (base + o for o in offs)
+    init = np.random.default_rng(seed).integers(0, 256, size=1024).astype(np.uint8)
+    words = li(1, d) + li(2, a) + li(3, b) + li(4, rows) + li(5, sd) + li(6, s1) + li(7, s2) + li(8, vl)
+    words += [I.bcount(rs1=4), I.bstride(rt=5, rs1=6, rs2=7), I.setvl(rs1=8)]
+    f = dict(vt="i16", rd=1, rs1=2)
+    words.append(I.vadd2(rs2=3, **f) if op == "vadd2" else I.vmax2(rs2=3, **f) if op == "vmax2"
+                 else I.vcvt2(vd=dd, **f))
+    m = Machine()
+    m.load(program(*words, I.halt()))
+    m.write_mem(base, init)
+    assert m.run().stop == "halt"
+    want = bytearray(init.tobytes())
+    _sequential(want, op, "i16", dd, offs[0], offs[1], offs[2], vl, rows, sd, s1, s2)
+    np.testing.assert_array_equal(m.mem(base, 1024), np.frombuffer(bytes(want), np.uint8))
