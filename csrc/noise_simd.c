@@ -1,9 +1,10 @@
 /* noise_simd.c — the read-noise step of the analog readout for a row of outputs:
      z[q] = acc[q]·fac[q] + off  (+ sn·N(key q) when sn > 0),  key q = mix64(base ^ (b0 + q))
    where N is the Irwin–Hall draw of analog.c (_nr_gauss_fast).  The AVX-512 version computes the
-   same IEEE doubles lane by lane — the same operations in the same order, no fused multiply-add
-   (the core is built with -std=c11, which keeps contraction off) — so a host with it gives
-   bit-identical results; it is picked at run time, the portable loop runs elsewhere. */
+   same IEEE doubles lane by lane — the same rounded operations in the same order (sums of whole
+   numbers that no double rounds are taken in integers), no fused multiply-add (the core is
+   built with -std=c11, which keeps contraction off) — so a host with it gives bit-identical
+   results; it is picked at run time, the portable loop runs elsewhere. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,7 @@ static inline __m512d _nr_noise8(const double *fac, const int32_t *acc, __m512d 
 }
 
 /* two groups of eight per step: the two mix64 chains are long, and two independent ones keep
-   the multipliers busy (the same operations per lane as the portable loop) */
+   the multipliers busy (the same doubles per lane as the portable loop) */
 __attribute__((target("avx512f,avx512dq,avx512bw")))
 static void _nr_noise_z_avx512(const double *fac, const int32_t *acc, double off, double sn, uint64_t base,
                                uint64_t b0, int n, double *z)
