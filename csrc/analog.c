@@ -94,10 +94,11 @@ static double _nr_sigma_relax(const nr_config *cfg, double g_ns, double age_s)
    function of (seed, core, cell, epoch) only.  Epoch 1: under 1 ms; then 16 per decade. */
 #define _NR_EPOCHS_PER_DECADE 16
 /* The epoch of a core at age `age` (s since its programming): 2 + floor(x), x = 16·log10(age /
-   1 ms) + 1e-9.  The core remembers its last full evaluation (age a, x): an age a' ≥ a has
-   x' ≤ x + 16·(a' − a)/(a·ln 10), so while that bound stays 1e-6 below the next integer (and x
-   is 1e-6 above its own), the epoch is the remembered one; the margin is far above the
-   rounding of log10.  (A batch asks once per vector; the log10 was 3 % of its time.) */
+   1 ms) + 1e-9.  The machine keeps, per core, its last full evaluation (age a, x: host state in
+   epoch_memo, outside the chip's).  An age a' ≥ a has x' ≤ x + 16·(a' − a)/(a·ln 10), so while
+   that bound stays 1e-6 below the next integer (and x is 1e-6 above its own), the epoch is the
+   remembered one; the margin is far above the rounding of log10.  (A batch asks once per
+   vector; the log10 was 3 % of its time.) */
 static int64_t _nr_core_epoch(nr_machine *m, int id, double age)
 {
     double *memo = m->epoch_memo[id];

@@ -68,7 +68,7 @@ static inline __m512d _nr_noise8(const double *fac, const int32_t *acc, __m512d 
         __m512i r = _nr_mix64x8(_nr_mix64x8(_mm512_xor_si512(vbase, k)));
         /* s − 2·65535 of the four 16-bit fields f as integers: pmaddwd adds two fields as signed
            words, (f − 32768) + (f' − 32768), so the two words of a lane give s − 131072 (2 is
-           added after).  Every value is an integer below 2^18, exact in a double: one
+           added after).  Every value is a whole number within ±131072, exact in a double: one
            conversion gives the portable loop's (sum of four doubles) − 2·65535. */
         r = _mm512_madd_epi16(_mm512_xor_si512(r, _mm512_set1_epi16((short)0x8000)), _mm512_set1_epi16(1));
         r = _mm512_add_epi32(_mm512_add_epi32(r, _mm512_srli_epi64(r, 32)), _mm512_set1_epi64(2));

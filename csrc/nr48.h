@@ -376,9 +376,9 @@ typedef struct {
     struct nr_relax_cache *rcache[NR_NUM_CORES];
     uint64_t host_ahead;    /* batch vectors computed ahead on the worker threads: how the host ran,
                                not chip state (zero in a snapshot image, kept across a restore) */
-    double epoch_memo[NR_NUM_CORES][3];   /* per core, the age (s), log-age and its slope at the
-                               last full relaxation-epoch evaluation (analog.c): host state like
-                               host_ahead */
+    double epoch_memo[NR_NUM_CORES][3];   /* per core, at the last full relaxation-epoch
+                               evaluation (analog.c): the age a (s), x = 16·log10(a / 1 ms) + 1e-9
+                               and dx/da; host state like host_ahead */
 } nr_machine;
 
 typedef struct {
