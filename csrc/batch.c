@@ -432,15 +432,11 @@ static int _nr_bmvm(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
     _nr_begin_op(c, t, done);
     c->n_phase = 0;
     if (first > t) {
-        c->phase_at[c->n_phase] = t;
-        c->phase_code[c->n_phase++] = NR_PHASE_SCAN_WAIT;
+        _nr_phase_add(c, t, NR_PHASE_SCAN_WAIT);
     }
-    c->phase_at[c->n_phase] = first;
-    c->phase_code[c->n_phase++] = NR_PHASE_SCAN_IN;
-    c->phase_at[c->n_phase] = mvm0;
-    c->phase_code[c->n_phase++] = NR_PHASE_INTEGRATE;
-    c->phase_at[c->n_phase] = last_out;
-    c->phase_code[c->n_phase++] = NR_PHASE_SCAN_OUT;
+    _nr_phase_add(c, first, NR_PHASE_SCAN_IN);
+    _nr_phase_add(c, mvm0, NR_PHASE_INTEGRATE);
+    _nr_phase_add(c, last_out, NR_PHASE_SCAN_OUT);
     /* the registers already hold the last vector's values; the completion only ends the op */
     c->pend_lo = 0;
     c->pend_n = 0;

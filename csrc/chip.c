@@ -119,11 +119,9 @@ static int _nr_scan(nr_machine *m, const nr_insn *in, uint64_t t, uint64_t until
     _nr_begin_op(c, t, end);
     c->n_phase = 0;
     if (start > t) {
-        c->phase_at[c->n_phase] = t;
-        c->phase_code[c->n_phase++] = NR_PHASE_SCAN_WAIT;
+        _nr_phase_add(c, t, NR_PHASE_SCAN_WAIT);
     }
-    c->phase_at[c->n_phase] = start;
-    c->phase_code[c->n_phase++] = out ? NR_PHASE_SCAN_OUT : NR_PHASE_SCAN_IN;
+    _nr_phase_add(c, start, out ? NR_PHASE_SCAN_OUT : NR_PHASE_SCAN_IN);
     c->pend_lo = lo;
     c->pend_n = n;
     if (out) {
@@ -155,11 +153,9 @@ uint64_t _nr_queue_program(nr_machine *m, nr_core *c, uint64_t t, uint64_t dur, 
     _nr_begin_op(c, t, end);
     c->n_phase = 0;
     if (s > t) {
-        c->phase_at[c->n_phase] = t;
-        c->phase_code[c->n_phase++] = NR_PHASE_PROGRAM_WAIT;
+        _nr_phase_add(c, t, NR_PHASE_PROGRAM_WAIT);
     }
-    c->phase_at[c->n_phase] = s;
-    c->phase_code[c->n_phase++] = NR_PHASE_PROGRAM;
+    _nr_phase_add(c, s, NR_PHASE_PROGRAM);
     *start = s;
     return end;
 }

@@ -17,6 +17,13 @@ static const uint64_t _nr_dsize[4] = {1, 2, 4, 1};
 
 static inline uint64_t _nr_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline uint64_t _nr_max(uint64_t a, uint64_t b) { return a > b ? a : b; }
+/* the core's operation enters phase `code` at cycle `at` (its phase list, read by the status
+   and the trace) */
+static inline void _nr_phase_add(nr_core *c, uint64_t at, int code)
+{
+    c->phase_at[c->n_phase] = at;
+    c->phase_code[c->n_phase++] = code;
+}
 
 /* true when [addr, addr+len) lies inside data memory; written so that no sum can wrap */
 static inline int _nr_in_mem(const nr_machine *m, uint64_t addr, uint64_t len)

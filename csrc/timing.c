@@ -38,11 +38,9 @@ uint64_t _nr_mvm_schedule(const nr_config *cfg, nr_core *c, int sample, uint64_t
         else if (k[NR_CFG_READOUT] == 1) readout = cfg->t_comp + steps * cfg->t_step;
         else readout = _nr_adc_bits(cfg, k, bits, p) * cfg->t_comp;
         uint64_t input = cfg->t_cds + cfg->bit_phases * (uint64_t)k[NR_CFG_PMUL] * (((uint64_t)1 << bits[p]) - 1) * pulse;
-        c->phase_at[c->n_phase] = at;
-        c->phase_code[c->n_phase++] = NR_PHASE_INTEGRATE;
+        _nr_phase_add(c, at, NR_PHASE_INTEGRATE);
         at += cfg->neuron_div * input;
-        c->phase_at[c->n_phase] = at;
-        c->phase_code[c->n_phase++] = NR_PHASE_READOUT;
+        _nr_phase_add(c, at, NR_PHASE_READOUT);
         at += cfg->neuron_div * readout;
     }
     return at;
