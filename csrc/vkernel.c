@@ -153,9 +153,19 @@ static inline int16_t _nr_v16_lim(int op, int sh)
     return 0;
 }
 
+/* the constants of _NR_V16_OP for one vector width (PFX _mm256 or _mm512, VT its integer type, W
+   its bits), from op and its scalar p */
+#define _NR_V16_SETUP(PFX, VT, W)                                                                   \
+    const int two = _nr_v16_two(op);                                                                \
+    const VT zero = PFX##_setzero_si##W(), one = PFX##_set1_epi16(1);                               \
+    const int sh = (int)p;                                                                          \
+    const int16_t lim = _nr_v16_lim(op, sh);                                                        \
+    const VT vlim = PFX##_set1_epi16(lim), vnlim = PFX##_set1_epi16((int16_t)-lim);                 \
+    const VT vs = PFX##_set1_epi16(op == NR_OP_VADDS ? (int16_t)p : 0);                             \
+    const __m128i c1 = _mm_cvtsi32_si128(sh), c0 = _mm_cvtsi32_si128(sh > 0 ? sh - 1 : 0)
+
 /* r = the operation on the lanes of x (and y) for one vector width (PFX _mm256 or _mm512, VT its
-   integer type, W its bits), with the constants zero, one, vs, vlim, vnlim, c0, c1 and the shift sh set up
-   by the caller */
+   integer type, W its bits), with the constants of _NR_V16_SETUP */
 #define _NR_V16_OP(PFX, VT, W)                                                                       \
     switch (op) {                                                                                   \
     case NR_OP_VADD: r = PFX##_adds_epi16(x, y); break;                                             \
@@ -194,13 +204,7 @@ static uint64_t _nr_v16_avx2(uint8_t *mem, int op, int dd, uint64_t d, uint64_t 
         }
         return n32;
     }
-    const int two = _nr_v16_two(op);
-    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi16(1);
-    const int sh = (int)p;
-    const int16_t lim = _nr_v16_lim(op, sh);
-    const __m256i vlim = _mm256_set1_epi16(lim), vnlim = _mm256_set1_epi16((int16_t)-lim);
-    const __m256i vs = _mm256_set1_epi16(op == NR_OP_VADDS ? (int16_t)p : 0);
-    const __m128i c1 = _mm_cvtsi32_si128(sh), c0 = _mm_cvtsi32_si128(sh > 0 ? sh - 1 : 0);
+    _NR_V16_SETUP(_mm256, __m256i, 256);
     for (uint64_t k = 0; k < n16; k += 16) {
         const __m256i x = _mm256_loadu_si256((const __m256i *)(mem + a + 2 * k));
         const __m256i y = two ? _mm256_loadu_si256((const __m256i *)(mem + b + 2 * k)) : zero;
@@ -219,13 +223,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline))
 static inline void _nr_v16_avx512_rows(const int op, const int dd, uint8_t *mem, uint64_t d, uint64_t a, uint64_t b,
                                        int64_t p, uint64_t n, uint64_t rows, uint64_t sd, uint64_t s1, uint64_t s2)
 {
-    const int two = _nr_v16_two(op);
-    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi16(1);
-    const int sh = (int)p;
-    const int16_t lim = _nr_v16_lim(op, sh);
-    const __m512i vlim = _mm512_set1_epi16(lim), vnlim = _mm512_set1_epi16((int16_t)-lim);
-    const __m512i vs = _mm512_set1_epi16(op == NR_OP_VADDS ? (int16_t)p : 0);
-    const __m128i c1 = _mm_cvtsi32_si128(sh), c0 = _mm_cvtsi32_si128(sh > 0 ? sh - 1 : 0);
+    _NR_V16_SETUP(_mm512, __m512i, 512);
     for (uint64_t w = 0; w < rows; w++, d += sd, a += s1, b += s2) {
         for (uint64_t k = 0; k < n; k += 32) {
             const __mmask32 mk = n - k >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (n - k)) - 1);
