@@ -78,27 +78,60 @@ static inline __m512d _nr_noise8(const double *fac, const int32_t *acc, __m512d 
     return v;
 }
 
-/* two groups of eight per step: the two mix64 chains are long, and two independent ones keep
-   the multipliers busy (the same doubles per lane as the portable loop) */
-__attribute__((target("avx512f,avx512dq,avx512bw")))
+#define _NR_NZ_TARGET "avx512f,avx512dq,avx512bw,avx512vl"
+
+/* The steps of a row: two groups of eight per step (the two mix64 chains are long, and two
+   independent ones keep the multipliers busy), each group stored as z (sar = 0) or as its SAR
+   output codes (sar = 1: z + 0.5 clamped to [vl, vh], floored, as int16); inlined per sar.
+   Returns the outputs done (a multiple of 8; the caller finishes the row). */
+__attribute__((target(_NR_NZ_TARGET), always_inline))
+static inline int _nr_noise_row(const int sar, const double *fac, const int32_t *acc, double off, double sn,
+                                uint64_t base, uint64_t b0, int n, double *z, int16_t *out, double l, double h)
+{
+    const __m512d voff = _mm512_set1_pd(off), vsn = _mm512_set1_pd(sn);
+    const __m512d vl = _mm512_set1_pd(l), vh = _mm512_set1_pd(h), half = _mm512_set1_pd(0.5);
+    const __m512i vbase = _mm512_set1_epi64((long long)base);
+    const int noisy = sn > 0;
+    const __m512i eight = _mm512_set1_epi64(8);
+    __m512i k = _mm512_add_epi64(_mm512_set1_epi64((long long)b0), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+#define _NR_NZ_PUT(V, Q)                                                                              \
+    do {                                                                                              \
+        if (sar)                                                                                      \
+            _mm_storeu_si128((__m128i *)&out[Q],                                                      \
+                             _mm256_cvtepi32_epi16(_mm512_cvt_roundpd_epi32(                           \
+                                 _mm512_min_pd(_mm512_max_pd(_mm512_add_pd((V), half), vl), vh),        \
+                                 _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)));                          \
+        else                                                                                          \
+            _mm512_storeu_pd(&z[Q], (V));                                                             \
+    } while (0)
+    int q = 0;
+    for (; q + 16 <= n; q += 16) {
+        const __m512i k8 = _mm512_add_epi64(k, eight);
+        const __m512d v0 = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy);
+        const __m512d v1 = _nr_noise8(fac + q + 8, acc + q + 8, voff, vsn, vbase, k8, noisy);
+        _NR_NZ_PUT(v0, q);
+        _NR_NZ_PUT(v1, q + 8);
+        k = _mm512_add_epi64(k8, eight);
+    }
+    for (; q + 8 <= n; q += 8, k = _mm512_add_epi64(k, eight))
+        _NR_NZ_PUT(_nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy), q);
+#undef _NR_NZ_PUT
+    return q;
+}
+
+__attribute__((target(_NR_NZ_TARGET)))
 static void _nr_noise_z_avx512(const double *fac, const int32_t *acc, double off, double sn, uint64_t base,
                                uint64_t b0, int n, double *z)
 {
-    const __m512d voff = _mm512_set1_pd(off), vsn = _mm512_set1_pd(sn);
-    const __m512i vbase = _mm512_set1_epi64((long long)base);
-    const int noisy = sn > 0;
-    const __m512i eight = _mm512_set1_epi64(8), sixteen = _mm512_set1_epi64(16);
-    __m512i k = _mm512_add_epi64(_mm512_set1_epi64((long long)b0), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
-    int q = 0;
-    for (; q + 16 <= n; q += 16, k = _mm512_add_epi64(k, sixteen)) {
-        const __m512d v0 = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy);
-        const __m512d v1 = _nr_noise8(fac + q + 8, acc + q + 8, voff, vsn, vbase, _mm512_add_epi64(k, eight), noisy);
-        _mm512_storeu_pd(&z[q], v0);
-        _mm512_storeu_pd(&z[q + 8], v1);
-    }
-    for (; q + 8 <= n; q += 8, k = _mm512_add_epi64(k, eight))
-        _mm512_storeu_pd(&z[q], _nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy));
+    const int q = _nr_noise_row(0, fac, acc, off, sn, base, b0, n, z, NULL, 0, 0);
     _nr_noise_z_portable(fac + q, acc + q, off, sn, base, b0 + (uint64_t)q, n - q, z + q);
+}
+
+/* the host runs the AVX-512 noise rows */
+static int _nr_nz_avx512_ok(void)
+{
+    return _nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 }
 #endif
 
@@ -106,8 +139,7 @@ void _nr_noise_z(const double *fac, const int32_t *acc, double off, double sn, u
                  int n, double *z)
 {
 #ifdef _NR_NZ_AVX512
-    if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512bw")) {
+    if (_nr_nz_avx512_ok()) {
         _nr_noise_z_avx512(fac, acc, off, sn, base, b0, n, z);
         return;
     }
@@ -178,39 +210,18 @@ static void _nr_noise_sar_out_portable(const double *fac, const int32_t *acc, do
 }
 
 #ifdef _NR_NZ_AVX512
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+__attribute__((target(_NR_NZ_TARGET)))
 static void _nr_noise_sar_out_avx512(const double *fac, const int32_t *acc, double off, double sn, uint64_t base,
                                      uint64_t b0, int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi,
                                      int16_t *out)
 {
-    const __m512d voff = _mm512_set1_pd(off), vsn = _mm512_set1_pd(sn);
-    const __m512i vbase = _mm512_set1_epi64((long long)base);
-    const int noisy = sn > 0;
-    const __m512i eight = _mm512_set1_epi64(8), sixteen = _mm512_set1_epi64(16);
-    __m512i k = _mm512_add_epi64(_mm512_set1_epi64((long long)b0), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
-    int q = 0;
     /* the clamps to ±1e9, [lo, hi] and [olo, ohi] one after the other = one clamp to their
        intersection (when each step leaves a non-empty one); it is applied to z + 0.5 before
        the floor, which gives the same whole numbers (the bounds are whole), all within int32 */
     const int64_t l1 = lo > -1000000000 ? lo : -1000000000, h1 = hi < 1000000000 ? hi : 1000000000;
     const int64_t l2 = l1 > olo ? l1 : olo, h2 = h1 < ohi ? h1 : ohi;
-    if (l1 <= h1 && l2 <= h2) {
-        const __m512d vl = _mm512_set1_pd((double)l2), vh = _mm512_set1_pd((double)h2), half = _mm512_set1_pd(0.5);
-#define _NR_SAR_STORE(V, Q)                                                                           \
-        _mm_storeu_si128((__m128i *)&out[Q],                                                          \
-                         _mm256_cvtepi32_epi16(_mm512_cvt_roundpd_epi32(                               \
-                             _mm512_min_pd(_mm512_max_pd(_mm512_add_pd((V), half), vl), vh),            \
-                             _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)))
-        for (; q + 16 <= n; q += 16, k = _mm512_add_epi64(k, sixteen)) {
-            const __m512d v0 = _nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy);
-            const __m512d v1 = _nr_noise8(fac + q + 8, acc + q + 8, voff, vsn, vbase, _mm512_add_epi64(k, eight), noisy);
-            _NR_SAR_STORE(v0, q);
-            _NR_SAR_STORE(v1, q + 8);
-        }
-        for (; q + 8 <= n; q += 8, k = _mm512_add_epi64(k, eight))
-            _NR_SAR_STORE(_nr_noise8(fac + q, acc + q, voff, vsn, vbase, k, noisy), q);
-#undef _NR_SAR_STORE
-    }
+    int q = 0;
+    if (l1 <= h1 && l2 <= h2) q = _nr_noise_row(1, fac, acc, off, sn, base, b0, n, NULL, out, (double)l2, (double)h2);
     if (q < n) _nr_noise_sar_out_portable(fac + q, acc + q, off, sn, base, b0 + (uint64_t)q, n - q, lo, hi, olo, ohi, out + q);
 }
 #endif
@@ -219,8 +230,7 @@ void _nr_noise_sar_out(const double *fac, const int32_t *acc, double off, double
                        int n, int64_t lo, int64_t hi, int64_t olo, int64_t ohi, int16_t *out)
 {
 #ifdef _NR_NZ_AVX512
-    if (_nr_simd_level() >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+    if (_nr_nz_avx512_ok()) {
         _nr_noise_sar_out_avx512(fac, acc, off, sn, base, b0, n, lo, hi, olo, ohi, out);
         return;
     }
